@@ -1,0 +1,16 @@
+/**
+ * The set of BLS keys the signer can use. Secret keys enter here as bytes and never come back out:
+ * there is deliberately no accessor for them. Implemented by bls/pool.ts (worker threads).
+ */
+export interface SigningKeys {
+  /** Adds a key (32-byte big-endian secret) and returns its public key as canonical hex. Idempotent. */
+  add(secretKey: Uint8Array): Promise<string>;
+  /** Removes the key; false when it was not loaded. */
+  remove(pubkey: string): Promise<boolean>;
+  has(pubkey: string): boolean;
+  /** Canonical hex public keys, in the order they were added. */
+  pubkeys(): string[];
+  /** Signs `message` (a 32-byte signing root) with the key of `pubkey`; 96-byte compressed signature. */
+  sign(pubkey: string, message: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,24 @@
+import { InputError } from "../errors.js";
+
+const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
+
+/** Decodes 0x-prefixed hex; `bytes`, when given, is the exact length required. */
+export function fromHex(value: string, field: string, bytes?: number): Uint8Array {
+  if (typeof value !== "string" || !HEX_RE.test(value)) {
+    throw new InputError("INVALID_INPUT", `${field} must be 0x-prefixed hex`, { field });
+  }
+  const out = Buffer.from(value.slice(2), "hex");
+  if (bytes !== undefined && out.length !== bytes) {
+    throw new InputError("INVALID_INPUT", `${field} must be ${bytes} bytes, got ${out.length}`, { field });
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+/** Canonical form of a public key as used for map keys and database rows: lower-case, 0x-prefixed. */
+export function normalizePubkey(value: string): string {
+  return toHex(fromHex(value, "pubkey", 48));
+}
