@@ -1,0 +1,14 @@
+import { SignerError } from "../errors.js";
+
+export type TeeErrorCode =
+  | "UNSEAL_FAILED"
+  | "SEAL_FAILED"
+  | "EVIDENCE_FAILED"
+  | "NOT_ATTESTED"
+  | "PLATFORM_UNAVAILABLE"
+  | "INVALID_EVIDENCE";
+
+/** Failures of the trusted-execution boundary: sealing, unsealing, evidence and its verification. */
+export class TeeError extends SignerError<TeeErrorCode> {
+  readonly domain = "tee";
+}
