@@ -1,0 +1,105 @@
+import { availableParallelism } from "node:os";
+import { KeyError, type KeyErrorCode } from "./errors.js";
+import { decryptKeystore, type DecryptedKey, type Keystore } from "./keystore.js";
+import { startWorker } from "./startWorker.js";
+
+export interface DecryptJob {
+  keystore: Keystore;
+  password: string;
+  /** Names the keystore in errors: a file path or "keystores[3]". */
+  source: string;
+}
+
+export type DecryptResult = ({ ok: true } & DecryptedKey) | { ok: false; error: KeyError };
+
+/** What crosses the thread boundary; the secret's buffer is transferred, not copied. */
+export type WorkerReply =
+  | { id: number; ok: true; pubkey: string; secretKey: Uint8Array }
+  | { id: number; ok: false; code: KeyErrorCode; message: string; context: Record<string, unknown> };
+
+export interface DecryptOptions {
+  /**
+   * Worker threads to use. 0 decrypts on the calling thread, which blocks it for the whole KDF
+   * (about a second for the default scrypt): fine for one keystore at start-up, not in a server.
+   * Default: none for a single keystore, otherwise one per core up to the number of keystores.
+   */
+  workers?: number;
+  /** Called as each keystore finishes, in completion order. */
+  onResult?: (index: number, result: DecryptResult) => void;
+}
+
+/**
+ * Decrypts EIP-2335 keystores, in parallel worker threads because the KDFs are deliberately slow
+ * and synchronous in bls-keystore. Results are in job order; one failing keystore never affects
+ * the others.
+ */
+export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptions = {}): Promise<DecryptResult[]> {
+  const workers = Math.min(
+    jobs.length,
+    options.workers ?? (jobs.length > 1 ? availableParallelism() : 0),
+  );
+  const results: DecryptResult[] = new Array(jobs.length);
+  const settle = (index: number, result: DecryptResult) => {
+    results[index] = result;
+    options.onResult?.(index, result);
+  };
+
+  if (workers <= 0) {
+    for (const [index, job] of jobs.entries()) {
+      settle(index, await decryptOne(job));
+    }
+    return results;
+  }
+
+  let next = 0;
+  const runWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const worker = startWorker(import.meta.url, "decryptWorker");
+      let current = -1;
+      const feed = () => {
+        if (next >= jobs.length) {
+          current = -1;
+          void worker.terminate().then(() => resolve(), reject);
+          return;
+        }
+        current = next++;
+        const job = jobs[current]!;
+        worker.postMessage({ id: current, keystore: job.keystore, password: job.password, source: job.source });
+      };
+      worker.on("message", (reply: WorkerReply) => {
+        settle(reply.id, fromReply(reply));
+        feed();
+      });
+      worker.on("error", (e) => {
+        // A crashed worker (e.g. out of memory in scrypt) fails only the keystore it was working on.
+        if (current >= 0) {
+          const source = jobs[current]!.source;
+          settle(current, {
+            ok: false,
+            error: new KeyError("DECRYPT_FAILED", `${source}: decryption worker failed: ${e.message}`, { source }),
+          });
+        }
+        if (next < jobs.length) runWorker().then(resolve, reject);
+        else resolve();
+      });
+      feed();
+    });
+
+  await Promise.all(Array.from({ length: workers }, runWorker));
+  return results;
+}
+
+export async function decryptOne(job: DecryptJob): Promise<DecryptResult> {
+  try {
+    return { ok: true, ...(await decryptKeystore(job.keystore, job.password, job.source)) };
+  } catch (e) {
+    if (e instanceof KeyError) return { ok: false, error: e };
+    const message = `${job.source}: cannot decrypt: ${(e as Error).message}`;
+    return { ok: false, error: new KeyError("DECRYPT_FAILED", message, { source: job.source }) };
+  }
+}
+
+function fromReply(reply: WorkerReply): DecryptResult {
+  if (reply.ok) return { ok: true, pubkey: reply.pubkey, secretKey: reply.secretKey };
+  return { ok: false, error: new KeyError(reply.code, reply.message, reply.context) };
+}

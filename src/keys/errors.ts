@@ -1,0 +1,19 @@
+import { SignerError } from "../errors.js";
+
+export type KeyErrorCode =
+  | "INVALID_KEYSTORE"
+  | "WRONG_PASSWORD"
+  | "MISSING_PASSWORD"
+  | "PUBKEY_MISMATCH"
+  | "INVALID_SECRET"
+  | "DUPLICATE_KEY"
+  | "KEY_NOT_FOUND"
+  | "SEALED_FILE_INVALID"
+  | "INVALID_ENVELOPE"
+  | "DECRYPT_FAILED"
+  | "IO_FAILED";
+
+/** Key lifecycle failures: keystore import, sealed key files, transport envelopes, key generation. */
+export class KeyError extends SignerError<KeyErrorCode> {
+  readonly domain = "keys";
+}

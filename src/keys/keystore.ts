@@ -1,0 +1,134 @@
+import { decrypt as decryptEip2335, type IKeystore } from "@chainsafe/bls-keystore";
+import { SecretKey } from "@chainsafe/blst";
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { toHex } from "../util/hex.js";
+import { KeyError } from "./errors.js";
+
+const Hex = (bytes?: number) =>
+  Type.String({ pattern: bytes === undefined ? "^([0-9a-fA-F]{2})*$" : `^[0-9a-fA-F]{${bytes * 2}}$` });
+
+// dklen 32 is what EIP-2335 prescribes: the cipher key is DK[0:16] and the checksum uses DK[16:32].
+const Pbkdf2Kdf = Type.Object({
+  function: Type.Literal("pbkdf2"),
+  params: Type.Object({
+    dklen: Type.Literal(32),
+    c: Type.Integer({ minimum: 1, maximum: 1 << 24 }),
+    prf: Type.Literal("hmac-sha256"),
+    salt: Hex(),
+  }),
+  message: Type.Literal(""),
+});
+
+const ScryptKdf = Type.Object({
+  function: Type.Literal("scrypt"),
+  params: Type.Object({
+    dklen: Type.Literal(32),
+    n: Type.Integer({ minimum: 2, maximum: 1 << 20 }),
+    r: Type.Integer({ minimum: 1, maximum: 32 }),
+    p: Type.Integer({ minimum: 1, maximum: 16 }),
+    salt: Hex(),
+  }),
+  message: Type.Literal(""),
+});
+
+/** EIP-2335 version 4 keystore. Unknown extra fields (e.g. `name` from some tools) are tolerated. */
+export const KeystoreSchema = Type.Object({
+  version: Type.Literal(4),
+  uuid: Type.String(),
+  description: Type.Optional(Type.String()),
+  path: Type.String(),
+  // Optional in practice (some tools write ""), so an absent pubkey is derived instead of compared.
+  pubkey: Type.Optional(Type.Union([Hex(48), Type.Literal("")])),
+  crypto: Type.Object({
+    kdf: Type.Union([Pbkdf2Kdf, ScryptKdf]),
+    checksum: Type.Object({ function: Type.Literal("sha256"), params: Type.Object({}), message: Hex(32) }),
+    cipher: Type.Object({
+      function: Type.Literal("aes-128-ctr"),
+      params: Type.Object({ iv: Hex(16) }),
+      message: Hex(32),
+    }),
+  }),
+});
+export type Keystore = Static<typeof KeystoreSchema>;
+
+const keystoreCheck = TypeCompiler.Compile(KeystoreSchema);
+
+/**
+ * scrypt needs 128·n·r bytes; a keystore is untrusted input (it may arrive over the keymanager API),
+ * so anything above what the EIP's own parameters need (256 MiB) by a factor of four is refused
+ * rather than allowed to exhaust memory.
+ */
+const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+
+/** Validates a parsed keystore object; `source` names it in the error (a file name or list index). */
+export function parseKeystore(value: unknown, source: string): Keystore {
+  if (!keystoreCheck.Check(value)) {
+    const first = keystoreCheck.Errors(value).First();
+    const where = first ? `${first.path || "/"}: ${first.message}` : "not an object";
+    throw new KeyError("INVALID_KEYSTORE", `${source} is not a valid EIP-2335 keystore (${where})`, { source });
+  }
+  const kdf = value.crypto.kdf;
+  if (kdf.function === "scrypt") {
+    const { n, r } = kdf.params;
+    if ((n & (n - 1)) !== 0) {
+      throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n must be a power of two, got ${n}`, { source });
+    }
+    if (128 * n * r > MAX_SCRYPT_MEMORY) {
+      throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n=${n}, r=${r} needs more than 1 GiB`, { source });
+    }
+  }
+  return value;
+}
+
+/** Parses JSON text and validates it as a keystore. */
+export function parseKeystoreJson(text: string, source: string): Keystore {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new KeyError("INVALID_KEYSTORE", `${source} is not valid JSON: ${(e as Error).message}`, { source });
+  }
+  return parseKeystore(value, source);
+}
+
+export interface DecryptedKey {
+  /** Canonical 0x-hex public key derived from the secret. */
+  pubkey: string;
+  secretKey: Uint8Array;
+}
+
+/**
+ * Decrypts a validated keystore and checks that the secret is a valid BLS scalar whose public key
+ * equals the keystore's `pubkey` (when it has one). The password is passed as a string because
+ * bls-keystore normalises strings per EIP-2335 (NFKD, control codes removed) but mangles bytes.
+ */
+export async function decryptKeystore(keystore: Keystore, password: string, source: string): Promise<DecryptedKey> {
+  let secret: Uint8Array;
+  try {
+    secret = await decryptEip2335(keystore as IKeystore, password);
+  } catch (e) {
+    if ((e as Error).message === "Invalid password") {
+      throw new KeyError("WRONG_PASSWORD", `${source}: checksum mismatch, the password is wrong`, { source });
+    }
+    throw new KeyError("INVALID_KEYSTORE", `${source}: cannot decrypt: ${(e as Error).message}`, { source });
+  }
+  let pubkey: string;
+  try {
+    pubkey = toHex(SecretKey.fromBytes(secret).toPublicKey().toBytes());
+  } catch {
+    secret.fill(0);
+    throw new KeyError("INVALID_SECRET", `${source}: decrypted secret is not a valid BLS12-381 secret key`, {
+      source,
+    });
+  }
+  if (keystore.pubkey && pubkey !== "0x" + keystore.pubkey.toLowerCase()) {
+    secret.fill(0);
+    throw new KeyError(
+      "PUBKEY_MISMATCH",
+      `${source}: keystore pubkey 0x${keystore.pubkey.toLowerCase()} does not match the decrypted secret's ${pubkey}`,
+      { source },
+    );
+  }
+  return { pubkey, secretKey: secret };
+}

@@ -1,0 +1,109 @@
+import { readdir, readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { KeyError } from "./errors.js";
+import { decryptKeystores, type DecryptJob } from "./decryptPool.js";
+import { parseKeystoreJson } from "./keystore.js";
+
+export interface LoadedKeystore {
+  /** Canonical 0x-hex public key. */
+  pubkey: string;
+  /** 32-byte secret; the caller hands it to SigningKeys / the sealed store and then zeroes it. */
+  secretKey: Uint8Array;
+  /** Path of the keystore file. */
+  file: string;
+}
+
+export interface KeystoreDirError {
+  file: string;
+  message: string;
+}
+
+export interface KeystoreDirResult {
+  keys: LoadedKeystore[];
+  errors: KeystoreDirError[];
+}
+
+export interface LoadKeystoreDirOptions {
+  /** Called after each keystore is decrypted or refused; `done` counts both. */
+  onProgress?: (done: number, total: number, file: string) => void;
+  /** Decryption threads; see DecryptOptions.workers. */
+  workers?: number;
+}
+
+/**
+ * Loads a Teku-layout keystore directory: every `NAME.json` in `keystoresDir` is an EIP-2335
+ * keystore whose password is the content of `NAME.txt` in `passwordsDir`, less one trailing line
+ * break (the one editors and `echo` add; any other whitespace is part of the password). Each file
+ * that cannot be loaded is reported in `errors` and skipped; it never stops the others.
+ */
+export async function loadKeystoreDir(
+  keystoresDir: string,
+  passwordsDir: string,
+  options: LoadKeystoreDirOptions = {},
+): Promise<KeystoreDirResult> {
+  let names: string[];
+  try {
+    names = (await readdir(keystoresDir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
+  } catch (e) {
+    throw new KeyError("IO_FAILED", `cannot read keystore directory ${keystoresDir}: ${(e as Error).message}`, {
+      dir: keystoresDir,
+    });
+  }
+
+  const errors: KeystoreDirError[] = [];
+  const jobs: DecryptJob[] = [];
+  for (const name of names) {
+    const file = join(keystoresDir, name);
+    try {
+      const keystore = parseKeystoreJson(await readFile(file, "utf8"), file);
+      const password = await readPassword(join(passwordsDir, basename(name, ".json") + ".txt"), file);
+      jobs.push({ keystore, password, source: file });
+    } catch (e) {
+      errors.push({ file, message: (e as Error).message });
+    }
+  }
+
+  let done = 0;
+  const total = names.length;
+  for (const { file } of errors) options.onProgress?.(++done, total, file);
+
+  const results = await decryptKeystores(jobs, {
+    workers: options.workers,
+    onResult: (index) => options.onProgress?.(++done, total, jobs[index]!.source),
+  });
+
+  const keys: LoadedKeystore[] = [];
+  const seen = new Map<string, string>();
+  for (const [index, result] of results.entries()) {
+    const file = jobs[index]!.source;
+    if (!result.ok) {
+      errors.push({ file, message: result.error.message });
+      continue;
+    }
+    const first = seen.get(result.pubkey);
+    if (first !== undefined) {
+      result.secretKey.fill(0);
+      errors.push({ file, message: `${file}: key ${result.pubkey} is already loaded from ${first}` });
+      continue;
+    }
+    seen.set(result.pubkey, file);
+    keys.push({ pubkey: result.pubkey, secretKey: result.secretKey, file });
+  }
+  return { keys, errors };
+}
+
+async function readPassword(path: string, keystoreFile: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (e as Error).message;
+    throw new KeyError("MISSING_PASSWORD", `${keystoreFile}: password file ${path} ${reason}`, {
+      source: keystoreFile,
+    });
+  }
+  return text.replace(/\r?\n$/, "");
+}

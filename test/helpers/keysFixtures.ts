@@ -1,0 +1,39 @@
+import { create } from "@chainsafe/bls-keystore";
+import { SecretKey } from "@chainsafe/blst";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface TestKey {
+  secretKey: Uint8Array;
+  pubkey: string;
+  pubkeyBytes: Uint8Array;
+}
+
+export function randomKey(): TestKey {
+  const sk = SecretKey.fromKeygen(randomBytes(32));
+  const pubkeyBytes = sk.toPublicKey().toBytes();
+  return { secretKey: sk.toBytes(), pubkeyBytes, pubkey: "0x" + Buffer.from(pubkeyBytes).toString("hex") };
+}
+
+/** An EIP-2335 keystore with deliberately cheap KDF parameters, so tests stay fast. */
+export async function cheapKeystore(key: TestKey, password: string, kdf: "pbkdf2" | "scrypt" = "pbkdf2") {
+  const salt = randomBytes(32).toString("hex");
+  const kdfMod =
+    kdf === "pbkdf2"
+      ? { function: "pbkdf2" as const, params: { dklen: 32, c: 2, prf: "hmac-sha256" as const, salt } }
+      : { function: "scrypt" as const, params: { dklen: 32, n: 16, r: 8, p: 1, salt } };
+  return create(password, key.secretKey, key.pubkeyBytes, "m/12381/3600/0/0/0", null, kdfMod);
+}
+
+/** A fresh directory removed when the test `t` ends. */
+export async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const path = await mkdtemp(join(tmpdir(), `secure-signer-${prefix}-`));
+  t.after(() => rm(path, { recursive: true, force: true }));
+  return path;
+}
+
+export function vectorsUrl(rel: string): URL {
+  return new URL(`../../../shared/vectors/${rel}`, import.meta.url);
+}
