@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { KeyError, type KeyErrorCode } from "./errors.js";
 import { decryptKeystore, type DecryptedKey, type Keystore } from "./keystore.js";
-import { startWorker } from "./startWorker.js";
+import { startWorker } from "../util/worker.js";
 
 export interface DecryptJob {
   keystore: Keystore;
