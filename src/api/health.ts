@@ -1,0 +1,37 @@
+import type { FastifyInstance } from "fastify";
+
+export type Status = "UP" | "DOWN";
+
+export interface CheckResult {
+  status: Status;
+  data?: Record<string, unknown>;
+}
+
+/** One named check of `/healthcheck` (keys loaded, slashing database, platform …). */
+export interface HealthCheck {
+  id: string;
+  run(): Promise<CheckResult>;
+}
+
+async function runCheck(check: HealthCheck): Promise<{ id: string } & CheckResult> {
+  try {
+    return { id: check.id, ...(await check.run()) };
+  } catch (e) {
+    return { id: check.id, status: "DOWN", data: { error: (e as Error).message } };
+  }
+}
+
+/**
+ * `/upcheck` answers while the process serves HTTP; `/healthcheck` reports each check in Web3Signer's
+ * shape (`status`, `checks`, `outcome`) and answers 503 when any is DOWN, so orchestrators can act on
+ * the status code alone.
+ */
+export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
+  app.get("/upcheck", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
+
+  app.get("/healthcheck", async (_request, reply) => {
+    const results = await Promise.all(checks.map(runCheck));
+    const status: Status = results.every((r) => r.status === "UP") ? "UP" : "DOWN";
+    return reply.status(status === "UP" ? 200 : 503).send({ status, checks: results, outcome: status });
+  });
+}

@@ -1,0 +1,39 @@
+import { parseArgs } from "node:util";
+import { SignerError } from "../errors.js";
+
+export class UsageError extends SignerError<"USAGE"> {
+  readonly domain = "cli";
+}
+
+export interface FlagSpec {
+  kind: "string" | "number" | "boolean";
+  description: string;
+  placeholder?: string;
+  default?: string | number | boolean;
+}
+
+/** Parses `argv` against a flag table; unknown flags and missing values are usage errors. */
+export function parseFlags(
+  argv: string[],
+  flags: Record<string, FlagSpec>,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [name, { type: spec.kind === "boolean" ? "boolean" : "string" }] as const),
+  );
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (e) {
+    throw new UsageError("USAGE", (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+  }
+}
+
+export function formatFlags(flags: Record<string, FlagSpec>): string {
+  const rows = Object.entries(flags).map(([name, spec]) => {
+    const left = `  --${name}${spec.placeholder ? ` ${spec.placeholder}` : ""}`;
+    const dflt = spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : "";
+    return [left, `${spec.description}${dflt}`] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return rows.map(([l, r]) => l.padEnd(width) + r).join("\n");
+}

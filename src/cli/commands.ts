@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { SignerError } from "../errors.js";
+import { UsageError } from "./args.js";
+import { serveCommand } from "./serve.js";
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Command[] = [serveCommand];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
+  return [
+    "secure-signer: a remote signer for Ethereum validators (Web3Signer eth2 API) with EIP-3076 slashing protection",
+    "",
+    "Usage: secure-signer <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    "Run `secure-signer <command> --help` for the options of a command.",
+  ].join("\n");
+}
+
+/** Runs one CLI command; returns the process exit code (0 ok, 1 failed, 2 usage). */
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.log(mainHelp());
+    return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "version") {
+    console.log(version());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`error: unknown command "${name}"\n\n${mainHelp()}`);
+    return 2;
+  }
+  try {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(command.usage);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}\n\n${command.usage}`);
+      return 2;
+    }
+    if (e instanceof SignerError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+

@@ -1,0 +1,39 @@
+import { startSigner } from "../app.js";
+import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js";
+import { createLogger } from "../log.js";
+import { formatFlags, parseFlags, UsageError } from "./args.js";
+import type { Command } from "./commands.js";
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run the signer: Web3Signer eth2 signing API, keymanager API, health and metrics",
+  usage: [
+    "Usage: secure-signer serve [options]",
+    "",
+    "Options (each also as environment variable SECURE_SIGNER_<NAME>, e.g. SECURE_SIGNER_DATA_DIR,",
+    "or as a key of the --config JSON file; a flag beats the environment, which beats the file):",
+    formatFlags(SERVE_OPTIONS),
+  ].join("\n"),
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, SERVE_OPTIONS);
+    if (positionals.length > 0) throw new UsageError("USAGE", `unexpected argument "${positionals[0]}"`);
+    const config = loadConfig(values as Partial<Record<OptionName, string | boolean>>);
+    const logger = createLogger(config.logLevel);
+    const signer = await startSigner(config, logger);
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down: finishing in-flight requests");
+      await signer.close();
+      logger.info("stopped");
+    };
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => void stop("SIGINT").then(resolve));
+      process.once("SIGTERM", () => void stop("SIGTERM").then(resolve));
+    });
+    return 0;
+  },
+};
+

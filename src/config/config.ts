@@ -1,0 +1,143 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { SignerError } from "../errors.js";
+
+export class ConfigError extends SignerError<"INVALID_CONFIG"> {
+  readonly domain = "config";
+}
+
+type Kind = "string" | "number" | "boolean";
+
+interface OptionSpec {
+  kind: Kind;
+  description: string;
+  default?: string | number | boolean;
+  placeholder?: string;
+}
+
+/**
+ * Every `serve` setting, one table: the flag is `--name`, the environment variable
+ * SECURE_SIGNER_NAME (upper case, dashes as underscores), the config-file key the flag name.
+ * Precedence: flag > environment > config file > default.
+ */
+export const SERVE_OPTIONS = {
+  "data-dir": { kind: "string", placeholder: "DIR", default: join(homedir(), ".secure-signer"), description: "where keys, the slashing database and the API token live" },
+  host: { kind: "string", placeholder: "ADDR", default: "127.0.0.1", description: "address to listen on" },
+  port: { kind: "number", placeholder: "N", default: 9000, description: "port of the signing, keymanager, health and metrics API" },
+  network: { kind: "string", placeholder: "NAME|FILE", default: "mainnet", description: "mainnet, hoodi, holesky, sepolia, minimal, or a consensus config.yaml" },
+  "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start" },
+  "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
+  "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
+  platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
+  "require-attested": { kind: "boolean", default: false, description: "refuse to start on a platform that cannot be attested (dev)" },
+  "log-level": { kind: "string", placeholder: "LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace" },
+  "body-limit": { kind: "number", placeholder: "BYTES", default: 4 * 1024 * 1024, description: "largest request body accepted" },
+  "tls-cert": { kind: "string", placeholder: "FILE", description: "PEM server certificate: serve HTTPS" },
+  "tls-key": { kind: "string", placeholder: "FILE", description: "PEM private key of --tls-cert" },
+  "tls-client-ca": { kind: "string", placeholder: "FILE", description: "PEM CA bundle: require client certificates issued by it (mTLS)" },
+  "host-allowlist": { kind: "string", placeholder: "HOSTS", description: "comma-separated Host header values accepted (default: any)" },
+  config: { kind: "string", placeholder: "FILE", description: "JSON config file with any of these settings by flag name" },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof SERVE_OPTIONS;
+
+const ConfigSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  network: Type.String({ minLength: 1 }),
+  keystoresDir: Type.Optional(Type.String()),
+  keystoresPasswordsDir: Type.Optional(Type.String()),
+  slashingDb: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+  platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm")]),
+  requireAttested: Type.Boolean(),
+  logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
+  bodyLimit: Type.Integer({ minimum: 1024 }),
+  tlsCert: Type.Optional(Type.String()),
+  tlsKey: Type.Optional(Type.String()),
+  tlsClientCa: Type.Optional(Type.String()),
+  hostAllowlist: Type.Optional(Type.Array(Type.String())),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+export const envName = (name: string): string => `SECURE_SIGNER_${name.toUpperCase().replace(/-/g, "_")}`;
+
+function coerce(name: string, spec: OptionSpec, raw: unknown, source: string): string | number | boolean {
+  if (spec.kind === "number") {
+    const n = typeof raw === "number" ? raw : Number(raw);
+    if (typeof raw === "boolean" || raw === "" || !Number.isFinite(n)) {
+      throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be a number, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  }
+  if (spec.kind === "boolean") {
+    if (typeof raw === "boolean") return raw;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be true or false, got ${JSON.stringify(raw)}`);
+  }
+  if (typeof raw !== "string") throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be a string`);
+  return raw;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError("INVALID_CONFIG", `config file ${path}: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError("INVALID_CONFIG", `config file ${path}: must hold a JSON object`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(key in SERVE_OPTIONS) || key === "config") {
+      throw new ConfigError("INVALID_CONFIG", `config file ${path}: unknown setting "${key}"`);
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Merges flags (already parsed by the CLI), environment and config file into one validated Config. */
+export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>, env: NodeJS.ProcessEnv = process.env): Config {
+  const configPath = (flags.config as string | undefined) ?? env[envName("config")];
+  const file = configPath ? readConfigFile(configPath) : {};
+  const merged: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SERVE_OPTIONS) as [OptionName, OptionSpec][]) {
+    if (name === "config") continue;
+    let value: string | number | boolean | undefined;
+    if (flags[name] !== undefined) value = coerce(name, spec, flags[name], `--${name}`);
+    else if (env[envName(name)] !== undefined) value = coerce(name, spec, env[envName(name)], envName(name));
+    else if (file[name] !== undefined) value = coerce(name, spec, file[name], `config file ${configPath}`);
+    else value = spec.default;
+    if (value !== undefined) merged[camel(name)] = value;
+  }
+  if (typeof merged.hostAllowlist === "string") {
+    merged.hostAllowlist = merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+  }
+  for (const key of ["dataDir", "keystoresDir", "keystoresPasswordsDir", "tlsCert", "tlsKey", "tlsClientCa"]) {
+    if (typeof merged[key] === "string") merged[key] = resolve(merged[key] as string);
+  }
+  const errors = [...Value.Errors(ConfigSchema, merged)];
+  if (errors.length > 0) {
+    const e = errors[0]!;
+    const flag = e.path.replace(/^\//, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new ConfigError("INVALID_CONFIG", `--${flag}: ${e.message} (got ${JSON.stringify(e.value)})`);
+  }
+  const config = merged as Config;
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+    throw new ConfigError("INVALID_CONFIG", "--tls-cert and --tls-key go together");
+  }
+  if (config.tlsClientCa && !config.tlsCert) {
+    throw new ConfigError("INVALID_CONFIG", "--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (Boolean(config.keystoresDir) !== Boolean(config.keystoresPasswordsDir)) {
+    throw new ConfigError("INVALID_CONFIG", "--keystores-dir and --keystores-passwords-dir go together");
+  }
+  return config;
+}
