@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { link, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/**
+ * Files holding secrets (sealed keys, the dev sealing secret, the API token) are written so that a
+ * crash at any point leaves either the old content or the new, complete one, never a torn file,
+ * and never readable by other users.
+ */
+
+async function writeTemp(path: string, data: Uint8Array | string): Promise<string> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(data);
+    // Content must be on disk before the name points at it, or a crash could expose an empty file.
+    await handle.sync();
+  } catch (e) {
+    await handle.close();
+    await rm(temp, { force: true });
+    throw e;
+  }
+  await handle.close();
+  return temp;
+}
+
+/** Makes the rename (or unlink) of an entry in `dir` itself durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces `path` atomically: temp file (0600), fsync, rename over, fsync the directory. */
+export async function writeSecretFile(path: string, data: Uint8Array | string): Promise<void> {
+  const temp = await writeTemp(path, data);
+  try {
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+  await syncDir(dirname(path));
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet, atomically: link(2) fails rather than
+ * replace, so two processes starting at once agree on one winner. Returns false when it existed.
+ */
+export async function createSecretFile(path: string, data: Uint8Array | string): Promise<boolean> {
+  const temp = await writeTemp(path, data);
+  try {
+    await link(temp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await syncDir(dirname(path));
+  return true;
+}
