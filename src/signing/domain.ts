@@ -1,0 +1,75 @@
+import type { ChainForkConfig } from "@lodestar/config";
+import type { ForkInfo } from "@lodestar/config";
+import { SLOTS_PER_EPOCH } from "@lodestar/params";
+import { ssz, type phase0 } from "@lodestar/types";
+import { InputError } from "../errors.js";
+import { toHex } from "../util/hex.js";
+
+/** compute_domain: domain_type ‖ fork_data_root[0:28] (consensus-specs, phase0 beacon-chain). */
+export function computeDomain(
+  domainType: Uint8Array,
+  forkVersion: Uint8Array,
+  genesisValidatorsRoot: Uint8Array,
+): Uint8Array {
+  const forkDataRoot = ssz.phase0.ForkData.hashTreeRoot({ currentVersion: forkVersion, genesisValidatorsRoot });
+  const domain = new Uint8Array(32);
+  domain.set(domainType, 0);
+  domain.set(forkDataRoot.subarray(0, 28), 4);
+  return domain;
+}
+
+export function computeSigningRoot(objectRoot: Uint8Array, domain: Uint8Array): Uint8Array {
+  return ssz.phase0.SigningData.hashTreeRoot({ objectRoot, domain });
+}
+
+export function epochAtSlot(slot: number): number {
+  return Math.floor(slot / SLOTS_PER_EPOCH);
+}
+
+/** A request's fork_info, parsed and matched against the network's fork schedule. */
+export interface RequestFork {
+  fork: phase0.Fork;
+  genesisValidatorsRoot: Uint8Array;
+  /** The network's fork whose version is fork_info's current_version. */
+  active: ForkInfo;
+}
+
+/** get_domain: the fork version of the message's epoch, as the beacon state's `fork` gives it. */
+export function forkDomain(requestFork: RequestFork, domainType: Uint8Array, epoch: number): Uint8Array {
+  const { fork, genesisValidatorsRoot } = requestFork;
+  const version = epoch < fork.epoch ? fork.previousVersion : fork.currentVersion;
+  return computeDomain(domainType, version, genesisValidatorsRoot);
+}
+
+/**
+ * Refuses a fork_info that is not a fork of the configured network, so that a key is never made
+ * to sign for another chain. The previous version may equal the current one: a network that
+ * starts at a later fork has a genesis state whose fork is {v, v, 0}.
+ */
+export function matchFork(config: ChainForkConfig, fork: phase0.Fork): ForkInfo {
+  const sameVersion = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+  const active = config.forksDescendingEpochOrder.find((f) => sameVersion(f.version, fork.currentVersion));
+  if (active === undefined) {
+    throw new InputError(
+      "INVALID_INPUT",
+      `fork_info/fork/current_version ${toHex(fork.currentVersion)} is not a fork version of network ${config.CONFIG_NAME}`,
+      { field: "fork_info/fork/current_version" },
+    );
+  }
+  if (!sameVersion(fork.previousVersion, active.prevVersion) && !sameVersion(fork.previousVersion, active.version)) {
+    throw new InputError(
+      "INVALID_INPUT",
+      `fork_info/fork/previous_version ${toHex(fork.previousVersion)} does not precede ${active.name} ` +
+        `(${toHex(active.version)}) on network ${config.CONFIG_NAME}, expected ${toHex(active.prevVersion)}`,
+      { field: "fork_info/fork/previous_version" },
+    );
+  }
+  if (fork.epoch !== active.epoch) {
+    throw new InputError(
+      "INVALID_INPUT",
+      `fork_info/fork/epoch ${fork.epoch} is not the epoch of ${active.name} on network ${config.CONFIG_NAME} (${active.epoch})`,
+      { field: "fork_info/fork/epoch" },
+    );
+  }
+  return active;
+}

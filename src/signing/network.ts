@@ -1,0 +1,199 @@
+import { readFileSync } from "node:fs";
+import {
+  chainConfigFromJson,
+  chainConfigTypes,
+  createChainForkConfig,
+  type ChainConfig,
+  type ChainForkConfig,
+} from "@lodestar/config";
+import { mainnetChainConfig, minimalChainConfig } from "@lodestar/config/configs";
+import { genesisData, networksChainConfig } from "@lodestar/config/networks";
+import { ACTIVE_PRESET, PresetName } from "@lodestar/params";
+import { InputError } from "../errors.js";
+import { fromHex, toHex } from "../util/hex.js";
+
+export type NetworkName = "mainnet" | "hoodi" | "holesky" | "sepolia" | "minimal";
+export const NETWORK_NAMES: readonly NetworkName[] = ["mainnet", "hoodi", "holesky", "sepolia", "minimal"];
+
+export interface NetworkConfig {
+  config: ChainForkConfig;
+  /** 0x-prefixed lower-case hex; unknown for `minimal` and for config files. */
+  genesisValidatorsRoot?: string;
+}
+
+/**
+ * Holešky is no longer shipped by @lodestar/config 1.48. Values from eth-clients/holesky
+ * `metadata/config.yaml` (commit 8aec65f, 2025-09-23); the rest of the config is mainnet's, as there.
+ */
+const holeskyChainConfig: ChainConfig = {
+  ...mainnetChainConfig,
+  CONFIG_NAME: "holesky",
+  MIN_GENESIS_ACTIVE_VALIDATOR_COUNT: 16384,
+  MIN_GENESIS_TIME: 1695902100,
+  GENESIS_DELAY: 300,
+  GENESIS_FORK_VERSION: fromHex("0x01017000", "GENESIS_FORK_VERSION", 4),
+  ALTAIR_FORK_VERSION: fromHex("0x02017000", "ALTAIR_FORK_VERSION", 4),
+  ALTAIR_FORK_EPOCH: 0,
+  BELLATRIX_FORK_VERSION: fromHex("0x03017000", "BELLATRIX_FORK_VERSION", 4),
+  BELLATRIX_FORK_EPOCH: 0,
+  CAPELLA_FORK_VERSION: fromHex("0x04017000", "CAPELLA_FORK_VERSION", 4),
+  CAPELLA_FORK_EPOCH: 256,
+  DENEB_FORK_VERSION: fromHex("0x05017000", "DENEB_FORK_VERSION", 4),
+  DENEB_FORK_EPOCH: 29696,
+  ELECTRA_FORK_VERSION: fromHex("0x06017000", "ELECTRA_FORK_VERSION", 4),
+  ELECTRA_FORK_EPOCH: 115968,
+  FULU_FORK_VERSION: fromHex("0x07017000", "FULU_FORK_VERSION", 4),
+  FULU_FORK_EPOCH: 165120,
+  DEPOSIT_CHAIN_ID: 17000,
+  DEPOSIT_NETWORK_ID: 17000,
+  DEPOSIT_CONTRACT_ADDRESS: fromHex("0x4242424242424242424242424242424242424242", "DEPOSIT_CONTRACT_ADDRESS", 20),
+};
+
+const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRoot?: string }> = {
+  mainnet: { chainConfig: networksChainConfig.mainnet, genesisValidatorsRoot: genesisData.mainnet.genesisValidatorsRoot },
+  hoodi: { chainConfig: networksChainConfig.hoodi, genesisValidatorsRoot: genesisData.hoodi.genesisValidatorsRoot },
+  sepolia: { chainConfig: networksChainConfig.sepolia, genesisValidatorsRoot: genesisData.sepolia.genesisValidatorsRoot },
+  holesky: {
+    chainConfig: holeskyChainConfig,
+    genesisValidatorsRoot: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1",
+  },
+  minimal: { chainConfig: minimalChainConfig },
+};
+
+function isNetworkName(network: string): network is NetworkName {
+  return (NETWORK_NAMES as readonly string[]).includes(network);
+}
+
+/**
+ * The preset a network needs. @lodestar/params fixes the preset (SLOTS_PER_EPOCH, container sizes)
+ * from LODESTAR_PRESET when it is first imported, so a process serving a minimal network must be
+ * started with LODESTAR_PRESET=minimal; the CLI re-executes itself with this value.
+ */
+export function requiredPreset(network: string): "mainnet" | "minimal" {
+  if (isNetworkName(network)) return network === "minimal" ? "minimal" : "mainnet";
+  return presetOf(parseConfigFile(network), network);
+}
+
+/** A named network, or the path of a consensus-specs style `config.yaml`. */
+export function createNetworkConfig(network: string): NetworkConfig {
+  let chainConfig: Partial<ChainConfig>;
+  let genesisValidatorsRoot: string | undefined;
+  if (isNetworkName(network)) {
+    ({ chainConfig, genesisValidatorsRoot } = KNOWN[network]);
+  } else {
+    chainConfig = chainConfigFromFile(network);
+  }
+  const preset = chainConfig.PRESET_BASE ?? PresetName.mainnet;
+  if (preset !== ACTIVE_PRESET) {
+    throw new InputError(
+      "UNSUPPORTED",
+      `network ${network} uses the ${preset} preset but this process loaded the ${ACTIVE_PRESET} preset; ` +
+        `start it with LODESTAR_PRESET=${preset}`,
+      { network, preset, activePreset: ACTIVE_PRESET },
+    );
+  }
+  const config = createChainForkConfig(chainConfig);
+  return genesisValidatorsRoot === undefined ? { config } : { config, genesisValidatorsRoot };
+}
+
+type ConfigValues = Map<string, { value: string; line: number }>;
+
+/**
+ * The subset of YAML that consensus-specs config files use for the values read here: one
+ * `KEY: value` per line, `#` comments, optional quotes. Indented lines belong to block values
+ * (BLOB_SCHEDULE) that signing does not need and are skipped with their key.
+ */
+function parseConfigFile(path: string): ConfigValues {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(
+      "INVALID_INPUT",
+      `network ${path} is neither one of ${NETWORK_NAMES.join(", ")} nor a readable config file: ${(e as Error).message}`,
+      { network: path },
+    );
+  }
+  const values: ConfigValues = new Map();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    if (/^\s/.test(raw) || /^\s*(#.*)?$/.test(raw)) return;
+    const match = /^([A-Z0-9_]+):\s*(?:'([^']*)'|"([^"]*)"|([^\s#'"][^\s#]*))?\s*(?:#.*)?$/.exec(raw);
+    if (match === null) throw badFile(path, line, `expected "KEY: value", got ${JSON.stringify(raw)}`);
+    const [, key, single, double, plain] = match as unknown as [string, string, string?, string?, string?];
+    if (values.has(key)) throw badFile(path, line, `${key} is set twice`);
+    const value = single ?? double ?? plain;
+    if (value !== undefined) values.set(key, { value, line });
+  });
+  return values;
+}
+
+function presetOf(values: ConfigValues, path: string): "mainnet" | "minimal" {
+  const preset = values.get("PRESET_BASE");
+  if (preset === undefined) throw badFile(path, 0, "PRESET_BASE is missing");
+  if (preset.value !== "mainnet" && preset.value !== "minimal") {
+    throw badFile(path, preset.line, `PRESET_BASE must be mainnet or minimal, got ${preset.value}`);
+  }
+  return preset.value;
+}
+
+const FORK_PREFIXES = ["ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU", "GLOAS", "HEZE"] as const;
+const FAR_FUTURE_EPOCH = "18446744073709551615";
+
+function chainConfigFromFile(path: string): Partial<ChainConfig> {
+  const values = parseConfigFile(path);
+  presetOf(values, path);
+  if (!values.has("GENESIS_FORK_VERSION")) throw badFile(path, 0, "GENESIS_FORK_VERSION is missing");
+
+  const json: Record<string, string> = {};
+  for (const [key, { value, line }] of values) {
+    const typeName = (chainConfigTypes as Record<string, string>)[key];
+    if (typeName === undefined) continue;
+    const ok =
+      typeName === "string" ||
+      (typeName === "number" && (value === FAR_FUTURE_EPOCH || (/^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value))))) ||
+      (typeName === "bigint" && /^[0-9]+$/.test(value)) ||
+      (typeName === "bytes" && /^0x([0-9a-fA-F]{2})*$/.test(value) && (!key.endsWith("_FORK_VERSION") || value.length === 10));
+    if (!ok) {
+      throw badFile(path, line, `${key} must be ${key.endsWith("_FORK_VERSION") ? "4 bytes of 0x-prefixed hex" : `a ${typeName}`}, got ${value}`);
+    }
+    json[key] = value;
+  }
+  // A fork the file does not mention is not scheduled on this network; left out, it would take
+  // the preset's default epoch, which is mainnet's.
+  for (const fork of FORK_PREFIXES) {
+    const epochKey = `${fork}_FORK_EPOCH`;
+    if (json[epochKey] === undefined) json[epochKey] = FAR_FUTURE_EPOCH;
+    else if (json[`${fork}_FORK_VERSION`] === undefined) {
+      throw badFile(path, values.get(epochKey)?.line ?? 0, `${epochKey} is set but ${fork}_FORK_VERSION is not`);
+    }
+  }
+  const chainConfig = chainConfigFromJson(json);
+  checkForkSchedule(path, chainConfig);
+  return chainConfig;
+}
+
+/** Fork epochs must not go backwards, and two scheduled forks must not share a version. */
+function checkForkSchedule(path: string, chainConfig: Partial<ChainConfig>): void {
+  const versions = new Map<string, string>([[toHex(chainConfig.GENESIS_FORK_VERSION as Uint8Array), "GENESIS"]]);
+  let previousEpoch = 0;
+  for (const fork of FORK_PREFIXES) {
+    const epoch = chainConfig[`${fork}_FORK_EPOCH`] as number;
+    if (epoch < previousEpoch) {
+      throw badFile(path, 0, `${fork}_FORK_EPOCH ${epoch} is before the previous fork's epoch ${previousEpoch}`);
+    }
+    previousEpoch = epoch;
+    if (epoch === Infinity) continue;
+    const version = toHex(chainConfig[`${fork}_FORK_VERSION`] as Uint8Array);
+    const other = versions.get(version);
+    if (other !== undefined) throw badFile(path, 0, `${fork}_FORK_VERSION ${version} is also ${other}'s version`);
+    versions.set(version, fork);
+  }
+}
+
+function badFile(path: string, line: number, what: string): InputError {
+  return new InputError("INVALID_INPUT", `config file ${path}${line > 0 ? `:${line}` : ""}: ${what}`, {
+    file: path,
+    line,
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * Body of `POST /api/v1/eth2/sign/{identifier}` as Web3Signer's eth2 OpenAPI spec defines it
+ * (Consensys/web3signer `openapi-specs/eth2/signing/schemas.yaml`, `paths/sign.yaml`).
+ *
+ * These schemas check the envelope: the `type`, which message field it needs, fork_info, integers
+ * and fixed-length hex. Deep containers (a full block, an aggregate) are only required to be
+ * objects here; planSigning parses them with the @lodestar/types SSZ types and names the field that
+ * is wrong. planSigning re-checks everything it uses, so it is safe on a body that skipped this.
+ */
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+/**
+ * A uint64 as the API sends it: a decimal string, or a JSON number. Two JSON types in one schema
+ * (rather than anyOf) so that fastify's type coercion leaves numbers alone and an error names the
+ * field with one message, e.g. `body/attestation/slot must match pattern "^(0|[1-9][0-9]{0,19})$"`.
+ */
+const Uint64 = Type.Unsafe<string | number>({
+  type: ["string", "integer"],
+  pattern: "^(0|[1-9][0-9]{0,19})$",
+  minimum: 0,
+});
+
+const hex = (bytes: number) => Type.String({ pattern: `^0x[0-9a-fA-F]{${2 * bytes}}$` });
+const Bytes4 = hex(4);
+const Bytes20 = hex(20);
+const Bytes32 = hex(32);
+const Bytes48 = hex(48);
+const Bytes96 = hex(96);
+/** SSZ bitlists/bitvectors travel as hex of their serialisation, length checked by the SSZ type. */
+const HexBytes = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$" });
+/** A container planSigning parses with its SSZ type; only its presence is checked here. */
+const Deep = Type.Object({});
+
+export const FORK_INFO = Type.Object({
+  fork: Type.Object({ previous_version: Bytes4, current_version: Bytes4, epoch: Uint64 }),
+  genesis_validators_root: Bytes32,
+});
+export type ForkInfoJson = Static<typeof FORK_INFO>;
+
+/** Web3Signer reads `signing_root` and, as an alias, `signingRoot` (the name its spec documents). */
+const signingRootFields = { signingRoot: Type.Optional(Bytes32), signing_root: Type.Optional(Bytes32) };
+const withForkInfo = { fork_info: FORK_INFO, ...signingRootFields };
+
+const Checkpoint = Type.Object({ epoch: Uint64, root: Bytes32 });
+const AttestationData = Type.Object({
+  slot: Uint64,
+  index: Uint64,
+  beacon_block_root: Bytes32,
+  source: Checkpoint,
+  target: Checkpoint,
+});
+const BeaconBlock = Type.Object({
+  slot: Uint64,
+  proposer_index: Uint64,
+  parent_root: Bytes32,
+  state_root: Bytes32,
+  body: Deep,
+});
+const BeaconBlockHeader = Type.Object({
+  slot: Uint64,
+  proposer_index: Uint64,
+  parent_root: Bytes32,
+  state_root: Bytes32,
+  body_root: Bytes32,
+});
+const AggregateAndProof = Type.Object({
+  aggregator_index: Uint64,
+  aggregate: Type.Object({ aggregation_bits: HexBytes, data: AttestationData, signature: Bytes96 }),
+  selection_proof: Bytes96,
+});
+
+/** The `version` strings Web3Signer accepts for BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone). */
+export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU"] as const;
+export type Version = (typeof VERSIONS)[number];
+const VersionSchema = Type.Union(VERSIONS.map((v) => Type.Literal(v)));
+
+const variants = {
+  BLOCK: Type.Object({ type: Type.Literal("BLOCK"), ...withForkInfo, block: BeaconBlock }),
+  BLOCK_V2: Type.Object({
+    type: Type.Literal("BLOCK_V2"),
+    ...withForkInfo,
+    // Web3Signer takes `block` up to Altair and `block_header` from Bellatrix on; both give the same
+    // root (a block's root is its header's), so either is accepted for every version, never both.
+    beacon_block: Type.Object(
+      { version: VersionSchema, block: Type.Optional(BeaconBlock), block_header: Type.Optional(BeaconBlockHeader) },
+      { oneOf: [{ required: ["block"] }, { required: ["block_header"] }] },
+    ),
+  }),
+  ATTESTATION: Type.Object({ type: Type.Literal("ATTESTATION"), ...withForkInfo, attestation: AttestationData }),
+  AGGREGATION_SLOT: Type.Object({
+    type: Type.Literal("AGGREGATION_SLOT"),
+    ...withForkInfo,
+    aggregation_slot: Type.Object({ slot: Uint64 }),
+  }),
+  AGGREGATE_AND_PROOF: Type.Object({
+    type: Type.Literal("AGGREGATE_AND_PROOF"),
+    ...withForkInfo,
+    aggregate_and_proof: AggregateAndProof,
+  }),
+  AGGREGATE_AND_PROOF_V2: Type.Object({
+    type: Type.Literal("AGGREGATE_AND_PROOF_V2"),
+    ...withForkInfo,
+    // From Electra on the aggregate also has committee_bits; the SSZ type chosen by `version` checks it.
+    aggregate_and_proof: Type.Object({
+      version: VersionSchema,
+      data: Type.Object({ aggregator_index: Uint64, aggregate: Deep, selection_proof: Bytes96 }),
+    }),
+  }),
+  RANDAO_REVEAL: Type.Object({
+    type: Type.Literal("RANDAO_REVEAL"),
+    ...withForkInfo,
+    randao_reveal: Type.Object({ epoch: Uint64 }),
+  }),
+  VOLUNTARY_EXIT: Type.Object({
+    type: Type.Literal("VOLUNTARY_EXIT"),
+    ...withForkInfo,
+    voluntary_exit: Type.Object({ epoch: Uint64, validator_index: Uint64 }),
+  }),
+  DEPOSIT: Type.Object({
+    type: Type.Literal("DEPOSIT"),
+    fork_info: Type.Optional(FORK_INFO),
+    ...signingRootFields,
+    deposit: Type.Object({
+      pubkey: Bytes48,
+      withdrawal_credentials: Bytes32,
+      amount: Uint64,
+      genesis_fork_version: Bytes4,
+    }),
+  }),
+  SYNC_COMMITTEE_MESSAGE: Type.Object({
+    type: Type.Literal("SYNC_COMMITTEE_MESSAGE"),
+    ...withForkInfo,
+    sync_committee_message: Type.Object({ beacon_block_root: Bytes32, slot: Uint64 }),
+  }),
+  SYNC_COMMITTEE_SELECTION_PROOF: Type.Object({
+    type: Type.Literal("SYNC_COMMITTEE_SELECTION_PROOF"),
+    ...withForkInfo,
+    sync_aggregator_selection_data: Type.Object({ slot: Uint64, subcommittee_index: Uint64 }),
+  }),
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: Type.Object({
+    type: Type.Literal("SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF"),
+    ...withForkInfo,
+    contribution_and_proof: Type.Object({
+      aggregator_index: Uint64,
+      selection_proof: Bytes96,
+      contribution: Type.Object({
+        slot: Uint64,
+        beacon_block_root: Bytes32,
+        subcommittee_index: Uint64,
+        aggregation_bits: HexBytes,
+        signature: Bytes96,
+      }),
+    }),
+  }),
+  VALIDATOR_REGISTRATION: Type.Object({
+    type: Type.Literal("VALIDATOR_REGISTRATION"),
+    fork_info: Type.Optional(FORK_INFO),
+    ...signingRootFields,
+    validator_registration: Type.Object({
+      fee_recipient: Bytes20,
+      gas_limit: Uint64,
+      timestamp: Uint64,
+      pubkey: Bytes48,
+    }),
+  }),
+} satisfies Record<string, TSchema>;
+
+export type SignType = keyof typeof variants;
+export const SIGN_TYPES = Object.keys(variants) as SignType[];
+export type SignRequestOf<T extends SignType> = Static<(typeof variants)[T]>;
+export type SignRequest = { [T in SignType]: SignRequestOf<T> }[SignType];
+
+/**
+ * The sign request body schema for fastify. A union discriminated on `type`, written as one
+ * if/then per type rather than anyOf: ajv then reports only the errors of the branch the `type`
+ * selects, so a message names the wrong field instead of listing thirteen alternatives.
+ */
+export const SIGN_REQUEST = Type.Unsafe<SignRequest>({
+  type: "object",
+  required: ["type"],
+  properties: { type: { type: "string", enum: SIGN_TYPES } },
+  allOf: SIGN_TYPES.map((t) => ({
+    if: { properties: { type: { const: t } }, required: ["type"] },
+    then: variants[t],
+  })),
+});
+

@@ -1,0 +1,262 @@
+import type { ChainForkConfig } from "@lodestar/config";
+import {
+  DOMAIN_AGGREGATE_AND_PROOF,
+  DOMAIN_APPLICATION_BUILDER,
+  DOMAIN_BEACON_ATTESTER,
+  DOMAIN_BEACON_PROPOSER,
+  DOMAIN_CONTRIBUTION_AND_PROOF,
+  DOMAIN_DEPOSIT,
+  DOMAIN_RANDAO,
+  DOMAIN_SELECTION_PROOF,
+  DOMAIN_SYNC_COMMITTEE,
+  DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
+  DOMAIN_VOLUNTARY_EXIT,
+  ForkName,
+  ForkSeq,
+  isForkPostBellatrix,
+  isForkPostElectra,
+} from "@lodestar/params";
+import { ssz } from "@lodestar/types";
+import type { Type } from "@chainsafe/ssz";
+import { InputError } from "../errors.js";
+import { fromHex, toHex } from "../util/hex.js";
+import {
+  computeDomain,
+  computeSigningRoot,
+  epochAtSlot,
+  forkDomain,
+  matchFork,
+  type RequestFork,
+} from "./domain.js";
+import type { SigningPlan, SlashingCheck } from "./plan.js";
+import { SIGN_TYPES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
+import { invalid, parseSszJson } from "./sszJson.js";
+
+const ZERO_ROOT = new Uint8Array(32);
+
+/** What one message type contributes: the root of the object signed and the domain it is signed in. */
+interface Message {
+  objectRoot: Uint8Array;
+  domain: Uint8Array;
+  slot?: number;
+  epoch?: number;
+  slashing?: SlashingCheck;
+}
+
+interface Context {
+  config: ChainForkConfig;
+  /** Undefined only for the two types that may omit fork_info (DEPOSIT, VALIDATOR_REGISTRATION). */
+  fork: RequestFork | undefined;
+  type: SignType;
+}
+
+type Rule<T extends SignType> = (body: SignRequestOf<T>, ctx: Context) => Message;
+
+/**
+ * Message type → object root and domain, per the consensus specs' validator guide. The fork_info
+ * types use get_domain at the message's epoch; DEPOSIT and VALIDATOR_REGISTRATION are signed across
+ * forks with a fixed version and a zero genesis_validators_root.
+ */
+const RULES: { [T in SignType]: Rule<T> } = {
+  BLOCK: (body, ctx) => blockMessage(ssz.phase0.BeaconBlock, body.block, "block", ctx),
+  BLOCK_V2: (body, ctx) => {
+    const request = object(body.beacon_block, "beacon_block");
+    const fork = forkOfVersion(request.version, "beacon_block/version");
+    if (request.block !== undefined && request.block_header !== undefined) {
+      throw invalid("beacon_block", "must have either block or block_header, not both");
+    }
+    if (request.block_header !== undefined) {
+      return blockMessage(ssz.phase0.BeaconBlockHeader, request.block_header, "beacon_block/block_header", ctx);
+    }
+    if (request.block === undefined) throw invalid("beacon_block", "must have block or block_header");
+    const block = object(request.block, "beacon_block/block");
+    // A blinded block carries the execution payload's header in place of the payload; its root is
+    // the full block's root, so a blinded block is signed as the block it stands for.
+    const blinded = isForkPostBellatrix(fork) && "execution_payload_header" in object(block.body, "beacon_block/block/body");
+    const type = blinded
+      ? ssz[fork as Exclude<ForkName, ForkName.phase0 | ForkName.altair>].BlindedBeaconBlock
+      : ssz[fork].BeaconBlock;
+    return blockMessage(type as Type<{ slot: number }>, block, "beacon_block/block", ctx);
+  },
+  ATTESTATION: (body, ctx) => {
+    const data = parseSszJson(ssz.phase0.AttestationData, body.attestation, "attestation");
+    return {
+      objectRoot: ssz.phase0.AttestationData.hashTreeRoot(data),
+      domain: forkDomain(requireFork(ctx), DOMAIN_BEACON_ATTESTER, data.target.epoch),
+      slot: data.slot,
+      epoch: data.target.epoch,
+      slashing: { kind: "attestation", sourceEpoch: data.source.epoch, targetEpoch: data.target.epoch },
+    };
+  },
+  AGGREGATION_SLOT: (body, ctx) => {
+    const slot = parseSszJson(ssz.Slot, object(body.aggregation_slot, "aggregation_slot").slot, "aggregation_slot/slot");
+    return slotMessage(ssz.Slot.hashTreeRoot(slot), DOMAIN_SELECTION_PROOF, slot, ctx);
+  },
+  AGGREGATE_AND_PROOF: (body, ctx) => aggregateMessage(ssz.phase0.AggregateAndProof, body.aggregate_and_proof, "aggregate_and_proof", ctx),
+  AGGREGATE_AND_PROOF_V2: (body, ctx) => {
+    const request = object(body.aggregate_and_proof, "aggregate_and_proof");
+    const fork = forkOfVersion(request.version, "aggregate_and_proof/version");
+    const type = isForkPostElectra(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
+    return aggregateMessage(type, request.data, "aggregate_and_proof/data", ctx);
+  },
+  RANDAO_REVEAL: (body, ctx) => {
+    const epoch = parseSszJson(ssz.Epoch, object(body.randao_reveal, "randao_reveal").epoch, "randao_reveal/epoch");
+    return {
+      objectRoot: ssz.Epoch.hashTreeRoot(epoch),
+      domain: forkDomain(requireFork(ctx), DOMAIN_RANDAO, epoch),
+      epoch,
+    };
+  },
+  VOLUNTARY_EXIT: (body, ctx) => {
+    const exit = parseSszJson(ssz.phase0.VoluntaryExit, body.voluntary_exit, "voluntary_exit");
+    const fork = requireFork(ctx);
+    // EIP-7044: from Deneb on, exits are signed with the Capella fork version for good, so that a
+    // signed exit stays valid across later forks.
+    const postDeneb =
+      fork.active.seq >= ForkSeq.deneb || ctx.config.getForkSeqAtEpoch(exit.epoch) >= ForkSeq.deneb;
+    const domain = postDeneb
+      ? computeDomain(DOMAIN_VOLUNTARY_EXIT, ctx.config.CAPELLA_FORK_VERSION, fork.genesisValidatorsRoot)
+      : forkDomain(fork, DOMAIN_VOLUNTARY_EXIT, exit.epoch);
+    return { objectRoot: ssz.phase0.VoluntaryExit.hashTreeRoot(exit), domain, epoch: exit.epoch };
+  },
+  DEPOSIT: (body) => {
+    const deposit = object(body.deposit, "deposit");
+    const message = parseSszJson(ssz.phase0.DepositMessage, deposit, "deposit");
+    const version = parseSszJson(ssz.Version, deposit.genesis_fork_version, "deposit/genesis_fork_version");
+    return {
+      objectRoot: ssz.phase0.DepositMessage.hashTreeRoot(message),
+      // Deposits are valid on any fork and before genesis, hence the genesis version and zero root.
+      domain: computeDomain(DOMAIN_DEPOSIT, version, ZERO_ROOT),
+    };
+  },
+  SYNC_COMMITTEE_MESSAGE: (body, ctx) => {
+    const message = object(body.sync_committee_message, "sync_committee_message");
+    const slot = parseSszJson(ssz.Slot, message.slot, "sync_committee_message/slot");
+    const blockRoot = parseSszJson(ssz.Root, message.beacon_block_root, "sync_committee_message/beacon_block_root");
+    return slotMessage(ssz.Root.hashTreeRoot(blockRoot), DOMAIN_SYNC_COMMITTEE, slot, ctx);
+  },
+  SYNC_COMMITTEE_SELECTION_PROOF: (body, ctx) => {
+    const type = ssz.altair.SyncAggregatorSelectionData;
+    const data = parseSszJson(type, body.sync_aggregator_selection_data, "sync_aggregator_selection_data");
+    return slotMessage(type.hashTreeRoot(data), DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, data.slot, ctx);
+  },
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: (body, ctx) => {
+    const type = ssz.altair.ContributionAndProof;
+    const value = parseSszJson(type, body.contribution_and_proof, "contribution_and_proof");
+    return slotMessage(type.hashTreeRoot(value), DOMAIN_CONTRIBUTION_AND_PROOF, value.contribution.slot, ctx);
+  },
+  VALIDATOR_REGISTRATION: (body, ctx) => {
+    const type = ssz.bellatrix.ValidatorRegistrationV1;
+    const registration = parseSszJson(type, body.validator_registration, "validator_registration");
+    return {
+      objectRoot: type.hashTreeRoot(registration),
+      // Builder API: registrations are signed once for every fork, with the genesis version.
+      domain: computeDomain(DOMAIN_APPLICATION_BUILDER, ctx.config.GENESIS_FORK_VERSION, ZERO_ROOT),
+    };
+  },
+};
+
+/**
+ * The signing root of a Web3Signer eth2 sign request, and what slashing protection must check.
+ * Pure: the same config and body give the same plan. Throws InputError naming the field that is
+ * wrong, or SIGNING_ROOT_MISMATCH when the caller's signingRoot is not the one the message gives.
+ */
+export function planSigning(config: ChainForkConfig, body: SignRequest): SigningPlan {
+  const request = object(body, "body");
+  const type = request.type;
+  if (typeof type !== "string" || !(SIGN_TYPES as string[]).includes(type)) {
+    throw invalid("type", `must be one of ${SIGN_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+  }
+  const signType = type as SignType;
+  const fork = request.fork_info === undefined ? undefined : parseForkInfo(config, request.fork_info);
+  const rule = RULES[signType] as Rule<SignType>;
+  const message = rule(body, { config, fork, type: signType });
+  const signingRoot = computeSigningRoot(message.objectRoot, message.domain);
+
+  const claimed = claimedSigningRoot(request);
+  if (claimed !== undefined && Buffer.compare(claimed, signingRoot) !== 0) {
+    throw new InputError(
+      "SIGNING_ROOT_MISMATCH",
+      `signingRoot ${toHex(claimed)} does not match the signing root of the ${signType} message, ${toHex(signingRoot)}`,
+      { field: "signingRoot", claimed: toHex(claimed), computed: toHex(signingRoot) },
+    );
+  }
+  return {
+    type: signType,
+    signingRoot,
+    genesisValidatorsRoot: toHex(fork?.genesisValidatorsRoot ?? ZERO_ROOT),
+    ...(message.slashing && { slashing: message.slashing }),
+    ...(message.slot !== undefined && { slot: message.slot }),
+    ...(message.epoch !== undefined && { epoch: message.epoch }),
+  };
+}
+
+function blockMessage(
+  type: Type<{ slot: number }>,
+  json: unknown,
+  field: string,
+  ctx: Context,
+): Message {
+  const block = parseSszJson(type, json, field);
+  const epoch = epochAtSlot(block.slot);
+  return {
+    objectRoot: type.hashTreeRoot(block),
+    domain: forkDomain(requireFork(ctx), DOMAIN_BEACON_PROPOSER, epoch),
+    slot: block.slot,
+    epoch,
+    slashing: { kind: "block", slot: block.slot },
+  };
+}
+
+function aggregateMessage(
+  type: typeof ssz.phase0.AggregateAndProof | typeof ssz.electra.AggregateAndProof,
+  json: unknown,
+  field: string,
+  ctx: Context,
+): Message {
+  const value = parseSszJson(type as Type<{ aggregate: { data: { slot: number } } }>, json, field);
+  const root = (type as Type<unknown>).hashTreeRoot(value);
+  return slotMessage(root, DOMAIN_AGGREGATE_AND_PROOF, value.aggregate.data.slot, ctx);
+}
+
+function slotMessage(objectRoot: Uint8Array, domainType: Uint8Array, slot: number, ctx: Context): Message {
+  const epoch = epochAtSlot(slot);
+  return { objectRoot, domain: forkDomain(requireFork(ctx), domainType, epoch), slot, epoch };
+}
+
+function parseForkInfo(config: ChainForkConfig, json: unknown): RequestFork {
+  const forkInfo = object(json, "fork_info");
+  const fork = parseSszJson(ssz.phase0.Fork, forkInfo.fork, "fork_info/fork");
+  const genesisValidatorsRoot = parseSszJson(
+    ssz.Root,
+    forkInfo.genesis_validators_root,
+    "fork_info/genesis_validators_root",
+  );
+  return { fork, genesisValidatorsRoot, active: matchFork(config, fork) };
+}
+
+function requireFork(ctx: Context): RequestFork {
+  if (ctx.fork === undefined) throw invalid("fork_info", `is required for type ${ctx.type}`);
+  return ctx.fork;
+}
+
+function forkOfVersion(version: unknown, field: string): ForkName {
+  if (typeof version !== "string" || !(VERSIONS as readonly string[]).includes(version)) {
+    throw invalid(field, `must be one of ${VERSIONS.join(", ")}, got ${JSON.stringify(version)}`);
+  }
+  return version.toLowerCase() as ForkName;
+}
+
+function claimedSigningRoot(request: Record<string, unknown>): Uint8Array | undefined {
+  const camel = request.signingRoot === undefined ? undefined : fromHex(request.signingRoot as string, "signingRoot", 32);
+  const snake = request.signing_root === undefined ? undefined : fromHex(request.signing_root as string, "signing_root", 32);
+  if (camel !== undefined && snake !== undefined && Buffer.compare(camel, snake) !== 0) {
+    throw invalid("signing_root", "differs from signingRoot; send one of them");
+  }
+  return camel ?? snake;
+}
+
+function object(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(field, "must be an object");
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,68 @@
+import { ArrayType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
+import { InputError } from "../errors.js";
+
+const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Parses eth2 JSON into an SSZ value with the library's own `fromJson`, after a walk over the type
+ * that does what `fromJson` leaves undone: it accepts "-1", "1.5" and "7abc" as integers and its
+ * errors do not say which field was wrong. The walk names the offending field (`attestation/slot`)
+ * and accepts an integer either as a decimal string or as a JSON number, as the API allows.
+ */
+export function parseSszJson<T>(type: Type<T>, json: unknown, field: string): T {
+  checkJson(type, json, field);
+  try {
+    return type.fromJson(json);
+  } catch (e) {
+    throw invalid(field, `is not a valid ${type.typeName}: ${(e as Error).message}`);
+  }
+}
+
+function checkJson(type: Type<unknown>, json: unknown, field: string): void {
+  if (type instanceof ContainerType) {
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw invalid(field, "must be an object");
+    }
+    for (const { jsonKey, fieldType } of type.fieldsEntries) {
+      const value = (json as Record<string, unknown>)[jsonKey];
+      if (value === undefined) throw invalid(`${field}/${jsonKey}`, "is required");
+      checkJson(fieldType as Type<unknown>, value, `${field}/${jsonKey}`);
+    }
+  } else if (type instanceof ArrayType) {
+    if (!Array.isArray(json)) throw invalid(field, "must be an array");
+    const elementType = type.elementType as Type<unknown>;
+    json.forEach((item, i) => checkJson(elementType, item, `${field}/${i}`));
+  } else if (type instanceof UintNumberType || type instanceof UintBigintType) {
+    checkUint(type, json, field);
+  } else {
+    try {
+      type.fromJson(json);
+    } catch (e) {
+      throw invalid(field, `is not a valid ${type.typeName}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function checkUint(type: UintNumberType | UintBigintType, json: unknown, field: string): void {
+  let value: bigint;
+  if (typeof json === "number" && Number.isInteger(json) && json >= 0) {
+    value = BigInt(json);
+  } else if (typeof json === "string" && DECIMAL_RE.test(json)) {
+    value = BigInt(json);
+  } else {
+    throw invalid(field, `must be an unsigned integer (decimal string), got ${JSON.stringify(json)}`);
+  }
+  if (value >= 1n << BigInt(8 * type.byteLength)) {
+    throw invalid(field, `must fit in ${8 * type.byteLength} bits, got ${value}`);
+  }
+  // UintNumberType holds a JS number: past 2^53 it would silently round (or, for the types that
+  // clip, read 2^64-1 as Infinity), so such values are refused rather than signed approximately.
+  if (type instanceof UintNumberType && value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalid(field, `must be at most ${Number.MAX_SAFE_INTEGER}, got ${value}`);
+  }
+}
+
+/** An INVALID_INPUT error whose message starts with the field's path in the request body. */
+export function invalid(field: string, what: string): InputError {
+  return new InputError("INVALID_INPUT", `${field} ${what}`, { field });
+}
