@@ -1,0 +1,127 @@
+import { SecretKey } from "@chainsafe/blst";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Platform } from "../tee/platform.js";
+import { normalizePubkey, toHex } from "../util/hex.js";
+import { KeyError } from "./errors.js";
+import { syncDir, writeSecretFile } from "./secretFile.js";
+
+export interface SealedKey {
+  pubkey: string;
+  /** 32-byte secret; the caller hands it to SigningKeys and then zeroes it. */
+  secretKey: Uint8Array;
+  file: string;
+}
+
+export interface SealedLoadResult {
+  keys: SealedKey[];
+  errors: { file: string; message: string }[];
+}
+
+const FILE_RE = /^(0x[0-9a-f]{96})\.sealed$/;
+
+/** The sealing context binds a blob to its key: a blob copied to another key's file will not unseal. */
+export const sealContext = (pubkey: string) => `bls-key:${pubkey}`;
+
+export function pubkeyOf(secretKey: Uint8Array): string {
+  try {
+    return toHex(SecretKey.fromBytes(secretKey).toPublicKey().toBytes());
+  } catch {
+    throw new KeyError("INVALID_SECRET", "secret key is not a valid BLS12-381 secret key (zero or not below r)");
+  }
+}
+
+/**
+ * BLS keys at rest: one file `<dataDir>/keys/<pubkey>.sealed` per key, sealed by the platform,
+ * written atomically with mode 0600.
+ */
+export class SealedKeyStore {
+  private constructor(
+    private readonly platform: Platform,
+    readonly dir: string,
+  ) {}
+
+  static async open(platform: Platform, dataDir: string): Promise<SealedKeyStore> {
+    const dir = join(dataDir, "keys");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return new SealedKeyStore(platform, dir);
+  }
+
+  private fileOf(pubkey: string): string {
+    return join(this.dir, `${pubkey}.sealed`);
+  }
+
+  /** Seals and stores the key, durably, before returning its canonical public key. */
+  async save(secretKey: Uint8Array): Promise<string> {
+    const pubkey = pubkeyOf(secretKey);
+    const blob = await this.platform.seal(secretKey, sealContext(pubkey));
+    await writeSecretFile(this.fileOf(pubkey), blob);
+    return pubkey;
+  }
+
+  /** Removes the key's file durably; false when there was none. */
+  async delete(pubkey: string): Promise<boolean> {
+    const file = this.fileOf(normalizePubkey(pubkey));
+    try {
+      await rm(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw e;
+    }
+    await syncDir(this.dir);
+    return true;
+  }
+
+  /** Public keys of the stored files (not unsealed, so not proof that each one loads). */
+  async list(): Promise<string[]> {
+    return (await readdir(this.dir))
+      .map((name) => FILE_RE.exec(name)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .sort();
+  }
+
+  /**
+   * Unseals every key file. A file that is not a sealed key, fails to unseal (corrupted, tampered,
+   * sealed elsewhere) or holds a secret that is not its name's key is reported and skipped whole.
+   */
+  async loadAll(): Promise<SealedLoadResult> {
+    const result: SealedLoadResult = { keys: [], errors: [] };
+    const names = (await readdir(this.dir)).filter((n) => !n.startsWith(".")).sort();
+    for (const name of names) {
+      const file = join(this.dir, name);
+      try {
+        result.keys.push(await this.loadFile(name, file));
+      } catch (e) {
+        result.errors.push({ file, message: (e as Error).message });
+      }
+    }
+    return result;
+  }
+
+  private async loadFile(name: string, file: string): Promise<SealedKey> {
+    const pubkey = FILE_RE.exec(name)?.[1];
+    if (pubkey === undefined) {
+      throw new KeyError("SEALED_FILE_INVALID", `${file}: not a sealed key file (expected <0x-pubkey>.sealed)`, {
+        file,
+      });
+    }
+    let secretKey: Uint8Array;
+    try {
+      secretKey = await this.platform.unseal(new Uint8Array(await readFile(file)), sealContext(pubkey));
+    } catch (e) {
+      throw new KeyError("SEALED_FILE_INVALID", `${file}: cannot unseal: ${(e as Error).message}`, { file });
+    }
+    let derived: string;
+    try {
+      derived = pubkeyOf(secretKey);
+    } catch (e) {
+      secretKey.fill(0);
+      throw new KeyError("SEALED_FILE_INVALID", `${file}: ${(e as Error).message}`, { file });
+    }
+    if (derived !== pubkey) {
+      secretKey.fill(0);
+      throw new KeyError("PUBKEY_MISMATCH", `${file}: unsealed secret belongs to ${derived}, not ${pubkey}`, { file });
+    }
+    return { pubkey, secretKey, file };
+  }
+}
