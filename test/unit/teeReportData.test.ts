@@ -38,7 +38,7 @@ describe("reportData", () => {
   it("changes when any bound value changes", () => {
     const base = toHex(reportData({ transportPublicKey, blsPubkeys: [kA, kB] }));
     const otherTransport = transportPublicKey.slice();
-    otherTransport[31] ^= 1;
+    otherTransport[31] = otherTransport[31]! ^ 1;
     const variants = [
       reportData({ transportPublicKey: otherTransport, blsPubkeys: [kA, kB] }),
       reportData({ transportPublicKey, blsPubkeys: [kA] }),
@@ -77,7 +77,7 @@ describe("checkReportData", () => {
     assert.match((r1 as { reason: string }).reason, /does not bind the claimed transport key and 1 BLS key/);
 
     const flipped = rd.slice();
-    flipped[5] ^= 0x80;
+    flipped[5] = flipped[5]! ^ 0x80;
     assert.equal(checkReportData(flipped, claim).ok, false);
 
     const nonce = new Uint8Array(32).fill(1);

@@ -1,0 +1,382 @@
+import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { TeeError } from "../errors.js";
+import { checkReportData, type ReportDataClaim } from "../reportData.js";
+import { AMD_ARKS, AMD_ASK_MILAN_PEM, INTEL_SGX_ROOT_CA } from "../roots/index.js";
+import { fromHex } from "../../util/hex.js";
+import { hex } from "./bytes.js";
+import { parsePemCertificates, verifyChain } from "./chain.js";
+import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
+import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, type SnpReport } from "./sevSnp.js";
+
+export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
+
+/** One verification step; `id` is stable so callers and tests can tell which step refused. */
+export type CheckId =
+  | "PCK_CHAIN"
+  | "QE_REPORT_SIGNATURE"
+  | "QE_REPORT_BINDING"
+  | "QUOTE_SIGNATURE"
+  | "VCEK_CHAIN"
+  | "REPORT_SIGNATURE"
+  | "DEBUG"
+  | "MEASUREMENT"
+  | "REPORT_DATA"
+  | "COLLATERAL";
+
+export interface Check {
+  id: CheckId;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyResult {
+  /** True only when every check that ran passed. */
+  ok: boolean;
+  format: EvidenceFormat;
+  /** MRENCLAVE (SGX), MRTD (TDX) or MEASUREMENT (SEV-SNP), lower-case hex. */
+  measurement: string;
+  /** The 64 bytes of report data inside the signed evidence, lower-case hex. */
+  reportData: string;
+  checks: Check[];
+  /** `ID: detail` for each failed check. */
+  reasons: string[];
+  /** What was not checked and why, so that a pass is never read as more than it is. */
+  notChecked: string[];
+  /** Other fields a policy may want (MRSIGNER, RTMRs, TCB, chip id …). */
+  details: Record<string, string | number | boolean>;
+}
+
+export interface VerifyOptions {
+  /** Hex, with or without 0x. When absent the measurement is reported, not judged. */
+  expectedMeasurement?: string;
+  /** The state the report data must bind; overrides keys named in a JSON evidence file. */
+  claim?: ReportDataClaim;
+  /** Time at which certificates and collateral must be valid; default now. */
+  now?: Date;
+  /** SEV-SNP: the VCEK (DER or PEM); overrides one embedded in a JSON evidence file. */
+  vcek?: Uint8Array;
+  /** SEV-SNP: intermediate certificates (PEM), e.g. the ASK for processors other than Milan. */
+  amdIntermediatesPem?: string;
+  /** Accept evidence from a debug TEE; only for development, since the host can read its memory. */
+  allowDebug?: boolean;
+}
+
+/** secure-signer's evidence file (docs/tee-evidence.md). */
+const EvidenceFileSchema = Type.Object({
+  platform: Type.Optional(Type.String()),
+  format: Type.Optional(Type.String()),
+  quote: Type.String({ minLength: 1 }),
+  reportData: Type.Optional(Type.String()),
+  transportPublicKey: Type.Optional(Type.String()),
+  blsPubkeys: Type.Optional(Type.Array(Type.String())),
+  nonce: Type.Optional(Type.String()),
+  vcek: Type.Optional(Type.String()),
+});
+type EvidenceFile = Static<typeof EvidenceFileSchema>;
+
+function invalid(message: string, context: Record<string, unknown> = {}): TeeError {
+  return new TeeError("INVALID_EVIDENCE", message, context);
+}
+
+function decodeEvidenceFile(json: unknown): { raw: Uint8Array; file: EvidenceFile } {
+  if (!Value.Check(EvidenceFileSchema, json)) {
+    const first = Value.Errors(EvidenceFileSchema, json).First();
+    throw invalid(`evidence JSON is not valid: ${first ? `${first.path || "/"} ${first.message}` : "wrong shape"}`);
+  }
+  if (json.format === "none") {
+    throw invalid(`evidence from platform "${json.platform ?? "dev"}" is not attested and cannot be verified`);
+  }
+  const raw = new Uint8Array(Buffer.from(json.quote, "base64"));
+  return { raw, file: json };
+}
+
+function claimFromFile(file: EvidenceFile): ReportDataClaim | undefined {
+  if (file.transportPublicKey === undefined || file.blsPubkeys === undefined) return undefined;
+  return {
+    transportPublicKey: fromHex(file.transportPublicKey, "transportPublicKey"),
+    blsPubkeys: file.blsPubkeys,
+    ...(file.nonce !== undefined ? { nonce: fromHex(file.nonce, "nonce", 32) } : {}),
+  };
+}
+
+function p256Key(raw: Uint8Array): KeyObject {
+  const b64url = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+  return createPublicKey({
+    key: { kty: "EC", crv: "P-256", x: b64url(raw.subarray(0, 32)), y: b64url(raw.subarray(32, 64)) },
+    format: "jwk",
+  });
+}
+
+function ecdsaVerifies(hash: "sha256" | "sha384", data: Uint8Array, key: KeyObject, sigP1363: Uint8Array): boolean {
+  try {
+    return cryptoVerify(hash, data, { key, dsaEncoding: "ieee-p1363" }, sigP1363);
+  } catch {
+    return false;
+  }
+}
+
+function check(id: CheckId, ok: boolean, pass: string, fail: string): Check {
+  return { id, ok, detail: ok ? pass : fail };
+}
+
+function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] } {
+  const checks: Check[] = [];
+  const notChecked: string[] = [];
+
+  const certs = parsePemCertificates(q.pckChainPem);
+  const pck = certs[0];
+  if (!pck) {
+    checks.push(check("PCK_CHAIN", false, "", "the quote embeds no PCK certificate"));
+  } else {
+    const chain = verifyChain(pck, certs.slice(1), [INTEL_SGX_ROOT_CA], at);
+    checks.push(check("PCK_CHAIN", chain.ok, `PCK certificate chains to the pinned ${INTEL_SGX_ROOT_CA.name}`, chain.ok ? "" : chain.reason));
+    checks.push(
+      check(
+        "QE_REPORT_SIGNATURE",
+        ecdsaVerifies("sha256", q.qeReport.raw, pck.publicKey, q.qeReportSignature),
+        "QE report is signed by the PCK key",
+        "QE report signature does not verify with the PCK certificate's key",
+      ),
+    );
+  }
+
+  // The QE vouches for the attestation key by putting SHA-256(key ‖ auth data) in its own report data.
+  const binding = createHash("sha256").update(q.attestationKey).update(q.qeAuthData).digest();
+  const bound =
+    binding.equals(q.qeReport.reportData.subarray(0, 32)) && q.qeReport.reportData.subarray(32).every((b) => b === 0);
+  checks.push(
+    check(
+      "QE_REPORT_BINDING",
+      bound,
+      "QE report data = SHA-256(attestation key ‖ QE auth data)",
+      `QE report data ${hex(q.qeReport.reportData)} is not SHA-256(attestation key ‖ QE auth data) ${binding.toString("hex")} padded with zeros`,
+    ),
+  );
+
+  let keyOk = true;
+  let key: KeyObject | undefined;
+  try {
+    key = p256Key(q.attestationKey);
+  } catch {
+    keyOk = false;
+  }
+  checks.push(
+    check(
+      "QUOTE_SIGNATURE",
+      keyOk && key !== undefined && ecdsaVerifies("sha256", q.signedBytes, key, q.signature),
+      "header and report body are signed by the attestation key",
+      keyOk ? "quote signature does not verify with the attestation key" : "attestation key is not a P-256 point",
+    ),
+  );
+
+  notChecked.push("TCB status and QE identity: no Intel collateral given, so a revoked or out-of-date platform is not detected");
+
+  const details: VerifyResult["details"] = { quoteVersion: q.version, qeSvn: q.qeSvn, pceSvn: q.pceSvn };
+  if (q.sgx) {
+    Object.assign(details, {
+      mrsigner: hex(q.sgx.mrSigner),
+      isvProdId: q.sgx.isvProdId,
+      isvSvn: q.sgx.isvSvn,
+      attributes: hex(q.sgx.attributes),
+    });
+  } else {
+    const td = q.td!;
+    Object.assign(details, {
+      mrseam: hex(td.mrSeam),
+      tdAttributes: hex(td.tdAttributes),
+      xfam: hex(td.xfam),
+      mrconfigid: hex(td.mrConfigId),
+      mrowner: hex(td.mrOwner),
+      mrownerconfig: hex(td.mrOwnerConfig),
+      ...Object.fromEntries(td.rtmrs.map((r, i) => [`rtmr${i}`, hex(r)])),
+    });
+  }
+  return { checks, notChecked, details };
+}
+
+function verifySnp(r: SnpReport, vcekBytes: Uint8Array | undefined, opts: VerifyOptions, at: Date) {
+  const checks: Check[] = [];
+  const notChecked: string[] = [];
+  if (!vcekBytes) {
+    throw invalid("SEV-SNP evidence needs the VCEK certificate that signed it (give --vcek or a vcek field)");
+  }
+  let vcek: X509Certificate;
+  try {
+    vcek = new X509Certificate(Buffer.from(vcekBytes));
+  } catch (e) {
+    throw invalid(`VCEK is not an X.509 certificate in DER or PEM: ${(e as Error).message}`);
+  }
+  const intermediates = parsePemCertificates(AMD_ASK_MILAN_PEM + (opts.amdIntermediatesPem ?? ""));
+  const chain = verifyChain(vcek, intermediates, AMD_ARKS, at);
+  checks.push(check("VCEK_CHAIN", chain.ok, chain.ok ? `VCEK chains through the ASK to the pinned ${chain.root}` : "", chain.ok ? "" : chain.reason));
+  checks.push(
+    check(
+      "REPORT_SIGNATURE",
+      ecdsaVerifies("sha384", r.signedBytes, vcek.publicKey, r.signatureP1363),
+      "report bytes 0x000..0x29F are signed by the VCEK (ECDSA P-384, SHA-384)",
+      "report signature does not verify with the VCEK's key",
+    ),
+  );
+  notChecked.push("VCEK TCB and chip-id extensions against the report's REPORTED_TCB and CHIP_ID: not compared");
+  return {
+    checks,
+    notChecked,
+    details: {
+      reportVersion: r.version,
+      guestSvn: r.guestSvn,
+      policy: "0x" + r.policy.toString(16),
+      vmpl: r.vmpl,
+      reportedTcb: "0x" + r.reportedTcb.toString(16),
+      hostData: hex(r.hostData),
+      idKeyDigest: hex(r.idKeyDigest),
+      chipId: hex(r.chipId),
+    },
+  };
+}
+
+function normaliseMeasurement(value: string): string {
+  return value.trim().toLowerCase().replace(/^0x/, "");
+}
+
+/**
+ * Verifies attestation evidence offline: a raw SGX DCAP v3 / TDX v4 quote, a raw SEV-SNP report, or
+ * secure-signer's JSON evidence file (bytes or parsed). Evidence that cannot be parsed throws
+ * TeeError("INVALID_EVIDENCE"); evidence that parses but fails a check returns ok: false with reasons.
+ */
+export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions = {}): VerifyResult {
+  const at = opts.now ?? new Date();
+  let raw: Uint8Array;
+  let file: EvidenceFile | undefined;
+  if (input instanceof Uint8Array) {
+    const text = input.length > 0 && input[0] === 0x7b ? Buffer.from(input).toString("utf8") : undefined;
+    if (text !== undefined) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw invalid(`evidence starts with "{" but is not JSON: ${(e as Error).message}`);
+      }
+      ({ raw, file } = decodeEvidenceFile(json));
+    } else {
+      raw = input;
+    }
+  } else {
+    ({ raw, file } = decodeEvidenceFile(input));
+  }
+
+  let format: EvidenceFormat;
+  let measurement: Uint8Array;
+  let reportData: Uint8Array;
+  let debug: boolean;
+  let part: { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] };
+  if (looksLikeIntelQuote(raw)) {
+    const q = parseIntelQuote(raw);
+    format = q.teeType === "sgx" ? "sgx-dcap" : "tdx";
+    measurement = q.sgx ? q.sgx.mrEnclave : q.td!.mrTd;
+    reportData = q.reportData;
+    debug = isDebug(q);
+    part = verifyIntel(q, opts, at);
+  } else if (looksLikeSnpReport(raw)) {
+    const r = parseSnpReport(raw);
+    format = "sev-snp";
+    measurement = r.measurement;
+    reportData = r.reportData;
+    debug = snpDebugAllowed(r);
+    const vcek = opts.vcek ?? (file?.vcek !== undefined ? new Uint8Array(Buffer.from(file.vcek, "base64")) : undefined);
+    part = verifySnp(r, vcek, opts, at);
+  } else {
+    throw invalid(`evidence of ${raw.length} bytes is neither an Intel DCAP quote (v3/v4) nor a SEV-SNP report (1184 bytes)`);
+  }
+  if (file?.format !== undefined && file.format !== format) {
+    throw invalid(`evidence file says format "${file.format}" but the quote is ${format}`);
+  }
+
+  const { checks, notChecked } = part;
+  checks.push(
+    check(
+      "DEBUG",
+      !debug || opts.allowDebug === true,
+      debug ? "debug TEE accepted because allowDebug was set" : "TEE is not in debug mode",
+      "TEE is in debug mode: the host can read its memory and keys",
+    ),
+  );
+
+  const measured = hex(measurement);
+  if (opts.expectedMeasurement !== undefined) {
+    const expected = normaliseMeasurement(opts.expectedMeasurement);
+    checks.push(check("MEASUREMENT", measured === expected, `measurement is the expected ${expected}`, `measurement ${measured} is not the expected ${expected}`));
+  } else {
+    notChecked.push("measurement: no expected value given; anyone's code could have produced this evidence");
+  }
+
+  const claim = opts.claim ?? (file ? claimFromFile(file) : undefined);
+  if (file?.reportData !== undefined) {
+    const stated = normaliseMeasurement(file.reportData);
+    if (stated !== hex(reportData)) {
+      checks.push(check("REPORT_DATA", false, "", `evidence file states report data ${stated} but the signed quote holds ${hex(reportData)}`));
+    }
+  }
+  if (claim) {
+    const bound = checkReportData(reportData, claim);
+    checks.push(
+      check(
+        "REPORT_DATA",
+        bound.ok,
+        `report data binds the transport key and ${claim.blsPubkeys.length} BLS key(s)`,
+        bound.ok ? "" : bound.reason,
+      ),
+    );
+  } else {
+    notChecked.push("report data: no claimed keys given, so what the evidence binds was not checked");
+  }
+
+  const failed = checks.filter((c) => !c.ok);
+  return {
+    ok: failed.length === 0,
+    format,
+    measurement: measured,
+    reportData: hex(reportData),
+    checks,
+    reasons: failed.map((c) => `${c.id}: ${c.detail}`),
+    notChecked,
+    details: { ...part.details, debug },
+  };
+}
+
+export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem"> {
+  vcekPath?: string;
+  amdIntermediatesPath?: string;
+}
+
+/** For `secure-signer verify-evidence FILE`: reads the files, verifies, and renders the result as text. */
+export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions = {}): Promise<{ result: VerifyResult; text: string }> {
+  const { vcekPath, amdIntermediatesPath, ...rest } = opts;
+  const read = async (p: string, what: string) => {
+    try {
+      return new Uint8Array(await readFile(p));
+    } catch (e) {
+      throw invalid(`cannot read ${what} ${p}: ${(e as Error).message}`, { path: p });
+    }
+  };
+  const evidence = await read(path, "evidence file");
+  const full: VerifyOptions = { ...rest };
+  if (vcekPath !== undefined) full.vcek = await read(vcekPath, "VCEK certificate");
+  if (amdIntermediatesPath !== undefined) full.amdIntermediatesPem = Buffer.from(await read(amdIntermediatesPath, "AMD certificates")).toString("utf8");
+  const result = verifyEvidence(evidence, full);
+  return { result, text: renderResult(path, result) };
+}
+
+export function renderResult(path: string, r: VerifyResult): string {
+  const lines = [
+    `${r.ok ? "VERIFIED" : "REFUSED"}: ${path} (${r.format})`,
+    `  measurement  ${r.measurement}`,
+    `  report data  ${r.reportData}`,
+    ...r.checks.map((c) => `  [${c.ok ? "ok" : "FAIL"}] ${c.id}: ${c.detail}`),
+    ...r.notChecked.map((n) => `  [not checked] ${n}`),
+    ...Object.entries(r.details).map(([k, v]) => `  ${k}: ${v}`),
+  ];
+  return lines.join("\n") + "\n";
+}

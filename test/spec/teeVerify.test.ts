@@ -1,0 +1,219 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { verifyEvidence, verifyEvidenceFile, type VerifyResult } from "../../src/tee/verify/index.js";
+import { parsePemCertificates, verifyChain } from "../../src/tee/verify/chain.js";
+import { AMD_ARK_GENOA, AMD_ARK_MILAN, INTEL_SGX_ROOT_CA } from "../../src/tee/roots/index.js";
+import { TeeError } from "../../src/tee/errors.js";
+
+const dir = new URL("../../../shared/vectors/tee/", import.meta.url);
+const load = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
+
+interface ValidVector {
+  file: string;
+  kind: "sgx-dcap" | "tdx" | "sev-snp";
+  quoteVersion?: number;
+  reportVersion?: number;
+  mrenclave?: string;
+  mrsigner?: string;
+  mrtd?: string;
+  measurement?: string;
+  reportData: string;
+  verifyAt?: string;
+  vcek?: string;
+}
+interface TamperedVector {
+  file: string;
+  from: string;
+  change: string;
+  fails: string;
+}
+const expected = JSON.parse(readFileSync(new URL("expected.json", dir), "utf8")) as {
+  roots: Record<string, { sha256: string }>;
+  valid: ValidVector[];
+  tampered: TamperedVector[];
+};
+
+// The SEV-SNP sample comes from a guest whose policy allows debugging; the signer refuses such
+// guests by default (tested below), so the signature-level vectors opt in.
+const VCEK = load("sev-snp-milan.vcek.der");
+// Inside every vector certificate's validity; the same instant expected.json gives for the collateral.
+const WITHIN_VALIDITY = new Date("2025-07-01T00:00:00Z");
+
+function verifyVector(file: string, extra: Parameters<typeof verifyEvidence>[1] = {}): VerifyResult {
+  return verifyEvidence(load(file), { now: WITHIN_VALIDITY, vcek: VCEK, allowDebug: true, ...extra });
+}
+
+function failedIds(r: VerifyResult): string[] {
+  return r.checks.filter((c) => !c.ok).map((c) => c.id);
+}
+
+function flipBit(bytes: Uint8Array, offset: number, bit = 0): Uint8Array {
+  const copy = bytes.slice();
+  copy[offset] = copy[offset]! ^ (1 << bit);
+  return copy;
+}
+
+describe("shipped vendor roots", () => {
+  it("hash to the fingerprints published with the vectors", () => {
+    const sha = (pem: string) => createHash("sha256").update(new X509Certificate(pem).raw).digest("hex");
+    assert.equal(sha(INTEL_SGX_ROOT_CA.pem), expected.roots.intelSgxRootCA!.sha256);
+    assert.equal(sha(AMD_ARK_MILAN.pem), expected.roots.amdArkMilan!.sha256);
+    assert.equal(sha(AMD_ARK_GENOA.pem), AMD_ARK_GENOA.sha256);
+  });
+});
+
+describe("verifyEvidence on real evidence", () => {
+  it("accepts every valid vector and finds its measurement and report data", () => {
+    let ran = 0;
+    for (const v of expected.valid) {
+      const r = verifyVector(v.file, v.verifyAt ? { now: new Date(v.verifyAt) } : {});
+      assert.equal(r.ok, true, `${v.file}: ${r.reasons.join("; ")}`);
+      assert.equal(r.format, v.kind, v.file);
+      assert.equal(r.measurement, v.mrenclave ?? v.mrtd ?? v.measurement, v.file);
+      assert.equal(r.reportData, v.reportData, v.file);
+      if (v.quoteVersion !== undefined) assert.equal(r.details.quoteVersion, v.quoteVersion, v.file);
+      if (v.reportVersion !== undefined) assert.equal(r.details.reportVersion, v.reportVersion, v.file);
+      if (v.mrsigner !== undefined) assert.equal(r.details.mrsigner, v.mrsigner, v.file);
+      const ids = r.checks.map((c) => c.id);
+      const required = v.kind === "sev-snp" ? ["VCEK_CHAIN", "REPORT_SIGNATURE"] : ["PCK_CHAIN", "QE_REPORT_SIGNATURE", "QE_REPORT_BINDING", "QUOTE_SIGNATURE"];
+      for (const id of required) assert.ok(ids.includes(id as never), `${v.file} ran ${id}`);
+      ran++;
+    }
+    assert.equal(ran, 4);
+  });
+
+  it("refuses every tampered vector at the step expected.json names", () => {
+    const stepFor: Record<string, string> = {
+      "quote signature (attestation key)": "QUOTE_SIGNATURE",
+      "QE report signature (PCK certificate)": "QE_REPORT_SIGNATURE",
+      "report signature (VCEK)": "REPORT_SIGNATURE",
+    };
+    let ran = 0;
+    for (const t of expected.tampered) {
+      const step = stepFor[t.fails];
+      assert.ok(step, `no step known for "${t.fails}"`);
+      const r = verifyVector(t.file);
+      assert.equal(r.ok, false, t.file);
+      assert.deepEqual(failedIds(r), [step], `${t.file} (${t.change}): ${r.reasons.join("; ")}`);
+      assert.match(r.reasons[0]!, /does not verify/);
+      ran++;
+    }
+    assert.equal(ran, 6);
+  });
+
+  it("compares the measurement with the expected value", () => {
+    const mr = "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb";
+    assert.equal(verifyVector("sgx-dcap-v3.quote", { expectedMeasurement: "0x" + mr.toUpperCase() }).ok, true);
+    const wrong = verifyVector("sgx-dcap-v3.quote", { expectedMeasurement: mr.replace(/^33/, "34") });
+    assert.deepEqual(failedIds(wrong), ["MEASUREMENT"]);
+    assert.match(wrong.reasons[0]!, /is not the expected 34d8/);
+    const mrtd = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
+    assert.equal(verifyVector("tdx-v4.quote", { expectedMeasurement: mrtd }).ok, true);
+    assert.deepEqual(failedIds(verifyVector("sev-snp-milan.report", { expectedMeasurement: mrtd })), ["MEASUREMENT"]);
+  });
+
+  it("reports what it did not check when no expectations were given", () => {
+    const r = verifyVector("tdx-v4.quote");
+    assert.ok(r.notChecked.some((n) => n.startsWith("measurement")));
+    assert.ok(r.notChecked.some((n) => n.startsWith("report data")));
+  });
+
+  it("refuses report data that does not bind the claimed keys", () => {
+    // The public quotes' report data was not made by secure-signer, so no claim can match it.
+    const claim = { transportPublicKey: new Uint8Array(32).fill(1), blsPubkeys: ["0x" + "aa".repeat(48)] };
+    for (const f of ["sgx-dcap-v3.quote", "tdx-v4.quote", "sev-snp-milan.report"]) {
+      const r = verifyVector(f, { claim });
+      assert.deepEqual(failedIds(r), ["REPORT_DATA"], f);
+      assert.match(r.reasons[0]!, /does not bind the claimed transport key and 1 BLS key/);
+    }
+  });
+
+  it("refuses a debug TEE unless told to accept one", () => {
+    const r = verifyEvidence(load("sev-snp-milan.report"), { now: WITHIN_VALIDITY, vcek: VCEK });
+    assert.deepEqual(failedIds(r), ["DEBUG"]);
+    assert.equal(r.details.debug, true);
+  });
+
+  it("refuses a quote whose attestation key was swapped (QE binding)", () => {
+    // Attestation key starts after header (48) + body (384) + sig length (4) + signature (64).
+    const r = verifyEvidence(flipBit(load("sgx-dcap-v3.quote"), 48 + 384 + 4 + 64 + 5), { now: WITHIN_VALIDITY });
+    const ids = failedIds(r);
+    assert.ok(ids.includes("QE_REPORT_BINDING") && ids.includes("QUOTE_SIGNATURE"), ids.join());
+  });
+
+  it("refuses certificates outside their validity window", () => {
+    const late = verifyEvidence(load("sgx-dcap-v3.quote"), { now: new Date("2070-01-01T00:00:00Z") });
+    assert.deepEqual(failedIds(late), ["PCK_CHAIN"]);
+    assert.match(late.reasons[0]!, /expired/);
+    const early = verifyEvidence(load("sev-snp-milan.report"), { now: new Date("2019-01-01T00:00:00Z"), vcek: VCEK, allowDebug: true });
+    assert.deepEqual(failedIds(early), ["VCEK_CHAIN"]);
+    assert.match(early.reasons[0]!, /not valid before/);
+  });
+
+  it("trusts only the pinned root, not any self-signed root", () => {
+    // The real Intel chain, checked against a trust set that lacks Intel's root, stands in for a forged
+    // chain ending in a self-signed certificate named "Intel SGX Root CA".
+    const text = Buffer.from(load("sgx-dcap-v3.quote")).toString("latin1");
+    const [pck, ...rest] = parsePemCertificates(text);
+    const r = verifyChain(pck!, rest, [AMD_ARK_MILAN], WITHIN_VALIDITY);
+    assert.equal(r.ok, false);
+    assert.match((r as { reason: string }).reason, /self-signed "CN=Intel SGX Root CA.*not a pinned root \(ARK-Milan\)/);
+    assert.equal(verifyChain(pck!, rest, [INTEL_SGX_ROOT_CA], WITHIN_VALIDITY).ok, true);
+  });
+
+  it("refuses a VCEK that did not sign the report", () => {
+    // The ASK is a real AMD certificate chained to the pinned ARK, but its key did not sign this report.
+    const askDer = parsePemCertificates(readFileSync(new URL("amd-milan-ask-ark.pem", dir), "utf8"))[0]!.raw;
+    const r = verifyVector("sev-snp-milan.report", { vcek: new Uint8Array(askDer) });
+    assert.ok(failedIds(r).includes("REPORT_SIGNATURE"));
+  });
+
+  it("throws INVALID_EVIDENCE for input it cannot parse", () => {
+    const isInvalid = (re: RegExp) => (e: unknown) => e instanceof TeeError && e.code === "INVALID_EVIDENCE" && re.test(e.message);
+    assert.throws(() => verifyEvidence(load("sgx-dcap-v3.quote").subarray(0, 1000)), isInvalid(/truncated/));
+    assert.throws(() => verifyEvidence(new Uint8Array(100)), isInvalid(/neither an Intel DCAP quote/));
+    assert.throws(() => verifyEvidence(load("sev-snp-milan.report")), isInvalid(/needs the VCEK/));
+    assert.throws(() => verifyEvidence(Buffer.from("{not json")), isInvalid(/not JSON/));
+    assert.throws(() => verifyEvidence({ format: "none", quote: "AA==", platform: "dev" }), isInvalid(/not attested/));
+    assert.throws(() => verifyEvidence({ quote: 5 }), isInvalid(/\/quote/));
+  });
+});
+
+describe("secure-signer evidence JSON", () => {
+  const quote = Buffer.from(load("tdx-v4.quote")).toString("base64");
+  const reportData = expected.valid.find((v) => v.file === "tdx-v4.quote")!.reportData;
+
+  it("verifies the quote inside and checks the stated fields against it", () => {
+    const ok = verifyEvidence(Buffer.from(JSON.stringify({ platform: "tsm", format: "tdx", quote, reportData: "0x" + reportData })), {
+      now: WITHIN_VALIDITY,
+    });
+    assert.equal(ok.ok, true, ok.reasons.join("; "));
+
+    const lying = verifyEvidence({ format: "tdx", quote, reportData: "0x" + "00".repeat(64) }, { now: WITHIN_VALIDITY });
+    assert.deepEqual(failedIds(lying), ["REPORT_DATA"]);
+    assert.throws(() => verifyEvidence({ format: "sev-snp", quote }, { now: WITHIN_VALIDITY }), /says format "sev-snp" but the quote is tdx/);
+  });
+
+  it("checks the keys it claims to bind", () => {
+    const claimed = { format: "tdx", quote, transportPublicKey: "0x0102", blsPubkeys: ["0x" + "11".repeat(48)] };
+    assert.deepEqual(failedIds(verifyEvidence(claimed, { now: WITHIN_VALIDITY })), ["REPORT_DATA"]);
+  });
+
+  it("renders a printable result for the CLI", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "tee-verify-"));
+    const path = join(tmp, "evidence.json");
+    writeFileSync(path, JSON.stringify({ format: "sev-snp", quote: Buffer.from(load("sev-snp-milan.report")).toString("base64"), vcek: Buffer.from(VCEK).toString("base64") }));
+    const { result, text } = await verifyEvidenceFile(path, { now: WITHIN_VALIDITY, allowDebug: true });
+    assert.equal(result.ok, true, result.reasons.join("; "));
+    assert.match(text, /^VERIFIED: .*evidence\.json \(sev-snp\)/);
+    assert.match(text, /\[ok\] REPORT_SIGNATURE/);
+    assert.match(text, /\[not checked\] measurement/);
+    const refused = await verifyEvidenceFile(path, { now: WITHIN_VALIDITY });
+    assert.match(refused.text, /^REFUSED: .*\n[\s\S]*\[FAIL\] DEBUG/);
+    await assert.rejects(verifyEvidenceFile(join(tmp, "missing")), (e: unknown) => e instanceof TeeError && /cannot read evidence file/.test(e.message));
+  });
+});
