@@ -8,7 +8,7 @@ import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import type { Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
 import { createNetworkConfig } from "./signing/network.js";
-import { openSlashingStore } from "./slashing/open.js";
+import { openSlashingProtection } from "./slashing/open.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -39,7 +39,7 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
 
-  const slashing = await openSlashingStore(config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"));
+  const slashing = await openSlashingProtection(config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"));
 
   const health: HealthCheck[] = [
     {

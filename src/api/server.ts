@@ -20,7 +20,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     bodyLimit: opts.bodyLimit,
     // One log line per sign decision comes from the eth2 routes; per-request lines would double it.
     disableRequestLogging: true,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });
   registerErrorHandler(app);
   registerHealthRoutes(app, opts.health);

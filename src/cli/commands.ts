@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { serveCommand } from "./serve.js";
+import { slashingProtectionCommand } from "./slashingProtection.js";
 
 export interface Command {
   name: string;
@@ -10,7 +11,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [serveCommand];
+const COMMANDS: Command[] = [serveCommand, slashingProtectionCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };

@@ -1,0 +1,36 @@
+import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { randomBytes } from "node:crypto";
+import { SecretKey } from "@chainsafe/blst";
+
+/** Signs as fast as one thread can for `ms`, returns the count. */
+function signFor(ms: number): number {
+  const sk = SecretKey.fromKeygen(randomBytes(32));
+  const msg = randomBytes(32);
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    msg[0] = n & 0xff;
+    sk.sign(msg);
+    n++;
+  }
+  return n;
+}
+
+if (!isMainThread) {
+  parentPort!.postMessage(signFor((workerData as { ms: number }).ms));
+}
+
+/** Raw BLS signatures per second on one thread and on `threads` worker threads at once. */
+export async function measureRawBls(ms: number, threads = availableParallelism()): Promise<{ perCore: number; allCores: number; threads: number }> {
+  const perCore = signFor(ms) / (ms / 1000);
+  const bootstrap = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const counts = await Promise.all(
+    Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
+      const w = new Worker(bootstrap, { eval: true, workerData: { ms } });
+      w.once("message", (n: number) => { resolve(n); void w.terminate(); });
+      w.once("error", reject);
+    })),
+  );
+  return { perCore, allCores: counts.reduce((a, b) => a + b, 0) / (ms / 1000), threads };
+}

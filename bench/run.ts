@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: raw BLS throughput, then signed ATTESTATIONs over HTTP with slashing protection
+ * on, from a load generator in a second process. Prints figures; asserts nothing.
+ *
+ * Environment: BENCH_SECONDS (per measurement, default 10), BENCH_KEYS (default 200),
+ * BENCH_PG_URL (PostgreSQL server to measure next to SQLite; default the local test server,
+ * "none" to skip).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { spawnSigner } from "../test/helpers/signer.js";
+import { writeKeystores } from "../test/helpers/signer.js";
+import { measureRawBls } from "./rawBls.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const keyCount = Number(process.env.BENCH_KEYS ?? 200);
+const pgUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+interface LoadResult {
+  connections: number;
+  signed: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  nextEpoch: number;
+}
+
+function runLoad(url: string, connections: number, pubkeyFile: string, startEpoch: number): Promise<LoadResult> {
+  const script = new URL("./loadgen.ts", import.meta.url).pathname;
+  const args = ["--import", "tsx", script, url, String(connections), String(seconds * 1000), "2000", pubkeyFile, String(startEpoch)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
+  });
+}
+
+async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(pgUrl);
+    url.pathname = `/${name}`;
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function measureHttp(label: string, dir: string, extraArgs: string[], pubkeyFile: string, dirs: { keystoresDir: string; passwordsDir: string }) {
+  const signer = await spawnSigner([
+    "--data-dir", join(dir, `data-${label}`),
+    "--keystores-dir", dirs.keystoresDir,
+    "--keystores-passwords-dir", dirs.passwordsDir,
+    "--log-level", "warn",
+    ...extraArgs,
+  ]);
+  try {
+    const rows: LoadResult[] = [];
+    let epoch = 1000;
+    for (const connections of [10, 100]) {
+      const r = await runLoad(signer.url, connections, pubkeyFile, epoch);
+      epoch = r.nextEpoch + 1;
+      rows.push(r);
+    }
+    return rows;
+  } finally {
+    signer.child.kill("SIGTERM");
+    await signer.exited;
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), "secure-signer-bench-"));
+try {
+  console.log(`secure-signer benchmark: ${seconds}s per measurement, ${keyCount} keys`);
+  const raw = await measureRawBls(seconds * 1000);
+  console.log(`raw blst sign: ${raw.perCore.toFixed(0)}/s on one thread, ${raw.allCores.toFixed(0)}/s on ${raw.threads} worker threads`);
+
+  const dirs = await writeKeystores(dir, keyCount);
+  const pubkeyFile = join(dir, "pubkeys.json");
+  await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
+
+  const backends: Array<[string, (fn: (args: string[]) => Promise<LoadResult[]>) => Promise<LoadResult[]>]> = [
+    ["sqlite", (fn) => fn([])],
+  ];
+  if (pgUrl !== "none") backends.push(["postgres", (fn) => withDatabase((url) => fn(["--slashing-db", url]))]);
+
+  console.log("\nsigned ATTESTATIONs over HTTP, slashing protection on, load generator in a second process:");
+  console.log("backend   conns   signed/s   p50 ms   p99 ms   errors   x raw all-core");
+  for (const [label, run] of backends) {
+    const rows = await run((args) => measureHttp(label, dir, args, pubkeyFile, dirs));
+    for (const r of rows) {
+      console.log(
+        `${label.padEnd(9)} ${String(r.connections).padStart(5)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${(r.perSecond / raw.allCores).toFixed(2).padStart(16)}`,
+      );
+    }
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,93 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { InputError } from "../errors.js";
+import { createNetworkConfig } from "../signing/network.js";
+import { fromHex, normalizePubkey, toHex } from "../util/hex.js";
+import { formatFlags, parseFlags, UsageError } from "./args.js";
+import type { Command } from "./commands.js";
+import { DATA_FLAGS, openSlashingFor } from "./common.js";
+
+const FLAGS = {
+  ...DATA_FLAGS,
+  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "export: the chain's root, for networks the signer does not know (config files, minimal)" },
+  pubkeys: { kind: "string", placeholder: "HEX,…", description: "export: only these keys (default: every key on record)" },
+  out: { kind: "string", placeholder: "FILE", description: "export: write here instead of standard output" },
+} as const;
+
+const USAGE = [
+  "Usage: secure-signer slashing-protection <import FILE | export | prune> [options]",
+  "",
+  "Works on the signer's slashing-protection database while the signer is stopped (SQLite), or at any",
+  "time on a shared PostgreSQL database. EIP-3076 interchange format version 5.",
+  "  import FILE   merge an interchange file; the whole file is checked first, nothing changes on error",
+  "  export        write the complete interchange of what is on record",
+  "  prune         delete records below the watermarks that no check needs any more",
+  "",
+  "Options:",
+  formatFlags(FLAGS),
+].join("\n");
+
+function genesisValidatorsRoot(values: Record<string, unknown>): string {
+  const explicit = values["genesis-validators-root"] as string | undefined;
+  if (explicit) return toHex(fromHex(explicit, "--genesis-validators-root", 32));
+  const network = createNetworkConfig((values.network as string | undefined) ?? "mainnet");
+  if (!network.genesisValidatorsRoot) {
+    throw new InputError("INVALID_INPUT", "this network's genesis_validators_root is not known: pass --genesis-validators-root");
+  }
+  return network.genesisValidatorsRoot;
+}
+
+export const slashingProtectionCommand: Command = {
+  name: "slashing-protection",
+  summary: "import, export or prune EIP-3076 slashing-protection data",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, FLAGS);
+    const [action, file, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError("USAGE", `unexpected argument "${extra[0]}"`);
+    if (action === "import") {
+      if (!file) throw new UsageError("USAGE", "import needs the interchange FILE");
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(file, "utf8"));
+      } catch (e) {
+        throw new InputError("INVALID_INPUT", `${file}: ${(e as Error).message}`);
+      }
+      const store = await openSlashingFor(values);
+      try {
+        const summary = await store.importInterchange(json);
+        console.log(
+          `imported ${file}: ${summary.keys} keys, ${summary.blocks} blocks and ${summary.attestations} attestations added, ${summary.skipped} kept as watermarks only`,
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    if (action === "export") {
+      if (file) throw new UsageError("USAGE", `unexpected argument "${file}" (use --out FILE)`);
+      const gvr = genesisValidatorsRoot(values);
+      const pubkeys = (values.pubkeys as string | undefined)?.split(",").map((p) => normalizePubkey(p.trim()));
+      const store = await openSlashingFor(values);
+      try {
+        const text = JSON.stringify(await store.exportInterchange(gvr, pubkeys), null, 2) + "\n";
+        if (values.out) await writeFile(values.out as string, text, { mode: 0o600 });
+        else process.stdout.write(text);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    if (action === "prune") {
+      if (file) throw new UsageError("USAGE", `unexpected argument "${file}"`);
+      const store = await openSlashingFor(values);
+      try {
+        const pruned = await store.prune();
+        console.log(`pruned ${pruned.blocks} blocks and ${pruned.attestations} attestations; watermarks kept`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    throw new UsageError("USAGE", action ? `unknown action "${action}"` : "missing action: import, export or prune");
+  },
+};
