@@ -6,6 +6,8 @@
  * non-negative safe integers, validated at the API boundary.
  */
 
+import type { Interchange } from "./interchange.js";
+
 export interface BlockProposal {
   pubkey: string;
   genesisValidatorsRoot: string;
@@ -37,4 +39,40 @@ export interface SlashingProtectionStore {
   /** Rejects with SlashingError when the vote is a double or surround vote or below the watermark. */
   checkAndRecordAttestation(vote: AttestationVote): Promise<Recorded>;
   close(): Promise<void>;
+}
+
+/** What an interchange import changed. */
+export interface ImportSummary {
+  /** Distinct pubkeys in the file. */
+  keys: number;
+  /** Records added; records already on record (same slot or target) are not counted. */
+  blocks: number;
+  attestations: number;
+  /** Entries kept only as watermarks: already on record, duplicated in the file, or source after target. */
+  skipped: number;
+}
+
+export interface PruneSummary {
+  blocks: number;
+  attestations: number;
+}
+
+/** Shaped like a `/healthcheck` entry so the API can use it as is. */
+export interface StoreHealth {
+  status: "UP" | "DOWN";
+  data: { backend: "sqlite" | "postgres"; error?: string };
+}
+
+/** The full slashing-protection service both backends implement. */
+export interface SlashingProtection extends SlashingProtectionStore {
+  /**
+   * Validates the whole EIP-3076 v5 document, then merges it in one transaction: InterchangeError
+   * for a malformed file, SlashingError("GENESIS_VALIDATORS_ROOT_MISMATCH") for another chain.
+   */
+  importInterchange(json: unknown): Promise<ImportSummary>;
+  /** Complete form of what is on record, for all keys or the given ones. */
+  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange>;
+  /** Deletes records the checks no longer need; watermarks are kept. */
+  prune(): Promise<PruneSummary>;
+  health(): Promise<StoreHealth>;
 }

@@ -1,0 +1,187 @@
+/**
+ * Slashing protection in a SQLite file, for a single signer process. The connection lives in a
+ * worker thread (sqliteWorker.ts) so that its fsyncs never block the HTTP event loop; this class
+ * forwards requests to it and resolves each sign check twice: once decided, once durable.
+ */
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../util/worker.js";
+import { StorageError } from "./errors.js";
+import type { Interchange } from "./interchange.js";
+import type { SignRequest } from "./sqliteEngine.js";
+import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
+import type {
+  AttestationVote,
+  BlockProposal,
+  ImportSummary,
+  PruneSummary,
+  Recorded,
+  SlashingProtection,
+  StoreHealth,
+} from "./store.js";
+
+export interface SqliteStoreOptions {
+  /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
+  genesisValidatorsRoot?: string;
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Present for sign requests once allowed: settled by the "durable" reply. */
+  durable?: { resolve(): void; reject(error: Error): void };
+}
+
+type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
+export class SqliteSlashingStore implements SlashingProtection {
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiter>();
+  private outbox: Request[] = [];
+  private failure: StorageError | null = null;
+
+  private constructor(
+    readonly path: string,
+    private readonly worker: Worker,
+  ) {
+    worker.on("message", (m: Reply) => this.onReply(m));
+    worker.on("error", (e) => this.fail(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread crashed: ${e.message}`)));
+    worker.on("exit", () => this.fail(new StorageError("STORE_CLOSED", `slashing database ${path} is closed`)));
+  }
+
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteSlashingStore> {
+    const config: WorkerConfig = { path, ...options };
+    const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
+    await new Promise<void>((resolve, reject) => {
+      const onFirst = (m: Reply): void => {
+        worker.off("error", onError);
+        if (m.t === "ready") resolve();
+        else if (m.t === "openFailed") reject(fromWire(m.error));
+      };
+      const onError = (e: Error): void => {
+        worker.off("message", onFirst);
+        reject(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread failed to start: ${e.message}`));
+      };
+      worker.once("message", onFirst);
+      worker.once("error", onError);
+    });
+    return new SqliteSlashingStore(path, worker);
+  }
+
+  checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+    return this.sign({ kind: "block", ...p });
+  }
+
+  checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+    return this.sign({ kind: "attestation", ...v });
+  }
+
+  importInterchange(json: unknown): Promise<ImportSummary> {
+    return this.call({ op: "import", json }) as Promise<ImportSummary>;
+  }
+
+  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
+    return this.call(pubkeys ? { op: "export", genesisValidatorsRoot, pubkeys } : { op: "export", genesisValidatorsRoot }) as Promise<Interchange>;
+  }
+
+  prune(): Promise<PruneSummary> {
+    return this.call({ op: "prune" }) as Promise<PruneSummary>;
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.call({ op: "ping" });
+      return { status: "UP", data: { backend: "sqlite" } };
+    } catch (e) {
+      return { status: "DOWN", data: { backend: "sqlite", error: (e as Error).message } };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    await this.call({ op: "close" });
+    await exited;
+  }
+
+  /** Resolves once decided (see the "decisions" reply); the returned `durable` settles after the commit. */
+  private sign(req: SignRequest): Promise<Recorded> {
+    return this.call({ op: "sign", req }) as Promise<Recorded>;
+  }
+
+  private call(body: RequestBody): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(body, { resolve, reject });
+    });
+  }
+
+  private enqueue(body: RequestBody, waiter: Waiter): void {
+    if (this.failure) {
+      waiter.reject(this.failure);
+      return;
+    }
+    const id = this.nextId++;
+    this.waiting.set(id, waiter);
+    if (this.outbox.length === 0) queueMicrotask(() => this.flushOutbox());
+    this.outbox.push({ id, ...body } as Request);
+  }
+
+  /** One postMessage for everything requested in the same tick. */
+  private flushOutbox(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length > 0 && !this.failure) this.worker.postMessage(batch);
+  }
+
+  private onReply(m: Reply): void {
+    switch (m.t) {
+      case "decisions":
+        for (const { id, error } of m.items) {
+          const w = this.waiting.get(id);
+          if (!w) continue;
+          if (error) {
+            this.waiting.delete(id);
+            w.reject(fromWire(error));
+            continue;
+          }
+          const durable = new Promise<void>((resolve, reject) => {
+            w.durable = { resolve, reject };
+          });
+          // The caller awaits `durable` only after signing; until then a rejection is not unhandled.
+          durable.catch(() => undefined);
+          w.resolve({ durable } satisfies Recorded);
+        }
+        break;
+      case "durable":
+        for (const id of m.ids) {
+          const w = this.waiting.get(id);
+          this.waiting.delete(id);
+          if (m.error) w?.durable?.reject(fromWire(m.error));
+          else w?.durable?.resolve();
+        }
+        break;
+      case "result": {
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.error) w?.reject(fromWire(m.error));
+        else w?.resolve(m.value);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Everything still waiting fails: a decision not heard of is a refusal, a record not durable is lost. */
+  private fail(error: StorageError): void {
+    this.failure ??= error;
+    for (const w of this.waiting.values()) {
+      if (w.durable) w.durable.reject(error);
+      else w.reject(error);
+    }
+    this.waiting.clear();
+  }
+}
+
+export function openSqliteStore(path: string, options?: SqliteStoreOptions): Promise<SqliteSlashingStore> {
+  return SqliteSlashingStore.open(path, options);
+}
