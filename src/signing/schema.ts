@@ -13,6 +13,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
  * A uint64 as the API sends it: a decimal string, or a JSON number. Two JSON types in one schema
  * (rather than anyOf) so that fastify's type coercion leaves numbers alone and an error names the
  * field with one message, e.g. `body/attestation/slot must match pattern "^(0|[1-9][0-9]{0,19})$"`.
+ * Needs ajv's `allowUnionTypes` (else strict mode logs a warning per use) and no `coerceTypes`.
  */
 const Uint64 = Type.Unsafe<string | number>({
   type: ["string", "integer"],
