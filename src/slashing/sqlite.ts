@@ -6,7 +6,7 @@
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../util/worker.js";
 import { StorageError } from "./errors.js";
-import type { Interchange } from "./interchange.js";
+import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
 import type { SignRequest } from "./sqliteEngine.js";
 import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
@@ -75,12 +75,16 @@ export class SqliteSlashingStore implements SlashingProtection {
     return this.sign({ kind: "attestation", ...v });
   }
 
-  importInterchange(json: unknown): Promise<ImportSummary> {
-    return this.call({ op: "import", json }) as Promise<ImportSummary>;
+  async importInterchange(json: unknown): Promise<ImportSummary> {
+    const parsed = parseInterchange(json);
+    return (await this.call({ op: "import", parsed })) as ImportSummary;
   }
 
-  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
-    return this.call(pubkeys ? { op: "export", genesisValidatorsRoot, pubkeys } : { op: "export", genesisValidatorsRoot }) as Promise<Interchange>;
+  async exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
+    const gvr = genesisValidatorsRoot.toLowerCase();
+    const keys = pubkeys?.map((k) => k.toLowerCase());
+    const states = (await this.call(keys ? { op: "export", genesisValidatorsRoot: gvr, pubkeys: keys } : { op: "export", genesisValidatorsRoot: gvr })) as KeyState[];
+    return buildInterchange(gvr, states);
   }
 
   prune(): Promise<PruneSummary> {

@@ -9,7 +9,7 @@
 import Database from "better-sqlite3";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
-import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
+import type { KeyState, ParsedInterchange } from "./interchange.js";
 import {
   checkAndApplyAttestation,
   checkAndApplyBlock,
@@ -271,8 +271,8 @@ export class SqliteEngine {
     }
   }
 
-  importInterchange(json: unknown): ImportSummary {
-    const parsed = parseInterchange(json);
+  /** Merges an already validated file (the main thread parses it, to keep TypeBox off this thread). */
+  importInterchange(parsed: ParsedInterchange): ImportSummary {
     const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
     try {
       this.db.transaction(() => {
@@ -301,7 +301,8 @@ export class SqliteEngine {
     return summary;
   }
 
-  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Interchange {
+  /** What is on record for export, in the order the file will list it. */
+  exportStates(genesisValidatorsRoot: string, pubkeys?: string[]): KeyState[] {
     this.assertChain(genesisValidatorsRoot);
     const gvr = genesisValidatorsRoot;
     try {
@@ -323,7 +324,7 @@ export class SqliteEngine {
           })),
         });
       }
-      return buildInterchange(gvr, states);
+      return states;
     } catch (e) {
       throw storageError(e, "exporting");
     }

@@ -1,6 +1,7 @@
 /** Messages between SqliteSlashingStore (sqlite.ts) and the thread owning the connection (sqliteWorker.ts). */
 import { SignerError } from "../errors.js";
 import { InterchangeError, SlashingError, StorageError } from "./errors.js";
+import type { ParsedInterchange } from "./interchange.js";
 import type { SignRequest } from "./sqliteEngine.js";
 
 export interface WorkerConfig {
@@ -10,7 +11,7 @@ export interface WorkerConfig {
 
 export type Request =
   | { id: number; op: "sign"; req: SignRequest }
-  | { id: number; op: "import"; json: unknown }
+  | { id: number; op: "import"; parsed: ParsedInterchange }
   | { id: number; op: "export"; genesisValidatorsRoot: string; pubkeys?: string[] }
   | { id: number; op: "prune" }
   | { id: number; op: "ping" }

@@ -80,9 +80,9 @@ function flush(): void {
 function run(r: Exclude<Request, { op: "sign" }>): unknown {
   switch (r.op) {
     case "import":
-      return engine.importInterchange(r.json);
+      return engine.importInterchange(r.parsed);
     case "export":
-      return engine.exportInterchange(r.genesisValidatorsRoot, r.pubkeys);
+      return engine.exportStates(r.genesisValidatorsRoot, r.pubkeys);
     case "prune":
       return engine.prune();
     case "ping":
