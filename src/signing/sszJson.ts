@@ -1,12 +1,13 @@
-import { ArrayType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
+import { ArrayType, BitArrayType, ByteArrayType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
 import { InputError } from "../errors.js";
 
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
+const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
 
 /**
  * Parses eth2 JSON into an SSZ value with the library's own `fromJson`, after a walk over the type
  * that does what `fromJson` leaves undone: it accepts "-1", "1.5" and "7abc" as integers and its
- * errors do not say which field was wrong. The walk names the offending field (`attestation/slot`)
+ * errors do not say which field was wrong; and it reads "0xzz" as a zero byte. The walk names the offending field (`attestation/slot`)
  * and accepts an integer either as a decimal string or as a JSON number, as the API allows.
  */
 export function parseSszJson<T>(type: Type<T>, json: unknown, field: string): T {
@@ -35,6 +36,9 @@ function checkJson(type: Type<unknown>, json: unknown, field: string): void {
   } else if (type instanceof UintNumberType || type instanceof UintBigintType) {
     checkUint(type, json, field);
   } else {
+    if ((type instanceof ByteArrayType || type instanceof BitArrayType) && !(typeof json === "string" && HEX_RE.test(json))) {
+      throw invalid(field, `must be 0x-prefixed hex, got ${JSON.stringify(json)}`);
+    }
     try {
       type.fromJson(json);
     } catch (e) {
