@@ -73,7 +73,7 @@ const AggregateAndProof = Type.Object({
 /** The `version` strings Web3Signer accepts for BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone). */
 export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU"] as const;
 export type Version = (typeof VERSIONS)[number];
-const VersionSchema = Type.Union(VERSIONS.map((v) => Type.Literal(v)));
+const VersionSchema = Type.Unsafe<Version>({ type: "string", enum: VERSIONS });
 
 const variants = {
   BLOCK: Type.Object({ type: Type.Literal("BLOCK"), ...withForkInfo, block: BeaconBlock }),

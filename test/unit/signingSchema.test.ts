@@ -1,0 +1,77 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import Fastify, { type FastifyInstance } from "fastify";
+import { SIGN_REQUEST } from "../../src/signing/schema.js";
+import { signingCases } from "../helpers/signingCases.js";
+
+/** The schema as fastify compiles it, with the ajv options src/api/server.ts uses. */
+describe("SIGN_REQUEST through fastify", () => {
+  let app: FastifyInstance;
+  const cases = signingCases();
+  const byName = (name: string) => structuredClone(cases.find((c) => c.name === name)!.body) as Record<string, any>;
+
+  before(async () => {
+    app = Fastify({
+      ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+    });
+    app.post("/sign", { schema: { body: SIGN_REQUEST } }, async () => ({ ok: true }));
+    await app.ready();
+  });
+  after(() => app.close());
+
+  const post = async (body: unknown) => {
+    const response = await app.inject({ method: "POST", url: "/sign", payload: body as object });
+    return { status: response.statusCode, message: response.json().message as string | undefined };
+  };
+
+  it("accepts every case", async () => {
+    let ran = 0;
+    for (const c of cases) {
+      assert.equal((await post(c.body)).status, 200, c.name);
+      ran++;
+    }
+    assert.equal(ran, 83);
+  });
+
+  it("accepts uint64 as a JSON number too", async () => {
+    const body = byName("ATTESTATION capella");
+    body.attestation.slot = 6209541;
+    assert.equal((await post(body)).status, 200);
+  });
+
+  const refusals: Array<[string, string, (b: Record<string, any>) => void, RegExp]> = [
+    ["ATTESTATION capella", "decimal with letters", (b) => (b.attestation.slot = "12a"), /^body\/attestation\/slot must match pattern/],
+    ["ATTESTATION capella", "negative number", (b) => (b.attestation.target.epoch = -1), /^body\/attestation\/target\/epoch must be >= 0/],
+    ["ATTESTATION capella", "short root", (b) => (b.attestation.beacon_block_root = "0x1234"), /^body\/attestation\/beacon_block_root must match pattern/],
+    ["ATTESTATION capella", "no fork_info", (b) => delete b.fork_info, /^body must have required property 'fork_info'/],
+    ["ATTESTATION capella", "fork version of 3 bytes", (b) => (b.fork_info.fork.current_version = "0x030000"), /^body\/fork_info\/fork\/current_version must match pattern/],
+    ["ATTESTATION capella", "bad signingRoot", (b) => (b.signingRoot = "0xab"), /^body\/signingRoot must match pattern/],
+    ["ATTESTATION capella", "unknown type", (b) => (b.type = "ATTESTATION_V2"), /^body\/type must be equal to one of the allowed values/],
+    ["ATTESTATION capella", "message of another type", (b) => (b.type = "RANDAO_REVEAL"), /^body must have required property 'randao_reveal'/],
+    ["BLOCK_V2 DENEB block", "unknown version", (b) => (b.beacon_block.version = "GLOAS"), /^body\/beacon_block\/version must be equal to one of the allowed values/],
+    ["BLOCK_V2 DENEB block", "block and block_header", (b) => (b.beacon_block.block_header = b.beacon_block.block), /^body\/beacon_block must match exactly one schema in oneOf/],
+    ["BLOCK_V2 DENEB block", "block slot not a number", (b) => (b.beacon_block.block.slot = "x"), /^body\/beacon_block\/block\/slot must match pattern/],
+    ["AGGREGATE_AND_PROOF_V2 ELECTRA", "no data", (b) => delete b.aggregate_and_proof.data, /^body\/aggregate_and_proof must have required property 'data'/],
+    ["DEPOSIT mainnet genesis version", "genesis version too long", (b) => (b.deposit.genesis_fork_version = "0x0000000000"), /^body\/deposit\/genesis_fork_version must match pattern/],
+    ["VALIDATOR_REGISTRATION without fork_info", "fee recipient of 19 bytes", (b) => (b.validator_registration.fee_recipient = "0x" + "11".repeat(19)), /^body\/validator_registration\/fee_recipient must match pattern/],
+  ];
+  for (const [name, what, mutate, expected] of refusals) {
+    it(`refuses ${name}: ${what}, naming the field`, async () => {
+      const body = byName(name);
+      mutate(body);
+      const { status, message } = await post(body);
+      assert.equal(status, 400);
+      assert.match(message ?? "", expected);
+    });
+  }
+
+  it("lets DEPOSIT and VALIDATOR_REGISTRATION omit fork_info only", async () => {
+    assert.equal((await post(byName("DEPOSIT hoodi genesis version"))).status, 200);
+    const registration = byName("VALIDATOR_REGISTRATION with electra fork_info");
+    delete registration.fork_info;
+    assert.equal((await post(registration)).status, 200);
+    const exit = byName("VOLUNTARY_EXIT capella");
+    delete exit.fork_info;
+    assert.equal((await post(exit)).status, 400);
+  });
+});
