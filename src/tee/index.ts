@@ -1,0 +1,42 @@
+import { createDevPlatform } from "./dev.js";
+import { TeeError } from "./errors.js";
+import { createGraminePlatform, type GramineOptions } from "./gramine.js";
+import type { Platform } from "./platform.js";
+import { createTsmPlatform, type TsmOptions } from "./tsm.js";
+
+export type PlatformKind = "dev" | "gramine-sgx" | "tsm";
+export const PLATFORM_KINDS: readonly PlatformKind[] = ["dev", "gramine-sgx", "tsm"];
+
+export interface PlatformOptions {
+  /** Where the dev platform keeps its sealing secret. */
+  dataDir: string;
+  /** Refuse to start on a platform whose evidence a third party cannot verify (the dev platform). */
+  requireAttested?: boolean;
+  gramine?: GramineOptions;
+  /** Required for "tsm": there is no hardware sealing key to fall back on. */
+  tsm?: TsmOptions;
+}
+
+/** The one place a Platform is chosen; the composition root calls it once at start. */
+export async function createPlatform(kind: PlatformKind, opts: PlatformOptions): Promise<Platform> {
+  switch (kind) {
+    case "dev":
+      // Checked before anything is created, so a refused start leaves no dev sealing secret behind.
+      if (opts.requireAttested) {
+        throw new TeeError("NOT_ATTESTED", `platform "dev" is not attested and attestation is required: use gramine-sgx or tsm`, { kind });
+      }
+      return createDevPlatform(opts.dataDir);
+    case "gramine-sgx":
+      return createGraminePlatform(opts.gramine ?? {});
+    case "tsm":
+      if (!opts.tsm) {
+        throw new TeeError("PLATFORM_UNAVAILABLE", `platform "tsm" needs a released sealing key file (tsm.sealing.keyFile)`, { kind });
+      }
+      return createTsmPlatform(opts.tsm);
+    default:
+      throw new TeeError("PLATFORM_UNAVAILABLE", `unknown TEE platform "${String(kind)}" (one of ${PLATFORM_KINDS.join(", ")})`, { kind });
+  }
+}
+
+export { checkReportData, reportData, REPORT_DATA_VERSION, type ReportDataClaim } from "./reportData.js";
+export { renderResult, verifyEvidence, verifyEvidenceFile, type VerifyOptions, type VerifyFileOptions, type VerifyResult } from "./verify/index.js";
