@@ -1,0 +1,99 @@
+/** What only the SQLite backend promises: one process per file, constraints in the file, fsync before release. */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { openSqliteStore } from "../../src/slashing/sqlite.js";
+import { GVR, OTHER_GVR, pubkey, root } from "../helpers/slashingBackends.js";
+
+const dir = mkdtempSync(join(tmpdir(), "slashing-sqlite-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshPath = (): string => join(dir, `db${n++}.sqlite`);
+
+describe("SQLite slashing store", () => {
+  it("refuses a second store on a file that is in use, and opens it once released", async () => {
+    const path = freshPath();
+    const first = await openSqliteStore(path, { genesisValidatorsRoot: GVR });
+    await assert.rejects(openSqliteStore(path), { code: "DATABASE_LOCKED", message: /in use by another signer process/ });
+    await first.close();
+    const second = await openSqliteStore(path);
+    await second.close();
+  });
+
+  it("refuses to open a database bound to another chain", async () => {
+    const path = freshPath();
+    await (await openSqliteStore(path, { genesisValidatorsRoot: GVR })).close();
+    await assert.rejects(openSqliteStore(path, { genesisValidatorsRoot: OTHER_GVR }), { code: "GENESIS_VALIDATORS_ROOT_MISMATCH" });
+  });
+
+  it("has constraints that refuse slashable rows written around the store", async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path, { genesisValidatorsRoot: GVR });
+    const k = pubkey(1);
+    await (await store.checkAndRecordBlock({ pubkey: k, genesisValidatorsRoot: GVR, slot: 10, signingRoot: root(1) })).durable;
+    await (await store.checkAndRecordAttestation({ pubkey: k, genesisValidatorsRoot: GVR, sourceEpoch: 3, targetEpoch: 5, signingRoot: root(1) })).durable;
+    await store.close();
+
+    const db = new Database(path);
+    const insertBlock = db.prepare("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES (?, ?, ?, ?, ?)");
+    const insertVote = db.prepare(
+      "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    try {
+      assert.throws(() => insertBlock.run(k, GVR, 10, root(2), 1), /UNIQUE/, "double block");
+      assert.throws(() => insertBlock.run(k, GVR, 9, root(2), 0), /not above the slot watermark/);
+      assert.throws(() => insertVote.run(k, GVR, 4, 5, root(2), 1), /UNIQUE/, "double vote");
+      assert.throws(() => insertVote.run(k, GVR, 2, 6, root(2), 0), /not above the source\/target watermarks/, "surrounding");
+      assert.throws(() => insertVote.run(k, GVR, 4, 4, root(2), 0), /not above the source\/target watermarks/, "surrounded");
+      assert.throws(() => insertVote.run(k, GVR, 7, 6, root(2), 1), /CHECK/, "source after target");
+      assert.throws(() => db.prepare("UPDATE watermarks SET max_slot = 1").run(), /never decrease/);
+      assert.throws(() => db.prepare("DELETE FROM watermarks").run(), /never deleted/);
+      insertBlock.run(k, GVR, 11, root(2), 0);
+      const w = db.prepare("SELECT max_slot, max_source, max_target FROM watermarks").get();
+      assert.deepEqual(w, { max_slot: 11, max_source: 3, max_target: 5 }, "an insert raises the watermark");
+    } finally {
+      db.close();
+    }
+  });
+
+  it("remembers every block whose record was reported durable when the process is killed mid-burst", async () => {
+    const path = freshPath();
+    const script = fileURLToPath(new URL("../helpers/slashingBurst.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", script, path], { stdio: ["ignore", "pipe", "inherit"] });
+    const released: number[] = [];
+    let buffered = "";
+    await new Promise<void>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("exit", () => resolve());
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split("\n");
+        buffered = lines.pop()!;
+        for (const l of lines) released.push(Number(l));
+        if (released.length >= 300 && child.exitCode === null) child.kill("SIGKILL");
+      });
+    });
+    assert.equal(child.signalCode, "SIGKILL");
+    assert.ok(released.length >= 300, `child released ${released.length} signatures`);
+
+    const store = await openSqliteStore(path);
+    try {
+      const onRecord = new Set((await store.exportInterchange(GVR)).data[0]!.signed_blocks.map((b) => Number(b.slot)));
+      const forgotten = released.filter((slot) => !onRecord.has(slot));
+      assert.deepEqual(forgotten, []);
+      for (const slot of released.slice(-20)) {
+        await assert.rejects(
+          store.checkAndRecordBlock({ pubkey: pubkey(1), genesisValidatorsRoot: GVR, slot, signingRoot: root(2) }),
+          { code: "DOUBLE_BLOCK" },
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
