@@ -32,11 +32,10 @@ const HexBytes = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$" });
 /** A container planSigning parses with its SSZ type; only its presence is checked here. */
 const Deep = Type.Object({});
 
-export const FORK_INFO = Type.Object({
+const FORK_INFO = Type.Object({
   fork: Type.Object({ previous_version: Bytes4, current_version: Bytes4, epoch: Uint64 }),
   genesis_validators_root: Bytes32,
 });
-export type ForkInfoJson = Static<typeof FORK_INFO>;
 
 /** Web3Signer reads `signing_root` and, as an alias, `signingRoot` (the name its spec documents). */
 const signingRootFields = { signingRoot: Type.Optional(Bytes32), signing_root: Type.Optional(Bytes32) };

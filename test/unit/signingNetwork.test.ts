@@ -1,0 +1,213 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../src/errors.js";
+import { createNetworkConfig, requiredPreset } from "../../src/signing/network.js";
+import type { SignRequest } from "../../src/signing/schema.js";
+import { planSigning } from "../../src/signing/signingRoot.js";
+import { toHex } from "../../src/util/hex.js";
+import { computeDomain, computeSigningRoot, DOMAIN, uint64Root } from "../helpers/signingCases.js";
+
+const dir = mkdtempSync(join(tmpdir(), "signing-network-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let fileCount = 0;
+const configFile = (text: string) => {
+  const path = join(dir, `config-${fileCount++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+};
+const hex = (bytes: Uint8Array) => toHex(bytes);
+const sha256 = (...parts: Uint8Array[]) => new Uint8Array(createHash("sha256").update(Buffer.concat(parts)).digest());
+
+function throwsInput(fn: () => unknown, code: InputError["code"], pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof InputError, String(e));
+    assert.equal(e.code, code);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+/** A devnet in the style of consensus-specs' config.yaml: comments, quotes, a block value. */
+const DEVNET = `# Extends the mainnet preset
+PRESET_BASE: 'mainnet'
+CONFIG_NAME: "devnet-7"   # quoted, with a comment
+GENESIS_FORK_VERSION: 0x10000038
+ALTAIR_FORK_VERSION: 0x20000038
+ALTAIR_FORK_EPOCH: 0
+BELLATRIX_FORK_VERSION: 0x30000038
+BELLATRIX_FORK_EPOCH: 0
+CAPELLA_FORK_VERSION: 0x40000038
+CAPELLA_FORK_EPOCH: 10
+DENEB_FORK_VERSION: 0x50000038
+DENEB_FORK_EPOCH: 20
+ELECTRA_FORK_VERSION: 0x60000038
+ELECTRA_FORK_EPOCH: 30
+FULU_FORK_VERSION: 0x70000038
+FULU_FORK_EPOCH: 18446744073709551615
+SECONDS_PER_SLOT: 12
+DEPOSIT_CONTRACT_ADDRESS: 0x4242424242424242424242424242424242424242
+BLOB_SCHEDULE:
+  - EPOCH: 40
+    MAX_BLOBS_PER_BLOCK: 12
+`;
+
+describe("createNetworkConfig: named networks", () => {
+  const expected = {
+    mainnet: { genesisVersion: "0x00000000", capella: "0x03000000", gvr: "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95" },
+    sepolia: { genesisVersion: "0x90000069", capella: "0x90000072", gvr: "0xd8ea171f3c94aea21ebc42a1ed61052acf3f9209c00e4efbaaddac09ed9b8078" },
+    hoodi: { genesisVersion: "0x10000910", capella: "0x40000910", gvr: "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f" },
+    holesky: { genesisVersion: "0x01017000", capella: "0x04017000", gvr: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1" },
+  } as const;
+
+  for (const [name, want] of Object.entries(expected)) {
+    it(`${name}: fork versions and genesis_validators_root`, () => {
+      const { config, genesisValidatorsRoot } = createNetworkConfig(name);
+      assert.equal(config.CONFIG_NAME, name);
+      assert.equal(hex(config.GENESIS_FORK_VERSION), want.genesisVersion);
+      assert.equal(hex(config.CAPELLA_FORK_VERSION), want.capella);
+      assert.equal(genesisValidatorsRoot, want.gvr);
+      assert.equal(requiredPreset(name), "mainnet");
+    });
+  }
+
+  it("holesky: the fork schedule of eth-clients/holesky", () => {
+    const { config } = createNetworkConfig("holesky");
+    const schedule = config.forksAscendingEpochOrder
+      .filter((f) => f.epoch !== Infinity)
+      .map((f) => `${f.name}@${f.epoch}=${hex(f.version)}`);
+    assert.deepEqual(schedule, [
+      "phase0@0=0x01017000",
+      "altair@0=0x02017000",
+      "bellatrix@0=0x03017000",
+      "capella@256=0x04017000",
+      "deneb@29696=0x05017000",
+      "electra@115968=0x06017000",
+      "fulu@165120=0x07017000",
+    ]);
+  });
+
+  it("uses the network's own Capella and genesis versions for exits and registrations", () => {
+    const { config, genesisValidatorsRoot } = createNetworkConfig("holesky");
+    const fork_info = {
+      fork: { previous_version: "0x05017000", current_version: "0x06017000", epoch: "115968" },
+      genesis_validators_root: genesisValidatorsRoot!,
+    };
+    const exit = planSigning(config, {
+      type: "VOLUNTARY_EXIT",
+      fork_info,
+      voluntary_exit: { epoch: "120000", validator_index: "3" },
+    } as SignRequest);
+    const exitRoot = computeSigningRoot(
+      sha256(uint64Root(120000), uint64Root(3)),
+      computeDomain(DOMAIN.VOLUNTARY_EXIT, "0x04017000", genesisValidatorsRoot!),
+    );
+    assert.equal(hex(exit.signingRoot), hex(exitRoot));
+
+    const registration = { fee_recipient: "0x" + "11".repeat(20), gas_limit: "30000000", timestamp: "1700000000", pubkey: "0x" + "a0".repeat(48) };
+    const onHolesky = planSigning(config, { type: "VALIDATOR_REGISTRATION", validator_registration: registration } as SignRequest);
+    const onMainnet = planSigning(createNetworkConfig("mainnet").config, { type: "VALIDATOR_REGISTRATION", validator_registration: registration } as SignRequest);
+    assert.notEqual(hex(onHolesky.signingRoot), hex(onMainnet.signingRoot));
+  });
+
+  it("refuses a minimal network in a process that loaded the mainnet preset", () => {
+    assert.equal(requiredPreset("minimal"), "minimal");
+    throwsInput(() => createNetworkConfig("minimal"), "UNSUPPORTED", /LODESTAR_PRESET=minimal/);
+  });
+});
+
+describe("createNetworkConfig: config files", () => {
+  it("reads a consensus-specs style config.yaml", () => {
+    const path = configFile(DEVNET);
+    assert.equal(requiredPreset(path), "mainnet");
+    const { config, genesisValidatorsRoot } = createNetworkConfig(path);
+    assert.equal(genesisValidatorsRoot, undefined);
+    assert.equal(config.CONFIG_NAME, "devnet-7");
+    assert.equal(config.forks.electra.epoch, 30);
+    assert.equal(hex(config.forks.electra.version), "0x60000038");
+    assert.equal(config.forks.fulu.epoch, Infinity);
+    // Forks the file leaves out are not scheduled, rather than at mainnet's epochs.
+    assert.equal(config.forks.gloas.epoch, Infinity);
+
+    const gvr = "0x" + "77".repeat(32);
+    const plan = planSigning(config, {
+      type: "RANDAO_REVEAL",
+      fork_info: { fork: { previous_version: "0x50000038", current_version: "0x60000038", epoch: "30" }, genesis_validators_root: gvr },
+      randao_reveal: { epoch: "29" },
+    } as SignRequest);
+    assert.equal(hex(plan.signingRoot), hex(computeSigningRoot(uint64Root(29), computeDomain(DOMAIN.RANDAO, "0x50000038", gvr))));
+  });
+
+  it("leaves out a fork the file does not mention", () => {
+    const path = configFile(DEVNET.replace(/^(FULU_FORK_VERSION|FULU_FORK_EPOCH):.*$/gm, ""));
+    assert.equal(createNetworkConfig(path).config.forks.fulu.epoch, Infinity);
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ["garbage line", DEVNET + "this is not yaml\n", /:22: expected "KEY: value"/],
+    ["key set twice", DEVNET + "CAPELLA_FORK_EPOCH: 11\n", /:22: CAPELLA_FORK_EPOCH is set twice/],
+    ["3-byte version", DEVNET.replace("DENEB_FORK_VERSION: 0x50000038", "DENEB_FORK_VERSION: 0x500000"), /:11: DENEB_FORK_VERSION must be 4 bytes/],
+    ["epoch not a number", DEVNET.replace("DENEB_FORK_EPOCH: 20", "DENEB_FORK_EPOCH: twenty"), /:12: DENEB_FORK_EPOCH must be a number/],
+    ["epochs going backwards", DEVNET.replace("DENEB_FORK_EPOCH: 20", "DENEB_FORK_EPOCH: 5"), /DENEB_FORK_EPOCH 5 is before the previous fork's epoch 10/],
+    ["two forks, one version", DEVNET.replace("ELECTRA_FORK_VERSION: 0x60000038", "ELECTRA_FORK_VERSION: 0x50000038"), /ELECTRA_FORK_VERSION 0x50000038 is also DENEB's version/],
+    ["epoch without version", DEVNET.replace("ELECTRA_FORK_VERSION: 0x60000038\n", ""), /ELECTRA_FORK_EPOCH is set but ELECTRA_FORK_VERSION is not/],
+    ["no PRESET_BASE", DEVNET.replace("PRESET_BASE: 'mainnet'\n", ""), /PRESET_BASE is missing/],
+    ["unknown preset", DEVNET.replace("PRESET_BASE: 'mainnet'", "PRESET_BASE: 'gnosis'"), /:2: PRESET_BASE must be mainnet or minimal/],
+    ["no genesis version", DEVNET.replace("GENESIS_FORK_VERSION: 0x10000038\n", ""), /GENESIS_FORK_VERSION is missing/],
+  ];
+  for (const [what, text, pattern] of bad) {
+    it(`refuses a file with ${what}`, () => {
+      const path = configFile(text);
+      throwsInput(() => createNetworkConfig(path), "INVALID_INPUT", new RegExp(`config file ${path}.*` + pattern.source));
+    });
+  }
+
+  it("refuses a path that is neither a network nor a file", () => {
+    throwsInput(() => createNetworkConfig(join(dir, "missing.yaml")), "INVALID_INPUT", /is neither one of mainnet, hoodi, holesky, sepolia, minimal nor a readable config file/);
+    throwsInput(() => requiredPreset("goerli"), "INVALID_INPUT", /goerli is neither/);
+  });
+
+  it("says a minimal-preset file needs LODESTAR_PRESET=minimal", () => {
+    const path = configFile(DEVNET.replace("PRESET_BASE: 'mainnet'", "PRESET_BASE: minimal"));
+    assert.equal(requiredPreset(path), "minimal");
+    throwsInput(() => createNetworkConfig(path), "UNSUPPORTED", /uses the minimal preset .* LODESTAR_PRESET=minimal/);
+  });
+
+  it("computes epochs with the minimal preset's 8 slots in a process started with LODESTAR_PRESET=minimal", () => {
+    const path = configFile(
+      "PRESET_BASE: minimal\nCONFIG_NAME: mini\nGENESIS_FORK_VERSION: 0x00000009\nALTAIR_FORK_VERSION: 0x01000009\nALTAIR_FORK_EPOCH: 3\n",
+    );
+    const gvr = "0x" + "42".repeat(32);
+    const body = {
+      type: "AGGREGATION_SLOT",
+      fork_info: { fork: { previous_version: "0x00000009", current_version: "0x01000009", epoch: "3" }, genesis_validators_root: gvr },
+      aggregation_slot: { slot: "28" },
+    };
+    const module = (p: string) => new URL(p, import.meta.url).href;
+    const script = `
+      const { createNetworkConfig } = await import(${JSON.stringify(module("../../src/signing/network.ts"))});
+      const { planSigning } = await import(${JSON.stringify(module("../../src/signing/signingRoot.ts"))});
+      const { toHex } = await import(${JSON.stringify(module("../../src/util/hex.ts"))});
+      let mainnet = "accepted";
+      try { createNetworkConfig("mainnet"); } catch (e) { mainnet = e.code; }
+      const plan = planSigning(createNetworkConfig(${JSON.stringify(path)}).config, ${JSON.stringify(body)});
+      console.log(JSON.stringify({ root: toHex(plan.signingRoot), epoch: plan.epoch, mainnet }));`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      env: { ...process.env, LODESTAR_PRESET: "minimal" },
+      encoding: "utf8",
+    });
+    const result = JSON.parse(out.trim().split("\n").pop()!);
+    // Slot 28 is in epoch 3 with 8 slots per epoch (Altair's version), in epoch 0 with 32 (genesis version).
+    assert.deepEqual(result, {
+      root: hex(computeSigningRoot(uint64Root(28), computeDomain(DOMAIN.SELECTION_PROOF, "0x01000009", gvr))),
+      epoch: 3,
+      mainnet: "UNSUPPORTED",
+    });
+  });
+});
