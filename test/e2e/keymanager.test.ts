@@ -1,0 +1,263 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PublicKey, Signature, verify } from "@chainsafe/blst";
+import { SealedKeyStore } from "../../src/keys/sealedStore.js";
+import { checkReportData } from "../../src/tee/reportData.js";
+import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+import { startKeymanager, TEST_GVR, type KeymanagerHarness } from "../helpers/keysServer.js";
+
+const interchangeFor = (pubkey: string, slot: number, gvr = TEST_GVR) =>
+  JSON.stringify({
+    metadata: { interchange_format_version: "5", genesis_validators_root: gvr },
+    data: [{ pubkey, signed_blocks: [{ slot: String(slot) }], signed_attestations: [] }],
+  });
+
+describe("keymanager API over HTTP", () => {
+  let h: KeymanagerHarness;
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "secure-signer-km-"));
+    h = await startKeymanager(dataDir);
+  });
+  after(async () => {
+    await h.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("creates a 0600 API token; no token is 401, a wrong one 403, and nothing happens", async () => {
+    assert.equal((await stat(join(dataDir, "api-token.txt"))).mode & 0o777, 0o600);
+    assert.match(h.token, /^[0-9a-f]{64}$/);
+    const key = randomKey();
+    const keystore = JSON.stringify(await cheapKeystore(key, "pw"));
+    const routes: [string, string, unknown][] = [
+      ["GET", "/eth/v1/keystores", undefined],
+      ["POST", "/eth/v1/keystores", { keystores: [keystore], passwords: ["pw"] }],
+      ["DELETE", "/eth/v1/keystores", { pubkeys: [key.pubkey] }],
+      ["POST", "/eth/v1/keygen/bls", { count: 1 }],
+      ["GET", "/eth/v1/transport-key", undefined],
+    ];
+    for (const [method, path, body] of routes) {
+      const missing = await h.call(method, path, body, null);
+      assert.equal(missing.status, 401, `${method} ${path}`);
+      assert.match(missing.json.message, /missing Authorization/);
+      const wrong = await h.call(method, path, body, "f".repeat(64));
+      assert.equal(wrong.status, 403, `${method} ${path}`);
+      assert.deepEqual(wrong.json, { message: "invalid API token" });
+    }
+    assert.equal((await h.call("GET", "/eth/v1/keystores", undefined, `${h.token}x`)).status, 403);
+    assert.deepEqual(h.keys.pubkeys(), []);
+    assert.deepEqual(await h.sealedStore.list(), []);
+  });
+
+  it("imports with slashing protection merged first, reports per-keystore status, lists, deletes", async () => {
+    const [a, b, c] = [randomKey(), randomKey(), randomKey()];
+    const res = await h.call("POST", "/eth/v1/keystores", {
+      keystores: [
+        JSON.stringify(await cheapKeystore(a, "pa")),
+        JSON.stringify(await cheapKeystore(b, "pb", "scrypt")),
+        JSON.stringify(await cheapKeystore(c, "pc")),
+        "{not json",
+        JSON.stringify(await cheapKeystore(a, "other")),
+      ],
+      passwords: ["pa", "pb", "wrong", "x", "other"],
+      slashing_protection: interchangeFor(a.pubkey, 100),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json.data.map((d: { status: string }) => d.status), ["imported", "imported", "error", "error", "duplicate"]);
+    assert.match(res.json.data[2].message, /keystores\[2\]: checksum mismatch, the password is wrong/);
+    assert.match(res.json.data[3].message, /keystores\[3\] is not valid JSON/);
+    assert.equal(h.slashing.states.get(a.pubkey)?.maxSlot, 100);
+    assert.deepEqual(await h.sealedStore.list(), [a.pubkey, b.pubkey].sort());
+
+    const again = await h.call("POST", "/eth/v1/keystores", {
+      keystores: [JSON.stringify(await cheapKeystore(b, "pb"))],
+      passwords: ["pb"],
+    });
+    assert.deepEqual(again.json.data, [{ status: "duplicate" }]);
+
+    // A key that came from a keystore directory at start: listed read-only, not deletable.
+    const fromDir = randomKey();
+    await h.keys.add(fromDir.secretKey);
+    const list = await h.call("GET", "/eth/v1/keystores");
+    assert.deepEqual(list.json.data, [
+      { validating_pubkey: a.pubkey, readonly: false },
+      { validating_pubkey: b.pubkey, readonly: false },
+      { validating_pubkey: fromDir.pubkey, readonly: true },
+    ]);
+
+    // A's protection from the import holds; a new block is recorded as a sign would do.
+    assert.throws(() => h.slashing.recordBlock(a.pubkey, 100, "0x" + "00".repeat(32)), /at or below 100/);
+    h.slashing.recordBlock(a.pubkey, 101, "0x" + "01".repeat(32));
+
+    const unknown = randomKey();
+    const del = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey, b.pubkey.toUpperCase().replace("0X", "0x"), unknown.pubkey, fromDir.pubkey] });
+    assert.equal(del.status, 200);
+    assert.deepEqual(del.json.data.map((d: { status: string }) => d.status), ["deleted", "deleted", "not_found", "error"]);
+    assert.match(del.json.data[3].message, /read-only/);
+    const exported = JSON.parse(del.json.slashing_protection);
+    assert.equal(exported.metadata.genesis_validators_root, TEST_GVR);
+    assert.deepEqual(exported.data.map((d: { pubkey: string }) => d.pubkey), [a.pubkey]);
+    assert.deepEqual(exported.data[0].signed_blocks, [{ slot: "100" }, { slot: "101", signing_root: "0x" + "01".repeat(32) }]);
+    assert.equal(h.keys.has(a.pubkey), false);
+    assert.equal(h.keys.has(fromDir.pubkey), true);
+    await assert.rejects(h.keys.sign(a.pubkey, new Uint8Array(32)));
+    assert.deepEqual(await h.sealedStore.list(), []);
+
+    // Records are kept: a repeated delete still returns them (not_active); B never signed (not_found).
+    const del2 = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey, b.pubkey] });
+    assert.deepEqual(del2.json.data, [{ status: "not_active" }, { status: "not_found" }]);
+    assert.deepEqual(JSON.parse(del2.json.slashing_protection), exported);
+
+    // Re-import (even without interchange) can never sign below what was signed before.
+    const back = await h.call("POST", "/eth/v1/keystores", { keystores: [JSON.stringify(await cheapKeystore(a, "pa"))], passwords: ["pa"] });
+    assert.deepEqual(back.json.data, [{ status: "imported" }]);
+    assert.throws(() => h.slashing.recordBlock(a.pubkey, 101, "0x" + "02".repeat(32)), /at or below 101/);
+    await h.keys.remove(fromDir.pubkey);
+    await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey] });
+  });
+
+  it("refuses a bad request whole: lengths, slashing_protection, schema, both forms at once", async () => {
+    const key = randomKey();
+    const keystore = JSON.stringify(await cheapKeystore(key, "pw"));
+    const cases: [unknown, RegExp][] = [
+      [{ keystores: [keystore], passwords: [] }, /keystores has 1 entries but passwords has 0/],
+      [{ keystores: [keystore], passwords: ["pw"], slashing_protection: "{" }, /slashing_protection is not valid JSON/],
+      [
+        { keystores: [keystore], passwords: ["pw"], slashing_protection: interchangeFor(key.pubkey, 5, "0x" + "11".repeat(32)) },
+        /slashing_protection refused, nothing imported/,
+      ],
+      [
+        { keystores: [keystore], passwords: ["pw"], slashing_protection: JSON.stringify({ metadata: {} }) },
+        /slashing_protection refused, nothing imported: interchange file does not match/,
+      ],
+      [{ keystores: [keystore] }, /body/],
+      [{ transport_encrypted: "AAAA", keystores: [keystore], passwords: ["pw"] }, /either transport_encrypted or keystores/],
+      [{ transport_encrypted: "AAAA" }, /bad magic or too short/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await h.call("POST", "/eth/v1/keystores", body);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.match(res.json.message, message);
+    }
+    const badDelete = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: ["0x1234"] });
+    assert.equal(badDelete.status, 400);
+    assert.equal((await h.call("POST", "/eth/v1/keygen/bls", { count: 0 })).status, 400);
+    assert.equal(h.keys.has(key.pubkey), false);
+    assert.equal(h.slashing.states.has(key.pubkey), false);
+    assert.deepEqual(await h.sealedStore.list(), []);
+  });
+
+  it("generates keys inside, sealed and usable, with evidence binding each key and the transport key", async () => {
+    const res = await h.call("POST", "/eth/v1/keygen/bls", { count: 2 });
+    assert.equal(res.status, 200);
+    const transport = await h.call("GET", "/eth/v1/transport-key");
+    assert.deepEqual(transport.json.data, {
+      public_key: h.transportKey.publicKeyHex,
+      algorithm: "x25519-hkdf-sha256-xchacha20poly1305",
+      version: 1,
+    });
+    assert.equal(res.json.data.length, 2);
+    for (const { pubkey, evidence } of res.json.data) {
+      assert.ok(h.keys.has(pubkey));
+      assert.equal(evidence.format, "none");
+      assert.deepEqual(evidence.blsPubkeys, [pubkey]);
+      assert.equal(evidence.transportPublicKey, transport.json.data.public_key);
+      const check = checkReportData(Buffer.from(evidence.reportData.slice(2), "hex"), {
+        transportPublicKey: Buffer.from(transport.json.data.public_key.slice(2), "hex"),
+        blsPubkeys: [pubkey],
+      });
+      assert.deepEqual(check, { ok: true });
+      const sig = await h.keys.sign(pubkey, new Uint8Array(32).fill(9));
+      assert.ok(verify(new Uint8Array(32).fill(9), PublicKey.fromHex(pubkey), Signature.fromBytes(sig)));
+    }
+    const pubkeys = res.json.data.map((d: { pubkey: string }) => d.pubkey);
+    const reloaded = await (await SealedKeyStore.open(h.platform, dataDir)).loadAll();
+    assert.deepEqual(reloaded.keys.map((k) => k.pubkey), [...pubkeys].sort());
+    const del = await h.call("DELETE", "/eth/v1/keystores", { pubkeys });
+    assert.deepEqual(del.json.data, [{ status: "deleted" }, { status: "deleted" }]);
+  });
+
+  it("imports a request encrypted by another process to the published transport key", async () => {
+    const key = randomKey();
+    const request = { keystores: [JSON.stringify(await cheapKeystore(key, "secret-pw"))], passwords: ["secret-pw"] };
+    const { json } = await h.call("GET", "/eth/v1/transport-key");
+    const script = fileURLToPath(new URL("../helpers/keysEncryptClient.ts", import.meta.url));
+    const body = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script, json.data.public_key], {
+        stdio: ["pipe", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`client exited ${code}`))));
+      child.stdin.end(JSON.stringify(request));
+    });
+    const envelope = JSON.parse(body);
+    assert.deepEqual(Object.keys(envelope), ["transport_encrypted"]);
+    assert.ok(!body.includes("secret-pw"));
+    const res = await h.call("POST", "/eth/v1/keystores", envelope);
+    assert.deepEqual(res.json.data, [{ status: "imported" }]);
+    assert.ok(h.keys.has(key.pubkey));
+    // The same envelope is for the import purpose of this signer only: tampering is refused.
+    const tampered = Buffer.from(envelope.transport_encrypted, "base64");
+    tampered[tampered.length - 1]! ^= 1;
+    const bad = await h.call("POST", "/eth/v1/keystores", { transport_encrypted: tampered.toString("base64") });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.message, /failed authentication/);
+    await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [key.pubkey] });
+  });
+});
+
+describe("keymanager session leaks no secret", () => {
+  it("no response body and no log line holds any secret key, in hex or base64", async (t) => {
+    const dataDir = await tempDir(t, "kmleak");
+    const h = await startKeymanager(dataDir);
+    t.after(() => h.close());
+    const imported: TestKey[] = [randomKey(), randomKey()];
+    const passwords = [randomBytes(12).toString("hex"), randomBytes(12).toString("hex")];
+    const gen = await h.call("POST", "/eth/v1/keygen/bls", { count: 2 });
+    const generatedPubkeys: string[] = gen.json.data.map((d: { pubkey: string }) => d.pubkey);
+    const transport = (await h.call("GET", "/eth/v1/transport-key")).json.data.public_key;
+    await h.call("POST", "/eth/v1/keystores", {
+      keystores: [JSON.stringify(await cheapKeystore(imported[0]!, passwords[0]!))],
+      passwords: [passwords[0]!],
+    });
+    const { encryptImportRequest } = await import("../../src/keys/transport.js");
+    await h.call(
+      "POST",
+      "/eth/v1/keystores",
+      encryptImportRequest(transport, {
+        keystores: [JSON.stringify(await cheapKeystore(imported[1]!, passwords[1]!))],
+        passwords: [passwords[1]!],
+      }),
+    );
+    await h.call("POST", "/eth/v1/keystores", { keystores: ["{}"], passwords: ["x"] });
+    await h.call("GET", "/eth/v1/keystores");
+    // The generated secrets are only readable by unsealing their files, as a restart would.
+    const secrets = [
+      ...imported.map((k) => k.secretKey),
+      ...(await h.sealedStore.loadAll()).keys.filter((k) => generatedPubkeys.includes(k.pubkey)).map((k) => k.secretKey),
+    ];
+    assert.equal(secrets.length, 4);
+    for (const pubkey of h.keys.pubkeys()) await h.keys.sign(pubkey, new Uint8Array(32));
+    await h.call("DELETE", "/eth/v1/keystores", { pubkeys: h.keys.pubkeys() });
+    await h.call("POST", "/eth/v1/keygen/bls", { count: 1 }, "wrong");
+
+    const haystack = [...h.bodies, ...h.logs].join("\n").toLowerCase();
+    assert.ok(h.bodies.length >= 8 && h.logs.length > 0);
+    for (const secret of secrets) {
+      const b = Buffer.from(secret);
+      for (const needle of [b.toString("hex"), b.toString("base64"), b.toString("base64url")]) {
+        assert.equal(haystack.includes(needle.toLowerCase()), false);
+      }
+    }
+    for (const password of passwords) assert.equal(haystack.includes(password), false);
+    assert.deepEqual((await readdir(join(dataDir, "keys"))).filter((n) => !n.startsWith(".")), []);
+  });
+});

@@ -1,0 +1,87 @@
+import Fastify, { type FastifyBaseLogger } from "fastify";
+import { pino } from "pino";
+import { Writable } from "node:stream";
+import { join } from "node:path";
+import { LocalSigningKeys } from "../../src/bls/localKeys.js";
+import { registerKeymanager } from "../../src/api/keymanager.js";
+import { SealedKeyStore } from "../../src/keys/sealedStore.js";
+import { TransportKey } from "../../src/keys/transport.js";
+import { createDevPlatform } from "../../src/tee/dev.js";
+import type { Platform } from "../../src/tee/platform.js";
+import { InMemorySlashing } from "./keysSlashing.js";
+
+export const TEST_GVR = "0x" + "42".repeat(32);
+
+export interface KeymanagerHarness {
+  url: string;
+  token: string;
+  dataDir: string;
+  keys: LocalSigningKeys;
+  slashing: InMemorySlashing;
+  sealedStore: SealedKeyStore;
+  platform: Platform;
+  transportKey: TransportKey;
+  /** Every log line the server wrote, raw. */
+  logs: string[];
+  /** Every response body the tests received through `call`, raw. */
+  bodies: string[];
+  call(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; json: any }>;
+  close(): Promise<void>;
+}
+
+/** A real keymanager server on 127.0.0.1 with the dev platform, real sealed files and real BLS keys. */
+export async function startKeymanager(dataDir: string): Promise<KeymanagerHarness> {
+  const logs: string[] = [];
+  const bodies: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = Fastify({ loggerInstance: pino({ level: "trace" }, sink) as FastifyBaseLogger });
+  const platform = await createDevPlatform(dataDir);
+  const sealedStore = await SealedKeyStore.open(platform, dataDir);
+  const transportKey = await TransportKey.open(platform, dataDir);
+  const keys = new LocalSigningKeys();
+  const slashing = new InMemorySlashing(TEST_GVR);
+  const tokenFile = join(dataDir, "api-token.txt");
+  await registerKeymanager(app, {
+    keys,
+    sealedStore,
+    platform,
+    transportKey,
+    slashing,
+    genesisValidatorsRoot: TEST_GVR,
+    tokenFile,
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const { readFile } = await import("node:fs/promises");
+  const token = (await readFile(tokenFile, "utf8")).trim();
+  return {
+    url,
+    token,
+    dataDir,
+    keys,
+    slashing,
+    sealedStore,
+    platform,
+    transportKey,
+    logs,
+    bodies,
+    async call(method, path, body, tokenOverride) {
+      const headers: Record<string, string> = {};
+      const auth = tokenOverride === undefined ? token : tokenOverride;
+      if (auth !== null) headers.authorization = `Bearer ${auth}`;
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      bodies.push(text);
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    },
+    async close() {
+      await app.close();
+      await keys.close();
+    },
+  };
+}
