@@ -178,7 +178,7 @@ describe("createNetworkConfig: config files", () => {
     throwsInput(() => createNetworkConfig(path), "UNSUPPORTED", /uses the minimal preset .* LODESTAR_PRESET=minimal/);
   });
 
-  it("computes epochs with the minimal preset's 8 slots in a process started with LODESTAR_PRESET=minimal", () => {
+  it("lets a process pick the preset with requiredPreset, then compute epochs with minimal's 8 slots", () => {
     const path = configFile(
       "PRESET_BASE: minimal\nCONFIG_NAME: mini\nGENESIS_FORK_VERSION: 0x00000009\nALTAIR_FORK_VERSION: 0x01000009\nALTAIR_FORK_EPOCH: 3\n",
     );
@@ -188,18 +188,23 @@ describe("createNetworkConfig: config files", () => {
       fork_info: { fork: { previous_version: "0x00000009", current_version: "0x01000009", epoch: "3" }, genesis_validators_root: gvr },
       aggregation_slot: { slot: "28" },
     };
-    const module = (p: string) => new URL(p, import.meta.url).href;
+    const module = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+    // What the CLI entry point does: requiredPreset before anything has imported @lodestar/params.
     const script = `
-      const { createNetworkConfig } = await import(${JSON.stringify(module("../../src/signing/network.ts"))});
-      const { planSigning } = await import(${JSON.stringify(module("../../src/signing/signingRoot.ts"))});
-      const { toHex } = await import(${JSON.stringify(module("../../src/util/hex.ts"))});
+      const { requiredPreset } = await import(${module("../../src/signing/preset.ts")});
+      process.env.LODESTAR_PRESET = requiredPreset(${JSON.stringify(path)});
+      const { createNetworkConfig } = await import(${module("../../src/signing/network.ts")});
+      const { planSigning } = await import(${module("../../src/signing/signingRoot.ts")});
+      const { toHex } = await import(${module("../../src/util/hex.ts")});
       let mainnet = "accepted";
       try { createNetworkConfig("mainnet"); } catch (e) { mainnet = e.code; }
       const plan = planSigning(createNetworkConfig(${JSON.stringify(path)}).config, ${JSON.stringify(body)});
       console.log(JSON.stringify({ root: toHex(plan.signingRoot), epoch: plan.epoch, mainnet }));`;
+    const env = { ...process.env };
+    delete env.LODESTAR_PRESET;
     const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       cwd: fileURLToPath(new URL("../../", import.meta.url)),
-      env: { ...process.env, LODESTAR_PRESET: "minimal" },
+      env,
       encoding: "utf8",
     });
     const result = JSON.parse(out.trim().split("\n").pop()!);
