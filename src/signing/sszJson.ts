@@ -6,9 +6,10 @@ const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
 
 /**
  * Parses eth2 JSON into an SSZ value with the library's own `fromJson`, after a walk over the type
- * that does what `fromJson` leaves undone: it accepts "-1", "1.5" and "7abc" as integers and its
- * errors do not say which field was wrong; and it reads "0xzz" as a zero byte. The walk names the offending field (`attestation/slot`)
- * and accepts an integer either as a decimal string or as a JSON number, as the API allows.
+ * that does what `fromJson` leaves undone: it accepts "-1", "1.5" and "7abc" as integers, reads
+ * "0xzz" as a zero byte, and its errors do not say which field was wrong. The walk names the
+ * offending field (`attestation/slot`) and accepts an integer either as a decimal string or as a
+ * JSON number, as the API allows.
  */
 export function parseSszJson<T>(type: Type<T>, json: unknown, field: string): T {
   checkJson(type, json, field);
@@ -31,6 +32,11 @@ function checkJson(type: Type<unknown>, json: unknown, field: string): void {
     }
   } else if (type instanceof ArrayType) {
     if (!Array.isArray(json)) throw invalid(field, "must be an array");
+    // Lists have a `limit`, vectors a fixed `length`.
+    const { limit, length } = type as unknown as { limit?: number; length?: number };
+    if (limit !== undefined ? json.length > limit : json.length !== length) {
+      throw invalid(field, `must have ${limit !== undefined ? `at most ${limit}` : length} items, got ${json.length}`);
+    }
     const elementType = type.elementType as Type<unknown>;
     json.forEach((item, i) => checkJson(elementType, item, `${field}/${i}`));
   } else if (type instanceof UintNumberType || type instanceof UintBigintType) {

@@ -235,6 +235,14 @@ describe("planSigning: bad input", () => {
     );
   });
 
+  it("refuses lists over their limit", () => {
+    const exits = (n: number) => (b: Record<string, any>) =>
+      (b.beacon_block.block.body.voluntary_exits = Array.from({ length: n }, () => b.beacon_block.block.body.voluntary_exits[0]));
+    assert.ok(plan(with_(blockV2, exits(16))));
+    refuses(with_(blockV2, exits(17)), "beacon_block/block/body/voluntary_exits");
+    refuses(with_(blockV2, (b) => (b.beacon_block.block.body.execution_payload.transactions = "0x00")), "beacon_block/block/body/execution_payload/transactions");
+  });
+
   it("refuses missing fields and payloads of the wrong fork", () => {
     refuses(with_(attestation, (b) => delete b.attestation.target), "attestation/target");
     refuses(with_(attestation, (b) => delete b.attestation), "attestation");
