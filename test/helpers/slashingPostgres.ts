@@ -1,6 +1,60 @@
-import type { Backend } from "./slashingBackends.js";
+/**
+ * The PostgreSQL backend for the shared slashing suites. Each run creates its own database with a
+ * random name (dropped in cleanup), so parallel runs never collide; each store gets a fresh schema
+ * in it, which is much cheaper than a database per store.
+ * URL of the server: SECURE_SIGNER_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { openPostgresStore } from "../../src/slashing/postgres.js";
+import type { SlashingProtection } from "../../src/slashing/store.js";
+import type { Backend, OpenOptions } from "./slashingBackends.js";
 
-/** Filled in with the PostgreSQL backend. */
-export async function postgresBackendIfAvailable(): Promise<Backend | null> {
-  return null;
+export const ADMIN_URL = process.env.SECURE_SIGNER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates a database with a random name; `drop` removes it, closing whatever is still connected. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `slashing_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(ADMIN_URL, name),
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export async function postgresBackend(): Promise<Backend> {
+  const db = await createTestDatabase();
+  let n = 0;
+  const schemas = new WeakMap<SlashingProtection, string>();
+  const open = async (schema: string, options: OpenOptions): Promise<SlashingProtection> => {
+    const store = await openPostgresStore(db.url, { ...options, schema, poolSize: 4 });
+    schemas.set(store, schema);
+    return store;
+  };
+  return {
+    name: "postgres",
+    fresh: (options = {}) => open(`s${n++}`, options),
+    reopen: (store, options = {}) => open(schemas.get(store)!, options),
+    cleanup: () => db.drop(),
+  };
 }

@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { sqliteBackend, type Backend } from "../helpers/slashingBackends.js";
-import { postgresBackendIfAvailable } from "../helpers/slashingPostgres.js";
+import { postgresBackend } from "../helpers/slashingPostgres.js";
 
 interface Attempt {
   pubkey: string;
@@ -129,9 +129,7 @@ async function runVector(backend: Backend, t: VectorTest): Promise<number> {
   return attempts;
 }
 
-const backends: Backend[] = [sqliteBackend()];
-const pg = await postgresBackendIfAvailable();
-if (pg) backends.push(pg);
+const backends: Backend[] = [sqliteBackend(), await postgresBackend()];
 after(() => Promise.all(backends.map((b) => b.cleanup())));
 
 for (const backend of backends) {

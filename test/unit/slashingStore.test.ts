@@ -6,11 +6,9 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { SlashingProtection } from "../../src/slashing/store.js";
 import { GVR, OTHER_GVR, pubkey, root, sqliteBackend, type Backend } from "../helpers/slashingBackends.js";
-import { postgresBackendIfAvailable } from "../helpers/slashingPostgres.js";
+import { postgresBackend } from "../helpers/slashingPostgres.js";
 
-const backends: Backend[] = [sqliteBackend()];
-const pg = await postgresBackendIfAvailable();
-if (pg) backends.push(pg);
+const backends: Backend[] = [sqliteBackend(), await postgresBackend()];
 after(() => Promise.all(backends.map((b) => b.cleanup())));
 
 type Outcome = "allowed" | string;

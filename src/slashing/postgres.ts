@@ -1,0 +1,449 @@
+/**
+ * Slashing protection in PostgreSQL, safe for any number of signer processes sharing the
+ * database: every check-and-record is one transaction holding a transaction-scoped advisory lock on
+ * the key, so requests for one key are serialised across processes while other keys run in
+ * parallel. The record is committed before the check resolves, so `durable` is already settled.
+ */
+import pg from "pg";
+import { SignerError } from "../errors.js";
+import { SlashingError, StorageError } from "./errors.js";
+import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
+import { decideAttestation, decideBlock, type AttestationRecord, type BlockRecord, type Decision } from "./rules.js";
+import type {
+  AttestationVote,
+  BlockProposal,
+  ImportSummary,
+  PruneSummary,
+  Recorded,
+  SlashingProtection,
+  StoreHealth,
+} from "./store.js";
+
+export interface PostgresStoreOptions {
+  /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
+  genesisValidatorsRoot?: string;
+  /** Schema holding the tables, created if missing (default: public). */
+  schema?: string;
+  /** Connections kept open (default 10). */
+  poolSize?: number;
+  /** How long to wait for a connection or a query before answering DATABASE_UNAVAILABLE (default 3000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * Version 1. Beyond the UNIQUE constraints, triggers make the watermarks monotone and undeletable
+ * and refuse any non-imported record that is not above them, which also excludes surround votes:
+ * a buggy code path cannot write a slashable record.
+ */
+const MIGRATIONS: string[] = [
+  `
+CREATE TABLE slashing_meta (key text PRIMARY KEY, value text NOT NULL);
+
+CREATE TABLE slashing_watermarks (
+  pubkey text NOT NULL,
+  gvr text NOT NULL,
+  max_slot bigint,
+  max_source bigint,
+  max_target bigint,
+  PRIMARY KEY (pubkey, gvr),
+  CHECK ((max_source IS NULL) = (max_target IS NULL))
+);
+
+CREATE TABLE signed_blocks (
+  pubkey text NOT NULL,
+  gvr text NOT NULL,
+  slot bigint NOT NULL CHECK (slot >= 0),
+  signing_root text,
+  imported boolean NOT NULL,
+  UNIQUE (pubkey, gvr, slot)
+);
+
+CREATE TABLE signed_attestations (
+  pubkey text NOT NULL,
+  gvr text NOT NULL,
+  source_epoch bigint NOT NULL CHECK (source_epoch >= 0),
+  target_epoch bigint NOT NULL,
+  signing_root text,
+  imported boolean NOT NULL,
+  CHECK (source_epoch <= target_epoch),
+  UNIQUE (pubkey, gvr, target_epoch)
+);
+CREATE INDEX signed_attestations_by_source ON signed_attestations (pubkey, gvr, source_epoch);
+
+CREATE FUNCTION signed_block_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT NEW.imported AND EXISTS (
+    SELECT 1 FROM slashing_watermarks w WHERE w.pubkey = NEW.pubkey AND w.gvr = NEW.gvr AND NEW.slot <= w.max_slot) THEN
+    RAISE EXCEPTION 'slashing protection: block not above the slot watermark';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER signed_block_guard BEFORE INSERT ON signed_blocks FOR EACH ROW EXECUTE FUNCTION signed_block_guard();
+
+CREATE FUNCTION signed_block_raises_watermark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_slot) VALUES (NEW.pubkey, NEW.gvr, NEW.slot)
+  ON CONFLICT (pubkey, gvr) DO UPDATE SET max_slot = GREATEST(w.max_slot, EXCLUDED.max_slot);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER signed_block_raises_watermark AFTER INSERT ON signed_blocks FOR EACH ROW EXECUTE FUNCTION signed_block_raises_watermark();
+
+CREATE FUNCTION signed_attestation_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT NEW.imported AND EXISTS (
+    SELECT 1 FROM slashing_watermarks w WHERE w.pubkey = NEW.pubkey AND w.gvr = NEW.gvr
+    AND (NEW.source_epoch < w.max_source OR NEW.target_epoch <= w.max_target)) THEN
+    RAISE EXCEPTION 'slashing protection: attestation not above the source/target watermarks';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER signed_attestation_guard BEFORE INSERT ON signed_attestations FOR EACH ROW EXECUTE FUNCTION signed_attestation_guard();
+
+CREATE FUNCTION signed_attestation_raises_watermark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_source, max_target)
+  VALUES (NEW.pubkey, NEW.gvr, NEW.source_epoch, NEW.target_epoch)
+  ON CONFLICT (pubkey, gvr) DO UPDATE SET
+    max_source = GREATEST(w.max_source, EXCLUDED.max_source),
+    max_target = GREATEST(w.max_target, EXCLUDED.max_target);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER signed_attestation_raises_watermark AFTER INSERT ON signed_attestations FOR EACH ROW EXECUTE FUNCTION signed_attestation_raises_watermark();
+
+CREATE FUNCTION slashing_watermarks_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'slashing protection: watermarks are never deleted';
+  END IF;
+  IF coalesce(NEW.max_slot, -1) < coalesce(OLD.max_slot, -1)
+    OR coalesce(NEW.max_source, -1) < coalesce(OLD.max_source, -1)
+    OR coalesce(NEW.max_target, -1) < coalesce(OLD.max_target, -1)
+    OR NEW.pubkey <> OLD.pubkey OR NEW.gvr <> OLD.gvr THEN
+    RAISE EXCEPTION 'slashing protection: watermarks never decrease';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER slashing_watermarks_guard BEFORE UPDATE OR DELETE ON slashing_watermarks FOR EACH ROW EXECUTE FUNCTION slashing_watermarks_guard();
+`,
+];
+
+/** Serialises migrations of concurrent starting processes (an arbitrary constant). */
+const MIGRATION_LOCK = 3076_0001;
+
+const GVR_KEY = "genesis_validators_root";
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const num = (v: string | null): number | null => (v === null ? null : Number(v));
+
+type Client = pg.PoolClient;
+
+export class PostgresSlashingStore implements SlashingProtection {
+  /**
+   * Once committed the chain never changes, so it is cached; until then it is read in each
+   * transaction (under READ COMMITTED a read before our own write only sees committed values).
+   */
+  private gvr: string | null = null;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSlashingStore> {
+    const schema = options.schema ?? "public";
+    if (!SCHEMA_RE.test(schema)) {
+      throw new StorageError("DATABASE_UNAVAILABLE", `schema name "${schema}" must be a lower-case SQL identifier`);
+    }
+    const timeout = options.timeoutMs ?? 3000;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: timeout,
+      query_timeout: timeout,
+      statement_timeout: timeout,
+      options: `-c search_path=${schema}`,
+    });
+    // An idle connection dropped by the server must not crash the process; the next checkout reconnects.
+    pool.on("error", () => undefined);
+    const store = new PostgresSlashingStore(pool);
+    try {
+      await store.transaction(async (c) => {
+        await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        const exists = await c.query("SELECT to_regclass('slashing_meta') IS NOT NULL AS present");
+        let version = 0;
+        if (exists.rows[0].present) {
+          const r = await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = 'schema_version'");
+          version = Number(r.rows[0]?.value ?? 0);
+        }
+        for (let v = version; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v]!);
+        await c.query(
+          "INSERT INTO slashing_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+          [String(MIGRATIONS.length)],
+        );
+        if (options.genesisValidatorsRoot !== undefined) await store.bindChain(c, options.genesisValidatorsRoot);
+      });
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+    return this.checkAndRecord(p.pubkey, p.genesisValidatorsRoot, async (c) => {
+      const r = await c.query<{ max_slot: string | null; same_root: string | null; same: boolean }>(
+        `SELECT (SELECT max_slot FROM slashing_watermarks WHERE pubkey = $1 AND gvr = $2) AS max_slot,
+                b.signing_root AS same_root, b.slot IS NOT NULL AS same
+         FROM (SELECT 1) AS one LEFT JOIN signed_blocks b ON b.pubkey = $1 AND b.gvr = $2 AND b.slot = $3`,
+        [p.pubkey, p.genesisValidatorsRoot, p.slot],
+      );
+      const row = r.rows[0]!;
+      const sameSlot: BlockRecord | undefined = row.same ? { slot: p.slot, signingRoot: row.same_root } : undefined;
+      const d = decideBlock(sameSlot ? { maxSlot: num(row.max_slot), sameSlot } : { maxSlot: num(row.max_slot) }, p.slot, p.signingRoot);
+      if (d.allow && !d.repeat) {
+        await c.query("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, false)", [
+          p.pubkey,
+          p.genesisValidatorsRoot,
+          p.slot,
+          p.signingRoot,
+        ]);
+      }
+      return d;
+    });
+  }
+
+  checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+    return this.checkAndRecord(v.pubkey, v.genesisValidatorsRoot, async (c) => {
+      const record = (alias: string): string =>
+        `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)
+          FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND ${alias} LIMIT 1)`;
+      const r = await c.query<{ w: { maxSource: number | null; maxTarget: number | null } | null } & Record<"same" | "surrounded" | "surrounding", AttestationRecord | null>>(
+        `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
+                 FROM slashing_watermarks WHERE pubkey = $1 AND gvr = $2) AS w,
+                ${record("target_epoch = $4")} AS same,
+                ${record("source_epoch > $3 AND target_epoch < $4")} AS surrounded,
+                ${record("source_epoch < $3 AND target_epoch > $4")} AS surrounding`,
+        [v.pubkey, v.genesisValidatorsRoot, v.sourceEpoch, v.targetEpoch],
+      );
+      const row = r.rows[0]!;
+      const ev = {
+        maxSource: row.w?.maxSource ?? null,
+        maxTarget: row.w?.maxTarget ?? null,
+        ...(row.same && { sameTarget: row.same }),
+        ...(row.surrounded && { surrounded: row.surrounded }),
+        ...(row.surrounding && { surrounding: row.surrounding }),
+      };
+      const d = decideAttestation(ev, v.sourceEpoch, v.targetEpoch, v.signingRoot);
+      if (d.allow && !d.repeat) {
+        await c.query(
+          "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, false)",
+          [v.pubkey, v.genesisValidatorsRoot, v.sourceEpoch, v.targetEpoch, v.signingRoot],
+        );
+      }
+      return d;
+    });
+  }
+
+  async importInterchange(json: unknown): Promise<ImportSummary> {
+    const parsed = parseInterchange(json);
+    const gvr = parsed.genesisValidatorsRoot;
+    const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
+    await this.transaction(async (c) => {
+      await this.bindChain(c, gvr);
+      // Sorted, so two concurrent imports cannot deadlock on each other's key locks.
+      for (const pubkey of parsed.keys.map((k) => k.pubkey).sort()) await lockKey(c, pubkey);
+      for (const k of parsed.keys) {
+        await c.query(
+          `INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_slot, max_source, max_target) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (pubkey, gvr) DO UPDATE SET
+             max_slot = GREATEST(w.max_slot, EXCLUDED.max_slot),
+             max_source = GREATEST(w.max_source, EXCLUDED.max_source),
+             max_target = GREATEST(w.max_target, EXCLUDED.max_target)`,
+          [k.pubkey, gvr, k.maxSlot, k.maxSource, k.maxTarget],
+        );
+        summary.skipped += k.skipped;
+        for (const b of k.blocks) {
+          const n = (await c.query(
+            "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
+            [k.pubkey, gvr, b.slot, b.signingRoot],
+          )).rowCount ?? 0;
+          summary.blocks += n;
+          summary.skipped += 1 - n;
+        }
+        for (const a of k.attestations) {
+          const n = (await c.query(
+            "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT DO NOTHING",
+            [k.pubkey, gvr, a.sourceEpoch, a.targetEpoch, a.signingRoot],
+          )).rowCount ?? 0;
+          summary.attestations += n;
+          summary.skipped += 1 - n;
+        }
+      }
+    });
+    return summary;
+  }
+
+  async exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
+    const gvr = genesisValidatorsRoot.toLowerCase();
+    const states = await this.transaction(async (c) => {
+      // One snapshot for the whole export.
+      await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const bound = await this.boundChain(c);
+      if (bound !== null) assertChain(bound, gvr);
+      const keys = pubkeys?.map((k) => k.toLowerCase()) ?? null;
+      const w = await c.query<{ pubkey: string; max_slot: string | null; max_source: string | null; max_target: string | null }>(
+        `SELECT pubkey, max_slot, max_source, max_target FROM slashing_watermarks
+         WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey`,
+        [gvr, keys],
+      );
+      const blocks = await c.query<{ pubkey: string; slot: string; signing_root: string | null }>(
+        "SELECT pubkey, slot, signing_root FROM signed_blocks WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey, slot",
+        [gvr, keys],
+      );
+      const atts = await c.query<{ pubkey: string; source_epoch: string; target_epoch: string; signing_root: string | null }>(
+        `SELECT pubkey, source_epoch, target_epoch, signing_root FROM signed_attestations
+         WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey, target_epoch`,
+        [gvr, keys],
+      );
+      const byKey = new Map<string, KeyState>();
+      for (const r of w.rows) {
+        byKey.set(r.pubkey, {
+          pubkey: r.pubkey,
+          maxSlot: num(r.max_slot),
+          maxSource: num(r.max_source),
+          maxTarget: num(r.max_target),
+          blocks: [],
+          attestations: [],
+        });
+      }
+      for (const b of blocks.rows) byKey.get(b.pubkey)?.blocks.push({ slot: Number(b.slot), signingRoot: b.signing_root });
+      for (const a of atts.rows) {
+        byKey.get(a.pubkey)?.attestations.push({
+          sourceEpoch: Number(a.source_epoch),
+          targetEpoch: Number(a.target_epoch),
+          signingRoot: a.signing_root,
+        });
+      }
+      return [...byKey.values()];
+    });
+    return buildInterchange(gvr, states);
+  }
+
+  /** Safe without key locks: watermarks only rise, so a record below one is never needed again. */
+  prune(): Promise<PruneSummary> {
+    return this.transaction(async (c) => {
+      const b = await c.query(
+        "DELETE FROM signed_blocks s USING slashing_watermarks w WHERE w.pubkey = s.pubkey AND w.gvr = s.gvr AND s.slot < w.max_slot",
+      );
+      const a = await c.query(
+        "DELETE FROM signed_attestations s USING slashing_watermarks w WHERE w.pubkey = s.pubkey AND w.gvr = s.gvr AND s.target_epoch < w.max_target",
+      );
+      return { blocks: b.rowCount ?? 0, attestations: a.rowCount ?? 0 };
+    });
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.withClient((c) => c.query("SELECT 1"));
+      return { status: "UP", data: { backend: "postgres" } };
+    } catch (e) {
+      return { status: "DOWN", data: { backend: "postgres", error: (e as Error).message } };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async checkAndRecord(pubkey: string, gvr: string, decide: (c: Client) => Promise<Decision>): Promise<Recorded> {
+    const d = await this.transaction(async (c) => {
+      await this.bindChain(c, gvr);
+      await lockKey(c, pubkey);
+      return decide(c);
+    });
+    if (!d.allow) throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
+    return { durable: Promise.resolve() };
+  }
+
+  private async boundChain(c: Client): Promise<string | null> {
+    if (this.gvr !== null) return this.gvr;
+    const r = await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = $1", [GVR_KEY]);
+    this.gvr = r.rows[0]?.value ?? null;
+    return this.gvr;
+  }
+
+  /** A database serves one chain: the first genesis_validators_root stored wins, across processes. */
+  private async bindChain(c: Client, gvr: string): Promise<void> {
+    let bound = await this.boundChain(c);
+    if (bound === null) {
+      await c.query("INSERT INTO slashing_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", [GVR_KEY, gvr]);
+      const r = await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = $1", [GVR_KEY]);
+      bound = r.rows[0]!.value;
+    }
+    assertChain(bound, gvr);
+  }
+
+  private async transaction<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    return this.withClient(async (c) => {
+      await c.query("BEGIN");
+      try {
+        const result = await fn(c);
+        await c.query("COMMIT");
+        return result;
+      } catch (e) {
+        await c.query("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  private async withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw unavailable(e);
+    }
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (e) {
+      if (e instanceof SignerError) throw e;
+      broken = e as Error;
+      throw unavailable(e);
+    } finally {
+      // A connection that failed mid-query is destroyed, not reused.
+      client.release(broken);
+    }
+  }
+}
+
+async function lockKey(c: Client, pubkey: string): Promise<void> {
+  await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey]);
+}
+
+function assertChain(bound: string, gvr: string): void {
+  if (bound !== gvr) {
+    throw new SlashingError(
+      "GENESIS_VALIDATORS_ROOT_MISMATCH",
+      `genesis_validators_root ${gvr} differs from ${bound}, the chain this slashing database protects`,
+      { expected: bound, actual: gvr },
+    );
+  }
+}
+
+/**
+ * Connection trouble (no SQLSTATE, class 08, shutdown 57P, resources 53) is DATABASE_UNAVAILABLE;
+ * any other SQL error, e.g. a constraint refusing a row, is COMMIT_FAILED.
+ */
+function unavailable(e: unknown): StorageError {
+  const sqlstate = (e as { code?: unknown }).code;
+  const message = (e as Error).message;
+  const connection = typeof sqlstate !== "string" || !/^[0-9A-Z]{5}$/.test(sqlstate) || /^(08|57P|53)/.test(sqlstate);
+  return connection
+    ? new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: ${message}`)
+    : new StorageError("COMMIT_FAILED", `slashing database (PostgreSQL) refused the write: ${message}`, { sqlstate });
+}
+
+export function openPostgresStore(url: string, options?: PostgresStoreOptions): Promise<PostgresSlashingStore> {
+  return PostgresSlashingStore.open(url, options);
+}
