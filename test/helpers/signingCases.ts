@@ -195,6 +195,11 @@ function aggregateAndProof(fork: CaseFork, slot: number): { json: unknown; root:
 const slotIn = (fork: CaseFork, epochOffset = 3) => (MAINNET_FORKS[fork].epoch + epochOffset) * SLOTS_PER_EPOCH + 5;
 const epochOf = (slot: number) => Math.floor(slot / SLOTS_PER_EPOCH);
 
+/**
+ * The cases, in an order that one key can sign through with slashing protection on: block slots
+ * never go down (a block and its header share slot and root) and each attestation's source and
+ * target are above the previous one's.
+ */
 export function signingCases(): SigningCase[] {
   const cases: SigningCase[] = [];
   const add = (name: string, type: string, fork: CaseFork, message: Record<string, unknown>, expectedRoot: Uint8Array, withForkInfo = true) =>
@@ -209,6 +214,11 @@ export function signingCases(): SigningCase[] {
     const blockRoot = computeSigningRoot(block.root, domainAt(DOMAIN.BEACON_PROPOSER, fork, epochOf(slot)));
     add(`BLOCK_V2 ${version} block`, "BLOCK_V2", fork, { beacon_block: { version, block: block.json } }, blockRoot);
     add(`BLOCK_V2 ${version} block_header`, "BLOCK_V2", fork, { beacon_block: { version, block_header: block.header } }, blockRoot);
+    if (fork === "phase0") {
+      const phase0Block = realisticBlock("phase0", slotIn("phase0", 10));
+      add("BLOCK (deprecated) phase0", "BLOCK", "phase0", { block: phase0Block.json },
+        computeSigningRoot(phase0Block.root, domainAt(DOMAIN.BEACON_PROPOSER, "phase0", 10)));
+    }
 
     const aggregate = aggregateAndProof(fork, slot);
     add(
@@ -270,9 +280,6 @@ export function signingCases(): SigningCase[] {
   }
 
   // Deprecated phase0-only forms.
-  const phase0Block = realisticBlock("phase0", slotIn("phase0", 10));
-  add("BLOCK (deprecated) phase0", "BLOCK", "phase0", { block: phase0Block.json },
-    computeSigningRoot(phase0Block.root, domainAt(DOMAIN.BEACON_PROPOSER, "phase0", 10)));
   for (const fork of ["phase0", "deneb"] as const) {
     const slot = slotIn(fork, 7);
     const aggregate = aggregateAndProof("phase0", slot);

@@ -68,6 +68,22 @@ describe("planSigning: every case of test/helpers/signingCases.ts", () => {
     assert.equal(ran, 83);
   });
 
+  it("orders slashable cases so that one key can sign them all in turn", () => {
+    let lastBlock = { slot: -1, root: "" };
+    let lastAttestation = { source: -1, target: -1 };
+    for (const c of cases) {
+      const { slashing, signingRoot } = plan(c.body);
+      if (slashing?.kind === "block") {
+        const root = toHex(signingRoot);
+        assert.ok(slashing.slot > lastBlock.slot || (slashing.slot === lastBlock.slot && root === lastBlock.root), c.name);
+        lastBlock = { slot: slashing.slot, root };
+      } else if (slashing?.kind === "attestation") {
+        assert.ok(slashing.sourceEpoch >= lastAttestation.source && slashing.targetEpoch > lastAttestation.target, c.name);
+        lastAttestation = { source: slashing.sourceEpoch, target: slashing.targetEpoch };
+      }
+    }
+  });
+
   it("signs a block and its header alike", () => {
     for (const version of VERSIONS) {
       const block = caseNamed(`BLOCK_V2 ${version} block`);
