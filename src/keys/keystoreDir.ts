@@ -30,17 +30,22 @@ export interface LoadKeystoreDirOptions {
   workers?: number;
 }
 
+/** A keystore file of a Teku-layout directory with its password, read but not yet parsed. */
+export interface KeystoreDirEntry {
+  file: string;
+  text: string;
+  password: string;
+}
+
 /**
- * Loads a Teku-layout keystore directory: every `NAME.json` in `keystoresDir` is an EIP-2335
- * keystore whose password is the content of `NAME.txt` in `passwordsDir`, less one trailing line
- * break (the one editors and `echo` add; any other whitespace is part of the password). Each file
- * that cannot be loaded is reported in `errors` and skipped; it never stops the others.
+ * Reads a Teku-layout keystore directory: every `NAME.json` in `keystoresDir` with the content of
+ * `NAME.txt` in `passwordsDir`, less one trailing line break (the one editors and `echo` add; any
+ * other whitespace is part of the password). A file that cannot be read is reported in `errors`.
  */
-export async function loadKeystoreDir(
+export async function readKeystoreDir(
   keystoresDir: string,
   passwordsDir: string,
-  options: LoadKeystoreDirOptions = {},
-): Promise<KeystoreDirResult> {
+): Promise<{ entries: KeystoreDirEntry[]; errors: KeystoreDirError[] }> {
   let names: string[];
   try {
     names = (await readdir(keystoresDir, { withFileTypes: true }))
@@ -52,23 +57,46 @@ export async function loadKeystoreDir(
       dir: keystoresDir,
     });
   }
-
+  const entries: KeystoreDirEntry[] = [];
   const errors: KeystoreDirError[] = [];
-  const jobs: DecryptJob[] = [];
   for (const name of names) {
     const file = join(keystoresDir, name);
     try {
-      const keystore = parseKeystoreJson(await readFile(file, "utf8"), file);
+      const text = await readFile(file, "utf8");
       const password = await readPassword(join(passwordsDir, basename(name, ".json") + ".txt"), file);
-      jobs.push({ keystore, password, source: file });
+      entries.push({ file, text, password });
     } catch (e) {
       errors.push({ file, message: (e as Error).message });
     }
   }
+  return { entries, errors };
+}
 
+/**
+ * Loads and decrypts a Teku-layout keystore directory (see readKeystoreDir). Each keystore that
+ * cannot be loaded (unreadable, not JSON, not EIP-2335, wrong or missing password, pubkey not
+ * matching the secret, a key already loaded from another file) is reported in `errors` and
+ * skipped; it never stops the others.
+ */
+export async function loadKeystoreDir(
+  keystoresDir: string,
+  passwordsDir: string,
+  options: LoadKeystoreDirOptions = {},
+): Promise<KeystoreDirResult> {
+  const { entries, errors } = await readKeystoreDir(keystoresDir, passwordsDir);
+  const total = entries.length + errors.length;
   let done = 0;
-  const total = names.length;
   for (const { file } of errors) options.onProgress?.(++done, total, file);
+
+  const jobs: DecryptJob[] = [];
+  for (const { file, text, password } of entries) {
+    try {
+      jobs.push({ keystore: parseKeystoreJson(text, file), password, source: file });
+    } catch (e) {
+      errors.push({ file, message: (e as Error).message });
+      options.onProgress?.(++done, total, file);
+    }
+  }
 
   const results = await decryptKeystores(jobs, {
     workers: options.workers,
