@@ -92,7 +92,8 @@ function chainConfigFromFile(path: string): Partial<ChainConfig> {
   const json: Record<string, string> = {};
   for (const [key, { value, line }] of values) {
     const typeName = (chainConfigTypes as Record<string, string>)[key];
-    if (typeName === undefined) continue;
+    // Schedules (blobs, gas limits) and unknown keys do not bear on signing roots.
+    if (typeName === undefined || !["string", "number", "bigint", "bytes"].includes(typeName)) continue;
     const ok =
       typeName === "string" ||
       (typeName === "number" && (value === FAR_FUTURE_EPOCH || (/^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value))))) ||

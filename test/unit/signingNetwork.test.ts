@@ -143,6 +143,11 @@ describe("createNetworkConfig: config files", () => {
     assert.equal(hex(plan.signingRoot), hex(computeSigningRoot(uint64Root(29), computeDomain(DOMAIN.RANDAO, "0x50000038", gvr))));
   });
 
+  it("skips schedules written inline", () => {
+    const path = configFile(DEVNET.replace(/^BLOB_SCHEDULE:$/m, "BLOB_SCHEDULE: []"));
+    assert.equal(createNetworkConfig(path).config.forks.electra.epoch, 30);
+  });
+
   it("leaves out a fork the file does not mention", () => {
     const path = configFile(DEVNET.replace(/^(FULU_FORK_VERSION|FULU_FORK_EPOCH):.*$/gm, ""));
     assert.equal(createNetworkConfig(path).config.forks.fulu.epoch, Infinity);
