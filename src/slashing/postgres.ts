@@ -161,8 +161,10 @@ export class PostgresSlashingStore implements SlashingProtection {
       statement_timeout: timeout,
       options: `-c search_path=${schema}`,
     });
-    // An idle connection dropped by the server must not crash the process; the next checkout reconnects.
+    // A connection dropped by the server must not crash the process: an idle one is discarded by
+    // the pool, a busy one fails its query (handled in withClient) and is destroyed on release.
     pool.on("error", () => undefined);
+    pool.on("connect", (client) => client.on("error", () => undefined));
     const store = new PostgresSlashingStore(pool);
     try {
       await store.transaction(async (c) => {

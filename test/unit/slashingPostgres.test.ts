@@ -1,0 +1,173 @@
+/** What only the PostgreSQL backend promises: many processes on one database, fail fast, recover. */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import pg from "pg";
+import { openPostgresStore } from "../../src/slashing/postgres.js";
+import type { SlashingProtection } from "../../src/slashing/store.js";
+import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
+import { GVR, pubkey, root } from "../helpers/slashingBackends.js";
+
+/** A loopback TCP relay to the real server that the test can cut and restore. */
+class Relay {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  constructor(private readonly target: URL) {}
+
+  async start(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(this.target.port || 5432), this.target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server!;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  url(database: string): string {
+    return `postgres://${this.target.username}@127.0.0.1:${this.port}/${database}`;
+  }
+}
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+before(async () => {
+  db = await createTestDatabase();
+});
+after(() => db.drop());
+
+let n = 0;
+const schema = (): string => `p${n++}`;
+
+async function outcome(p: Promise<{ durable: Promise<void> }>): Promise<string> {
+  try {
+    await (await p).durable;
+    return "allowed";
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
+describe("PostgreSQL slashing store", () => {
+  it("serialises one key across stores that share the database, as separate processes would", async () => {
+    const s = schema();
+    const stores = await Promise.all([0, 1, 2].map(() => openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR, poolSize: 5 })));
+    try {
+      const k = pubkey(1);
+      const blocks = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          outcome(stores[i % 3]!.checkAndRecordBlock({ pubkey: k, genesisValidatorsRoot: GVR, slot: 7, signingRoot: root(i + 1) })),
+        ),
+      );
+      assert.equal(blocks.filter((o) => o === "allowed").length, 1, blocks.join());
+      // Refused by the rules under the lock, not by a constraint after a race.
+      assert.ok(blocks.every((o) => o === "allowed" || o === "DOUBLE_BLOCK"), blocks.join());
+      const votes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          outcome(
+            stores[i % 3]!.checkAndRecordAttestation({
+              pubkey: k,
+              genesisValidatorsRoot: GVR,
+              sourceEpoch: 20 - i,
+              targetEpoch: 21 + i,
+              signingRoot: root(1),
+            }),
+          ),
+        ),
+      );
+      assert.equal(votes.filter((o) => o === "allowed").length, 1, votes.join());
+      assert.ok(votes.every((o) => ["allowed", "SURROUNDING_VOTE", "SURROUNDED_VOTE"].includes(o)), votes.join());
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it("has constraints that refuse slashable rows written around the store", async () => {
+    const s = schema();
+    const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR });
+    const k = pubkey(1);
+    await outcome(store.checkAndRecordBlock({ pubkey: k, genesisValidatorsRoot: GVR, slot: 10, signingRoot: root(1) }));
+    await outcome(store.checkAndRecordAttestation({ pubkey: k, genesisValidatorsRoot: GVR, sourceEpoch: 3, targetEpoch: 5, signingRoot: root(1) }));
+    await store.close();
+    const c = new pg.Client({ connectionString: db.url, options: `-c search_path=${s}` });
+    await c.connect();
+    const bad = async (sql: string, params: unknown[], pattern: RegExp): Promise<void> => {
+      await assert.rejects(c.query(sql, params), pattern, sql);
+    };
+    try {
+      const block = "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, $5)";
+      const vote = "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, $6)";
+      await bad(block, [k, GVR, 10, root(2), true], /unique/);
+      await bad(block, [k, GVR, 9, root(2), false], /not above the slot watermark/);
+      await bad(vote, [k, GVR, 4, 5, root(2), true], /unique/);
+      await bad(vote, [k, GVR, 2, 6, root(2), false], /not above the source\/target watermarks/);
+      await bad(vote, [k, GVR, 4, 4, root(2), false], /not above the source\/target watermarks/);
+      await bad(vote, [k, GVR, 7, 6, root(2), true], /check constraint/);
+      await bad("UPDATE slashing_watermarks SET max_slot = 1", [], /never decrease/);
+      await bad("DELETE FROM slashing_watermarks", [], /never deleted/);
+      await c.query(block, [k, GVR, 11, root(2), false]);
+      const w = await c.query("SELECT max_slot::int, max_source::int, max_target::int FROM slashing_watermarks");
+      assert.deepEqual(w.rows, [{ max_slot: 11, max_source: 3, max_target: 5 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("fails fast with DATABASE_UNAVAILABLE while the server is unreachable and recovers by itself", { timeout: 30_000 }, async () => {
+    const relay = new Relay(new URL(ADMIN_URL));
+    await relay.start();
+    const database = new URL(db.url).pathname.slice(1);
+    const store: SlashingProtection = await openPostgresStore(relay.url(database), { schema: schema(), genesisValidatorsRoot: GVR, timeoutMs: 2000 });
+    try {
+      const k = pubkey(1);
+      const sign = (slot: number): Promise<string> =>
+        outcome(store.checkAndRecordBlock({ pubkey: k, genesisValidatorsRoot: GVR, slot, signingRoot: root(slot) }));
+      assert.equal(await sign(1), "allowed");
+
+      await relay.stop();
+      assert.equal(await sign(2), "DATABASE_UNAVAILABLE");
+      assert.equal(await sign(3), "DATABASE_UNAVAILABLE");
+      assert.equal((await store.health()).status, "DOWN");
+
+      await relay.start();
+      assert.equal((await store.health()).status, "UP");
+      assert.equal(await sign(2), "allowed");
+      assert.equal(await sign(1), "allowed", "the record from before the outage is still a repeat");
+      assert.equal(await sign(0), "BLOCK_SLOT_NOT_ABOVE_WATERMARK");
+    } finally {
+      await store.close();
+      await relay.stop().catch(() => undefined);
+    }
+  });
+
+  it("refuses to open an unreachable server with DATABASE_UNAVAILABLE", { timeout: 30_000 }, async () => {
+    const relay = new Relay(new URL(ADMIN_URL));
+    await relay.start();
+    await relay.stop();
+    await assert.rejects(openPostgresStore(relay.url("postgres"), { timeoutMs: 1000 }), { code: "DATABASE_UNAVAILABLE" });
+  });
+
+  it("migrates once when several processes start together, and again is a no-op", async () => {
+    const s = schema();
+    const stores = await Promise.all([0, 1, 2, 3].map(() => openPostgresStore(db.url, { schema: s })));
+    await Promise.all(stores.map((x) => x.close()));
+    const again = await openPostgresStore(db.url, { schema: s });
+    assert.deepEqual(await again.health(), { status: "UP", data: { backend: "postgres" } });
+    await again.close();
+  });
+});
