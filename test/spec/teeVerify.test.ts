@@ -4,6 +4,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { verifyEvidence, verifyEvidenceFile, type VerifyResult } from "../../src/tee/verify/index.js";
 import { parsePemCertificates, verifyChain } from "../../src/tee/verify/chain.js";
 import { AMD_ARK_GENOA, AMD_ARK_MILAN, INTEL_SGX_ROOT_CA } from "../../src/tee/roots/index.js";
@@ -24,6 +25,9 @@ interface ValidVector {
   reportData: string;
   verifyAt?: string;
   vcek?: string;
+  collateral?: string | null;
+  tcbStatus?: string;
+  advisoryIds?: string[];
 }
 interface TamperedVector {
   file: string;
@@ -183,6 +187,60 @@ describe("verifyEvidence on real evidence", () => {
   });
 });
 
+describe("Intel collateral (TCB info, QE identity, CRLs)", () => {
+  const withCollateral = expected.valid.filter((v) => typeof v.collateral === "string");
+  const collateralOf = (name: string) => JSON.parse(readFileSync(new URL(name, dir), "utf8")) as Record<string, string>;
+
+  it("finds the TCB status and advisories a full DCAP verification found", () => {
+    let ran = 0;
+    for (const v of withCollateral) {
+      const r = verifyVector(v.file, { now: new Date(v.verifyAt!), collateral: collateralOf(v.collateral!) });
+      assert.equal(r.ok, true, `${v.file}: ${r.reasons.join("; ")}`);
+      assert.ok(r.checks.some((c) => c.id === "COLLATERAL" && c.ok), v.file);
+      assert.equal(r.details.tcbStatus, v.tcbStatus, v.file);
+      assert.equal(r.details.advisoryIds, v.advisoryIds!.join(","), v.file);
+      ran++;
+    }
+    assert.equal(ran, 2);
+  });
+
+  it("refuses expired collateral, by default and at a later date", () => {
+    const collateral = collateralOf("sgx-dcap-v3.collateral.json");
+    const later = verifyVector("sgx-dcap-v3.quote", { now: new Date("2025-08-01T00:00:00Z"), collateral });
+    assert.deepEqual(failedIds(later), ["COLLATERAL"]);
+    assert.match(later.reasons[0]!, /TCB info is valid from 2025-06-19T10:56:11Z to 2025-07-19T10:56:11Z, not at 2025-08-01/);
+    // The collateral's nextUpdate (2025-07-19) has passed, so "now" is always too late for it.
+    const byDefault = verifyEvidence(load("sgx-dcap-v3.quote"), { collateral });
+    assert.ok(failedIds(byDefault).includes("COLLATERAL"));
+  });
+
+  it("refuses collateral whose signed text or signature was altered", () => {
+    const collateral = collateralOf("tdx-v4.collateral.json");
+    const at = { now: WITHIN_VALIDITY };
+    const edited = { ...collateral, tcb_info: collateral.tcb_info!.replace('"tcbStatus":"OutOfDate"', '"tcbStatus":"UpToDate"') };
+    assert.notEqual(edited.tcb_info, collateral.tcb_info);
+    const r1 = verifyVector("tdx-v4.quote", { ...at, collateral: edited });
+    assert.deepEqual(failedIds(r1), ["COLLATERAL"]);
+    assert.match(r1.reasons[0]!, /TCB info signature does not verify/);
+    const sig = collateral.qe_identity_signature!;
+    const r2 = verifyVector("tdx-v4.quote", { ...at, collateral: { ...collateral, qe_identity_signature: (sig[0] === "0" ? "1" : "0") + sig.slice(1) } });
+    assert.match(r2.reasons[0]!, /QE identity signature does not verify/);
+  });
+
+  it("refuses collateral for another platform and TCB statuses outside the accepted set", () => {
+    const other = verifyVector("tdx-v4-spr.quote", { collateral: collateralOf("tdx-v4.collateral.json") });
+    assert.deepEqual(failedIds(other), ["COLLATERAL"]);
+    assert.match(other.reasons[0]!, /TCB info is for FMSPC B0C06F000000 .* the PCK certificate has 50806f000000/);
+    const strict = verifyVector("sgx-dcap-v3.quote", { collateral: collateralOf("sgx-dcap-v3.collateral.json"), acceptTcbStatuses: ["UpToDate"] });
+    assert.deepEqual(failedIds(strict), ["TCB_STATUS"]);
+    assert.match(strict.reasons[0]!, /ConfigurationAndSWHardeningNeeded is not accepted/);
+  });
+
+  it("throws INVALID_EVIDENCE for collateral that is not collateral", () => {
+    assert.throws(() => verifyVector("sgx-dcap-v3.quote", { collateral: { tcb_info: "{}" } }), (e: unknown) => e instanceof TeeError && e.code === "INVALID_EVIDENCE" && /collateral is not in the expected format/.test(e.message));
+  });
+});
+
 describe("secure-signer evidence JSON", () => {
   const quote = Buffer.from(load("tdx-v4.quote")).toString("base64");
   const reportData = expected.valid.find((v) => v.file === "tdx-v4.quote")!.reportData;
@@ -214,6 +272,11 @@ describe("secure-signer evidence JSON", () => {
     assert.match(text, /\[not checked\] measurement/);
     const refused = await verifyEvidenceFile(path, { now: WITHIN_VALIDITY });
     assert.match(refused.text, /^REFUSED: .*\n[\s\S]*\[FAIL\] DEBUG/);
+    const sgx = await verifyEvidenceFile(fileURLToPath(new URL("sgx-dcap-v3.quote", dir)), {
+      now: WITHIN_VALIDITY,
+      collateralPath: fileURLToPath(new URL("sgx-dcap-v3.collateral.json", dir)),
+    });
+    assert.match(sgx.text, /\[ok\] TCB_STATUS: TCB status ConfigurationAndSWHardeningNeeded/);
     await assert.rejects(verifyEvidenceFile(join(tmp, "missing")), (e: unknown) => e instanceof TeeError && /cannot read evidence file/.test(e.message));
   });
 });

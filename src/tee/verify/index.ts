@@ -7,30 +7,14 @@ import { checkReportData, type ReportDataClaim } from "../reportData.js";
 import { AMD_ARKS, AMD_ASK_MILAN_PEM, INTEL_SGX_ROOT_CA } from "../roots/index.js";
 import { fromHex } from "../../util/hex.js";
 import { hex } from "./bytes.js";
+import { check, type Check, type CheckId } from "./check.js";
+import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES } from "./collateral.js";
 import { parsePemCertificates, verifyChain } from "./chain.js";
 import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
 import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, type SnpReport } from "./sevSnp.js";
 
 export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
-
-/** One verification step; `id` is stable so callers and tests can tell which step refused. */
-export type CheckId =
-  | "PCK_CHAIN"
-  | "QE_REPORT_SIGNATURE"
-  | "QE_REPORT_BINDING"
-  | "QUOTE_SIGNATURE"
-  | "VCEK_CHAIN"
-  | "REPORT_SIGNATURE"
-  | "DEBUG"
-  | "MEASUREMENT"
-  | "REPORT_DATA"
-  | "COLLATERAL";
-
-export interface Check {
-  id: CheckId;
-  ok: boolean;
-  detail: string;
-}
+export type { Check, CheckId };
 
 export interface VerifyResult {
   /** True only when every check that ran passed. */
@@ -60,6 +44,10 @@ export interface VerifyOptions {
   vcek?: Uint8Array;
   /** SEV-SNP: intermediate certificates (PEM), e.g. the ASK for processors other than Milan. */
   amdIntermediatesPem?: string;
+  /** SGX/TDX: Intel collateral JSON (TCB info, QE identity, CRLs, issuer chains), as PCCS / dcap-qvl give it. */
+  collateral?: unknown;
+  /** Platform TCB statuses to accept when collateral is given; default DEFAULT_ACCEPTED_TCB_STATUSES. */
+  acceptTcbStatuses?: readonly string[];
   /** Accept evidence from a debug TEE; only for development, since the host can read its memory. */
   allowDebug?: boolean;
 }
@@ -118,10 +106,6 @@ function ecdsaVerifies(hash: "sha256" | "sha384", data: Uint8Array, key: KeyObje
   }
 }
 
-function check(id: CheckId, ok: boolean, pass: string, fail: string): Check {
-  return { id, ok, detail: ok ? pass : fail };
-}
-
 function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] } {
   const checks: Check[] = [];
   const notChecked: string[] = [];
@@ -172,9 +156,15 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
     ),
   );
 
-  notChecked.push("TCB status and QE identity: no Intel collateral given, so a revoked or out-of-date platform is not detected");
-
   const details: VerifyResult["details"] = { quoteVersion: q.version, qeSvn: q.qeSvn, pceSvn: q.pceSvn };
+  if (opts.collateral === undefined) {
+    notChecked.push("TCB status, QE identity and CRLs: no Intel collateral given, so a revoked or out-of-date platform is not detected");
+  } else if (certs.length > 0) {
+    const collateral = checkIntelCollateral(q, certs, opts.collateral, at, opts.acceptTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES);
+    checks.push(...collateral.checks);
+    Object.assign(details, collateral.details);
+  }
+
   if (q.sgx) {
     Object.assign(details, {
       mrsigner: hex(q.sgx.mrSigner),
@@ -346,14 +336,15 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
   };
 }
 
-export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem"> {
+export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem" | "collateral"> {
   vcekPath?: string;
   amdIntermediatesPath?: string;
+  collateralPath?: string;
 }
 
 /** For `secure-signer verify-evidence FILE`: reads the files, verifies, and renders the result as text. */
 export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions = {}): Promise<{ result: VerifyResult; text: string }> {
-  const { vcekPath, amdIntermediatesPath, ...rest } = opts;
+  const { vcekPath, amdIntermediatesPath, collateralPath, ...rest } = opts;
   const read = async (p: string, what: string) => {
     try {
       return new Uint8Array(await readFile(p));
@@ -365,6 +356,14 @@ export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions =
   const full: VerifyOptions = { ...rest };
   if (vcekPath !== undefined) full.vcek = await read(vcekPath, "VCEK certificate");
   if (amdIntermediatesPath !== undefined) full.amdIntermediatesPem = Buffer.from(await read(amdIntermediatesPath, "AMD certificates")).toString("utf8");
+  if (collateralPath !== undefined) {
+    const text = Buffer.from(await read(collateralPath, "collateral file")).toString("utf8");
+    try {
+      full.collateral = JSON.parse(text);
+    } catch (e) {
+      throw invalid(`collateral file ${collateralPath} is not JSON: ${(e as Error).message}`);
+    }
+  }
   const result = verifyEvidence(evidence, full);
   return { result, text: renderResult(path, result) };
 }

@@ -33,6 +33,7 @@ export interface TdReport {
   teeTcbSvn: Uint8Array;
   mrSeam: Uint8Array;
   mrSignerSeam: Uint8Array;
+  seamAttributes: Uint8Array;
   tdAttributes: Uint8Array;
   xfam: Uint8Array;
   mrTd: Uint8Array;
@@ -86,7 +87,7 @@ function parseTdReport(raw: Uint8Array): TdReport {
   const teeTcbSvn = r.bytes(16, "TEE_TCB_SVN");
   const mrSeam = r.bytes(48, "MRSEAM");
   const mrSignerSeam = r.bytes(48, "MRSIGNERSEAM");
-  r.bytes(8, "SEAMATTRIBUTES");
+  const seamAttributes = r.bytes(8, "SEAMATTRIBUTES");
   const tdAttributes = r.bytes(8, "TDATTRIBUTES");
   const xfam = r.bytes(8, "XFAM");
   const mrTd = r.bytes(48, "MRTD");
@@ -95,7 +96,7 @@ function parseTdReport(raw: Uint8Array): TdReport {
   const mrOwnerConfig = r.bytes(48, "MROWNERCONFIG");
   const rtmrs = [0, 1, 2, 3].map((i) => r.bytes(48, `RTMR${i}`));
   const reportData = r.bytes(64, "REPORTDATA");
-  return { teeTcbSvn, mrSeam, mrSignerSeam, tdAttributes, xfam, mrTd, mrConfigId, mrOwner, mrOwnerConfig, rtmrs, reportData };
+  return { teeTcbSvn, mrSeam, mrSignerSeam, seamAttributes, tdAttributes, xfam, mrTd, mrConfigId, mrOwner, mrOwnerConfig, rtmrs, reportData };
 }
 
 /** True when the bytes start like a DCAP quote header we understand (used to tell quotes from SNP reports). */

@@ -1,0 +1,23 @@
+/** One verification step; `id` is stable so callers and tests can tell which step refused. */
+export type CheckId =
+  | "PCK_CHAIN"
+  | "QE_REPORT_SIGNATURE"
+  | "QE_REPORT_BINDING"
+  | "QUOTE_SIGNATURE"
+  | "VCEK_CHAIN"
+  | "REPORT_SIGNATURE"
+  | "DEBUG"
+  | "MEASUREMENT"
+  | "REPORT_DATA"
+  | "COLLATERAL"
+  | "TCB_STATUS";
+
+export interface Check {
+  id: CheckId;
+  ok: boolean;
+  detail: string;
+}
+
+export function check(id: CheckId, ok: boolean, pass: string, fail: string): Check {
+  return { id, ok, detail: ok ? pass : fail };
+}
