@@ -51,6 +51,8 @@ describe("keymanager API over HTTP", () => {
       assert.deepEqual(wrong.json, { message: "invalid API token" });
     }
     assert.equal((await h.call("GET", "/eth/v1/keystores", undefined, `${h.token}x`)).status, 403);
+    // Authentication comes before validation: an invalid body without a token is still a 401.
+    assert.equal((await h.call("POST", "/eth/v1/keystores", { nonsense: true }, null)).status, 401);
     assert.deepEqual(h.keys.pubkeys(), []);
     assert.deepEqual(await h.sealedStore.list(), []);
   });
