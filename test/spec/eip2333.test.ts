@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { deriveKeyFromEntropy, deriveKeyFromMaster, deriveKeyFromMnemonic } from "@chainsafe/bls-keygen";
 import { SecretKey } from "@chainsafe/blst";
+import { expand, extract } from "@noble/hashes/hkdf.js";
 import { pbkdf2 } from "@noble/hashes/pbkdf2.js";
-import { sha512 } from "@noble/hashes/sha2.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { vectorsUrl } from "../helpers/keysFixtures.js";
 
 interface Case {
@@ -44,6 +45,12 @@ const bytes = (h: string) => new Uint8Array(Buffer.from(h, "hex"));
 const bip39Seed = (mnemonic: string, passphrase: string) =>
   pbkdf2(sha512, mnemonic.normalize("NFKD"), ("mnemonic" + passphrase).normalize("NFKD"), { c: 2048, dkLen: 64 });
 
+// IKM_to_lamport_SK: HKDF-SHA256 with L = 255 · 32, split into 255 chunks of 32 bytes.
+function ikmToLamportSk(ikm: Uint8Array, salt: Uint8Array): Uint8Array[] {
+  const okm = expand(sha256, extract(sha256, ikm, salt), new Uint8Array(0), 255 * 32);
+  return Array.from({ length: 255 }, (_, i) => okm.subarray(i * 32, (i + 1) * 32));
+}
+
 // bls-keygen only accepts full EIP-2334 paths (five levels), so the single child step of these
 // cases is taken with blst's derive_child_SK; the master key comes from both libraries.
 function checkCase(c: Case) {
@@ -67,10 +74,22 @@ describe("EIP-2333 test vectors", () => {
     });
   }
 
-  it("the intermediate-values vector gives the same master and child keys", () => {
+  it("the intermediate-values vector: Lamport keys, compressed Lamport PK, child key", () => {
     assert.equal(intermediate.lamport_0.length, 255);
     assert.equal(intermediate.lamport_1.length, 255);
     checkCase(intermediate);
+    // parent_SK_to_lamport_PK written out from the EIP: salt = I2OSP(index, 4), IKM = I2OSP(parent_SK, 32).
+    const ikm = bytes(intermediate.master_SK_hex);
+    const salt = new Uint8Array(4);
+    new DataView(salt.buffer).setUint32(0, intermediate.child_index);
+    const lamport0 = ikmToLamportSk(ikm, salt);
+    const lamport1 = ikmToLamportSk(ikm.map((b) => b ^ 0xff), salt);
+    assert.deepEqual(lamport0.map(hex), intermediate.lamport_0);
+    assert.deepEqual(lamport1.map(hex), intermediate.lamport_1);
+    const compressed = sha256(Buffer.concat([...lamport0, ...lamport1].map((chunk) => sha256(chunk))));
+    assert.equal(hex(compressed), intermediate.compressed_lamport_PK);
+    // HKDF_mod_r is the KeyGen of the BLS signature draft, which blst implements.
+    assert.equal(hex(SecretKey.fromKeygen(compressed).toBytes()), intermediate.child_SK_hex);
   });
 });
 
