@@ -83,7 +83,7 @@ describe("verifyEvidence on real evidence", () => {
       if (v.reportVersion !== undefined) assert.equal(r.details.reportVersion, v.reportVersion, v.file);
       if (v.mrsigner !== undefined) assert.equal(r.details.mrsigner, v.mrsigner, v.file);
       const ids = r.checks.map((c) => c.id);
-      const required = v.kind === "sev-snp" ? ["VCEK_CHAIN", "REPORT_SIGNATURE"] : ["PCK_CHAIN", "QE_REPORT_SIGNATURE", "QE_REPORT_BINDING", "QUOTE_SIGNATURE"];
+      const required = v.kind === "sev-snp" ? ["VCEK_CHAIN", "REPORT_SIGNATURE", "VCEK_BINDING"] : ["PCK_CHAIN", "QE_REPORT_SIGNATURE", "QE_REPORT_BINDING", "QUOTE_SIGNATURE"];
       for (const id of required) assert.ok(ids.includes(id as never), `${v.file} ran ${id}`);
       ran++;
     }
@@ -176,11 +176,23 @@ describe("verifyEvidence on real evidence", () => {
     assert.ok(failedIds(r).includes("REPORT_SIGNATURE"));
   });
 
+  it("refuses a report whose CHIP_ID or REPORTED_TCB is not the VCEK's", () => {
+    const report = load("sev-snp-milan.report");
+    const tcb = verifyEvidence(flipBit(report, 0x187), { now: WITHIN_VALIDITY, vcek: VCEK, allowDebug: true });
+    assert.deepEqual(failedIds(tcb), ["REPORT_SIGNATURE", "VCEK_BINDING"]);
+    assert.match(tcb.reasons[1]!, /REPORTED_TCB microcode SVN 69 is not the VCEK's 68/);
+    const chip = verifyEvidence(flipBit(report, 0x1a0), { now: WITHIN_VALIDITY, vcek: VCEK, allowDebug: true });
+    assert.deepEqual(failedIds(chip), ["REPORT_SIGNATURE", "VCEK_BINDING"]);
+    assert.match(chip.reasons[1]!, /CHIP_ID 3bc3fe21.* is not the VCEK's hardware id 3ac3fe21/);
+  });
+
   it("throws INVALID_EVIDENCE for input it cannot parse", () => {
     const isInvalid = (re: RegExp) => (e: unknown) => e instanceof TeeError && e.code === "INVALID_EVIDENCE" && re.test(e.message);
     assert.throws(() => verifyEvidence(load("sgx-dcap-v3.quote").subarray(0, 1000)), isInvalid(/truncated/));
     assert.throws(() => verifyEvidence(new Uint8Array(100)), isInvalid(/neither an Intel DCAP quote/));
     assert.throws(() => verifyEvidence(load("sev-snp-milan.report")), isInvalid(/needs the VCEK/));
+    // KEY_INFO.SIGNING_KEY = 1: signed by a VLEK, whose chain this verifier does not implement.
+    assert.throws(() => verifyEvidence(flipBit(load("sev-snp-milan.report"), 0x48, 2), { vcek: VCEK }), isInvalid(/signed by a VLEK/));
     assert.throws(() => verifyEvidence(Buffer.from("{not json")), isInvalid(/not JSON/));
     assert.throws(() => verifyEvidence({ format: "none", quote: "AA==", platform: "dev" }), isInvalid(/not attested/));
     assert.throws(() => verifyEvidence({ quote: 5 }), isInvalid(/\/quote/));

@@ -6,6 +6,7 @@ export type CheckId =
   | "QUOTE_SIGNATURE"
   | "VCEK_CHAIN"
   | "REPORT_SIGNATURE"
+  | "VCEK_BINDING"
   | "DEBUG"
   | "MEASUREMENT"
   | "REPORT_DATA"

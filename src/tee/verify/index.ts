@@ -11,7 +11,7 @@ import { check, type Check, type CheckId } from "./check.js";
 import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES } from "./collateral.js";
 import { parsePemCertificates, verifyChain } from "./chain.js";
 import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
-import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, type SnpReport } from "./sevSnp.js";
+import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, vcekBindingProblem, type SnpReport } from "./sevSnp.js";
 
 export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
 export type { Check, CheckId };
@@ -210,7 +210,9 @@ function verifySnp(r: SnpReport, vcekBytes: Uint8Array | undefined, opts: Verify
       "report signature does not verify with the VCEK's key",
     ),
   );
-  notChecked.push("VCEK TCB and chip-id extensions against the report's REPORTED_TCB and CHIP_ID: not compared");
+  const binding = vcekBindingProblem(vcek, r);
+  checks.push(check("VCEK_BINDING", binding === undefined, "VCEK hardware id and TCB are the report's CHIP_ID and REPORTED_TCB", binding ?? ""));
+  notChecked.push("AMD CRLs and TCB policy: no minimum TCB is enforced and VCEK revocation is not checked");
   return {
     checks,
     notChecked,
