@@ -18,6 +18,7 @@ import type {
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
+import { validateProposal, validateVote } from "./validate.js";
 
 export interface PostgresStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
@@ -190,7 +191,8 @@ export class PostgresSlashingStore implements SlashingProtection {
     return store;
   }
 
-  checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+  async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+    validateProposal(p);
     return this.checkAndRecord(p.pubkey, p.genesisValidatorsRoot, async (c) => {
       const r = await c.query<{ max_slot: string | null; same_root: string | null; same: boolean }>(
         `SELECT (SELECT max_slot FROM slashing_watermarks WHERE pubkey = $1 AND gvr = $2) AS max_slot,
@@ -213,7 +215,8 @@ export class PostgresSlashingStore implements SlashingProtection {
     });
   }
 
-  checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+  async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+    validateVote(v);
     return this.checkAndRecord(v.pubkey, v.genesisValidatorsRoot, async (c) => {
       const record = (alias: string): string =>
         `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)

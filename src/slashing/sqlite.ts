@@ -8,6 +8,7 @@ import { startWorker } from "../util/worker.js";
 import { StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
 import type { SignRequest } from "./sqliteEngine.js";
+import { validateProposal, validateVote } from "./validate.js";
 import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
   AttestationVote,
@@ -67,11 +68,13 @@ export class SqliteSlashingStore implements SlashingProtection {
     return new SqliteSlashingStore(path, worker);
   }
 
-  checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+  async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
+    validateProposal(p);
     return this.sign({ kind: "block", ...p });
   }
 
-  checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+  async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
+    validateVote(v);
     return this.sign({ kind: "attestation", ...v });
   }
 

@@ -224,6 +224,25 @@ for (const backend of backends) {
       });
     });
 
+    it("refuses malformed sign requests before deciding anything", async () => {
+      await withStore(backend, async (s) => {
+        const ok = { pubkey: pubkey(1), genesisValidatorsRoot: GVR, signingRoot: root(1) };
+        const codes = await Promise.all([
+          block(s, pubkey(1).toUpperCase().replace("0X", "0x"), 1, root(1)),
+          block(s, pubkey(1), -1, root(1)),
+          block(s, pubkey(1), 2 ** 53, root(1)),
+          block(s, pubkey(1), 1, "0x1234"),
+          vote(s, pubkey(1), 1.5, 2, root(1)),
+          s.checkAndRecordBlock({ ...ok, genesisValidatorsRoot: "0x00", slot: 1 }).then(
+            () => "allowed",
+            (e: { code: string }) => e.code,
+          ),
+        ]);
+        assert.deepEqual(codes, Array(6).fill("INVALID_INPUT"));
+        assert.equal(await block(s, pubkey(1), 1, root(1)), "allowed");
+      });
+    });
+
     it("reports health", async () => {
       await withStore(backend, async (s) => {
         assert.deepEqual(await s.health(), { status: "UP", data: { backend: backend.name } });
