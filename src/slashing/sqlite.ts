@@ -32,7 +32,9 @@ interface Waiter {
   durable?: { resolve(): void; reject(error: Error): void };
 }
 
-type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+/** A request before it is numbered (Omit applied to each member of the union). */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+type RequestBody = WithoutId<Request>;
 
 export class SqliteSlashingStore implements SlashingProtection {
   private nextId = 1;

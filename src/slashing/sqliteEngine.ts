@@ -274,6 +274,7 @@ export class SqliteEngine {
   /** Merges an already validated file (the main thread parses it, to keep TypeBox off this thread). */
   importInterchange(parsed: ParsedInterchange): ImportSummary {
     const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
+    const boundBefore = this.gvr;
     try {
       this.db.transaction(() => {
         this.bindGenesisValidatorsRoot(parsed.genesisValidatorsRoot);
@@ -294,6 +295,7 @@ export class SqliteEngine {
         }
       })();
     } catch (e) {
+      this.gvr = boundBefore; // the binding rolled back with the rest
       throw storageError(e, "importing an interchange file");
     } finally {
       for (const k of parsed.keys) this.cache.delete(k.pubkey);

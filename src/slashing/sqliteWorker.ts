@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SqliteEngine } from "./sqliteEngine.js";
-import { toWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
+import { toWire, type Reply, type Request, type WireError, type WorkerConfig } from "./sqliteProtocol.js";
 
 const port = parentPort!;
 const config = workerData as WorkerConfig;
@@ -39,7 +39,7 @@ function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
-  let decided: { id: number; error?: ReturnType<typeof toWire> }[] = [];
+  let decided: { id: number; error?: WireError }[] = [];
   const commitDecided = (): void => {
     if (decided.length === 0) return;
     post({ t: "decisions", items: decided });
