@@ -38,5 +38,6 @@ export async function createPlatform(kind: PlatformKind, opts: PlatformOptions):
   }
 }
 
+export { attest, type SignerEvidence } from "./evidence.js";
 export { checkReportData, reportData, REPORT_DATA_VERSION, type ReportDataClaim } from "./reportData.js";
 export { renderResult, verifyEvidence, verifyEvidenceFile, type VerifyOptions, type VerifyFileOptions, type VerifyResult } from "./verify/index.js";
