@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
@@ -284,7 +283,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       }
     });
     // At least one worker, so that even a single scrypt keystore does not stall the event loop.
-    const results = await decryptKeystores(jobs, { workers: Math.max(1, Math.min(jobs.length, availableParallelism())) });
+    const results = await decryptKeystores(jobs, { workers: jobs.length > 1 ? undefined : 1 });
 
     const seen = new Set<string>();
     for (const [i, result] of results.entries()) {

@@ -1,4 +1,4 @@
-import { availableParallelism } from "node:os";
+import { availableParallelism, freemem } from "node:os";
 import { KeyError, type KeyErrorCode } from "./errors.js";
 import { decryptKeystore, type DecryptedKey, type Keystore } from "./keystore.js";
 import { startWorker } from "../util/worker.js";
@@ -21,7 +21,8 @@ export interface DecryptOptions {
   /**
    * Worker threads to use. 0 decrypts on the calling thread, which blocks it for the whole KDF
    * (about a second for the default scrypt): fine for one keystore at start-up, not in a server.
-   * Default: none for a single keystore, otherwise one per core up to the number of keystores.
+   * Default: none for a single keystore, otherwise one per core (fewer when memory is short, see
+   * defaultWorkers) up to the number of keystores.
    */
   workers?: number;
   /** Called as each keystore finishes, in completion order. */
@@ -34,10 +35,7 @@ export interface DecryptOptions {
  * the others.
  */
 export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptions = {}): Promise<DecryptResult[]> {
-  const workers = Math.min(
-    jobs.length,
-    options.workers ?? (jobs.length > 1 ? availableParallelism() : 0),
-  );
+  const workers = Math.min(jobs.length, options.workers ?? (jobs.length > 1 ? defaultWorkers() : 0));
   const results: DecryptResult[] = new Array(jobs.length);
   const settle = (index: number, result: DecryptResult) => {
     results[index] = result;
@@ -87,6 +85,17 @@ export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptio
 
   await Promise.all(Array.from({ length: workers }, runWorker));
   return results;
+}
+
+const SCRYPT_DEFAULT_MEMORY = 256 * 1024 * 1024;
+
+/**
+ * One per core, but no more than half the free memory allows: the EIP-2335 default scrypt needs
+ * 256 MiB per running decryption, which on a many-core host would otherwise exhaust memory.
+ */
+function defaultWorkers(): number {
+  const byMemory = Math.floor(freemem() / 2 / SCRYPT_DEFAULT_MEMORY);
+  return Math.max(1, Math.min(availableParallelism(), byMemory));
 }
 
 export async function decryptOne(job: DecryptJob): Promise<DecryptResult> {
