@@ -162,7 +162,7 @@ describe("verifyEvidence on real evidence", () => {
     // The real Intel chain, checked against a trust set that lacks Intel's root, stands in for a forged
     // chain ending in a self-signed certificate named "Intel SGX Root CA".
     const text = Buffer.from(load("sgx-dcap-v3.quote")).toString("latin1");
-    const [pck, ...rest] = parsePemCertificates(text);
+    const [pck, ...rest] = parsePemCertificates(text, "test chain");
     const r = verifyChain(pck!, rest, [AMD_ARK_MILAN], WITHIN_VALIDITY);
     assert.equal(r.ok, false);
     assert.match((r as { reason: string }).reason, /self-signed "CN=Intel SGX Root CA.*not a pinned root \(ARK-Milan\)/);
@@ -171,7 +171,7 @@ describe("verifyEvidence on real evidence", () => {
 
   it("refuses a VCEK that did not sign the report", () => {
     // The ASK is a real AMD certificate chained to the pinned ARK, but its key did not sign this report.
-    const askDer = parsePemCertificates(readFileSync(new URL("amd-milan-ask-ark.pem", dir), "utf8"))[0]!.raw;
+    const askDer = parsePemCertificates(readFileSync(new URL("amd-milan-ask-ark.pem", dir), "utf8"), "ASK")[0]!.raw;
     const r = verifyVector("sev-snp-milan.report", { vcek: new Uint8Array(askDer) });
     assert.ok(failedIds(r).includes("REPORT_SIGNATURE"));
   });
@@ -190,6 +190,12 @@ describe("verifyEvidence on real evidence", () => {
     const isInvalid = (re: RegExp) => (e: unknown) => e instanceof TeeError && e.code === "INVALID_EVIDENCE" && re.test(e.message);
     assert.throws(() => verifyEvidence(load("sgx-dcap-v3.quote").subarray(0, 1000)), isInvalid(/truncated/));
     assert.throws(() => verifyEvidence(new Uint8Array(100)), isInvalid(/neither an Intel DCAP quote/));
+    // Corrupt the base64 body of the first embedded certificate (the PCK certificate).
+    const quote = load("sgx-dcap-v3.quote");
+    const pem = Buffer.from(quote).indexOf("-----BEGIN CERTIFICATE-----\n") + 28;
+    const broken = quote.slice();
+    broken.fill(0x41, pem, pem + 40);
+    assert.throws(() => verifyEvidence(broken), isInvalid(/PCK certificate chain: certificate 1 is not valid X.509/));
     assert.throws(() => verifyEvidence(load("sev-snp-milan.report")), isInvalid(/needs the VCEK/));
     // KEY_INFO.SIGNING_KEY = 1: signed by a VLEK, whose chain this verifier does not implement.
     assert.throws(() => verifyEvidence(flipBit(load("sev-snp-milan.report"), 0x48, 2), { vcek: VCEK }), isInvalid(/signed by a VLEK/));

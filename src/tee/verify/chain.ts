@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from "node:crypto";
+import { TeeError } from "../errors.js";
 import type { PinnedRoot } from "../roots/index.js";
 
 export type ChainResult = { ok: true; leaf: X509Certificate; root: string } | { ok: false; reason: string };
@@ -6,8 +7,14 @@ export type ChainResult = { ok: true; leaf: X509Certificate; root: string } | { 
 const MAX_DEPTH = 5;
 const PEM_RE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-export function parsePemCertificates(pem: string): X509Certificate[] {
-  return (pem.match(PEM_RE) ?? []).map((p) => new X509Certificate(p));
+export function parsePemCertificates(pem: string, what: string): X509Certificate[] {
+  return (pem.match(PEM_RE) ?? []).map((p, i) => {
+    try {
+      return new X509Certificate(p);
+    } catch (e) {
+      throw new TeeError("INVALID_EVIDENCE", `${what}: certificate ${i + 1} is not valid X.509: ${(e as Error).message}`);
+    }
+  });
 }
 
 function sha256Hex(der: Buffer): string {

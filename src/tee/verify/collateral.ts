@@ -106,7 +106,7 @@ function pckTcb(pck: X509Certificate): PckTcb {
 
 /** Signed JSON: issuer chain to the pinned root, ECDSA P-256 over the exact text, and its date window. */
 function signedJson<T extends TSchema>(what: string, schema: T, text: string, signatureHex: string, chainPem: string, at: Date): { body: Static<T> } | { error: string } {
-  const [signer, ...rest] = parsePemCertificates(chainPem);
+  const [signer, ...rest] = parsePemCertificates(chainPem, `${what} issuer chain`);
   if (!signer) return { error: `${what} issuer chain holds no certificate` };
   const chain = verifyChain(signer, rest, [INTEL_SGX_ROOT_CA], at);
   if (!chain.ok) return { error: `${what} signer: ${chain.reason}` };
@@ -222,7 +222,7 @@ export function checkIntelCollateral(
   const [pck, pckCa] = pckChain;
   if (!pck || !pckCa) return fail("the quote's PCK chain has no PCK CA certificate to check the PCK CRL against");
   const root = pinnedRootCertificate(INTEL_SGX_ROOT_CA);
-  const tcbSigner = parsePemCertificates(c.tcb_info_issuer_chain)[0]!;
+  const tcbSigner = parsePemCertificates(c.tcb_info_issuer_chain, "TCB info issuer chain")[0]!;
   const crlIssue =
     crlProblem(parseCrl(c.pck_crl, "PCK CRL"), "PCK CRL", pckCa.publicKey, at, [["PCK certificate", pck]]) ??
     crlProblem(parseCrl(c.root_ca_crl, "root CA CRL"), "root CA CRL", root.publicKey, at, [

@@ -112,7 +112,7 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
   const checks: Check[] = [];
   const notChecked: string[] = [];
 
-  const certs = parsePemCertificates(q.pckChainPem);
+  const certs = parsePemCertificates(q.pckChainPem, "PCK certificate chain");
   const pck = certs[0];
   if (!pck) {
     checks.push(check("PCK_CHAIN", false, "", "the quote embeds no PCK certificate"));
@@ -142,19 +142,18 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
     ),
   );
 
-  let keyOk = true;
   let key: KeyObject | undefined;
   try {
     key = p256Key(q.attestationKey);
   } catch {
-    keyOk = false;
+    key = undefined;
   }
   checks.push(
     check(
       "QUOTE_SIGNATURE",
-      keyOk && key !== undefined && ecdsaVerifies("sha256", q.signedBytes, key, q.signature),
+      key !== undefined && ecdsaVerifies("sha256", q.signedBytes, key, q.signature),
       "header and report body are signed by the attestation key",
-      keyOk ? "quote signature does not verify with the attestation key" : "attestation key is not a P-256 point",
+      key ? "quote signature does not verify with the attestation key" : "attestation key is not a P-256 point",
     ),
   );
 
@@ -201,7 +200,7 @@ function verifySnp(r: SnpReport, vcekBytes: Uint8Array | undefined, opts: Verify
   } catch (e) {
     throw invalid(`VCEK is not an X.509 certificate in DER or PEM: ${(e as Error).message}`);
   }
-  const intermediates = parsePemCertificates(AMD_ASK_MILAN_PEM + (opts.amdIntermediatesPem ?? ""));
+  const intermediates = parsePemCertificates(AMD_ASK_MILAN_PEM + (opts.amdIntermediatesPem ?? ""), "AMD intermediate certificates");
   const chain = verifyChain(vcek, intermediates, AMD_ARKS, at);
   checks.push(check("VCEK_CHAIN", chain.ok, chain.ok ? `VCEK chains through the ASK to the pinned ${chain.root}` : "", chain.ok ? "" : chain.reason));
   checks.push(
