@@ -1,27 +1,44 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { requiredPreset } from "../signing/preset.js";
 
 /**
- * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
- * first imported, so the preset the chosen network needs is set here, before anything imports it.
+ * The network a command runs for, read before anything imports @lodestar/params: flag, then
+ * environment, then --config file, as loadConfig ranks them.
  */
-function presetFor(argv: string[], env: NodeJS.ProcessEnv): "mainnet" | "minimal" {
-  let network = env.SECURE_SIGNER_NETWORK;
+function networkOf(argv: string[], env: NodeJS.ProcessEnv): string {
+  let config = env.SECURE_SIGNER_CONFIG;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--network") network = argv[i + 1];
-    else if (arg.startsWith("--network=")) network = arg.slice("--network=".length);
+    if (arg === "--network") return argv[i + 1] ?? "mainnet";
+    if (arg.startsWith("--network=")) return arg.slice("--network=".length);
+    if (arg === "--config") config = argv[i + 1];
+    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
   }
-  if (network === "minimal") return "minimal";
-  if (network && existsSync(network)) {
-    const match = /^PRESET_BASE:\s*['"]?(\w+)['"]?\s*$/m.exec(readFileSync(network, "utf8"));
-    if (match?.[1] === "minimal") return "minimal";
+  if (env.SECURE_SIGNER_NETWORK) return env.SECURE_SIGNER_NETWORK;
+  if (config) {
+    try {
+      const network = (JSON.parse(readFileSync(config, "utf8")) as { network?: unknown }).network;
+      if (typeof network === "string") return network;
+    } catch {
+      // loadConfig reports an unreadable config file with its own message
+    }
   }
   return "mainnet";
 }
 
+/**
+ * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
+ * first imported, so the preset the chosen network needs is set here, before the commands load.
+ */
 const argv = process.argv.slice(2);
-const preset = presetFor(argv, process.env);
+let preset: "mainnet" | "minimal";
+try {
+  preset = requiredPreset(networkOf(argv, process.env));
+} catch (e) {
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(2);
+}
 if (process.env.LODESTAR_PRESET && process.env.LODESTAR_PRESET !== preset) {
   console.error(`error: LODESTAR_PRESET=${process.env.LODESTAR_PRESET} but the network needs the ${preset} preset`);
   process.exit(2);

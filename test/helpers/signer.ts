@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { startSigner, type RunningSigner } from "../../src/app.js";
@@ -77,35 +78,43 @@ export interface SignerProcess {
   stdout: string[];
 }
 
-/** Starts `secure-signer serve` as a separate process (tsx from source) and waits until it listens. */
+/** A port that was free a moment ago, for a child process that must be told its port up front. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `secure-signer serve` as a separate process (tsx from source) and waits until /upcheck answers. */
 export async function spawnSigner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SignerProcess> {
   const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", main, "serve", "--port", "0", ...args], {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", main, "serve", "--port", String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout: string[] = [];
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString("utf8");
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        stdout.push(line);
-        try {
-          const rec = JSON.parse(line) as { msg?: string; url?: string };
-          if (rec.msg === "secure-signer listening" && rec.url) resolve(rec.url);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    void exited.then((code) => reject(new Error(`signer exited (${code}) before listening: ${stderr}${stdout.join("\n")}`)));
-  });
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk.toString("utf8")));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  let exitCode: number | string | undefined;
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve((exitCode = code ?? signal ?? -1))),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`signer exited (${exitCode}) before listening: ${stderr}${stdout.join("")}`);
+    try {
+      if ((await fetch(`${url}/upcheck`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return { url, child, exited, stdout };
 }
