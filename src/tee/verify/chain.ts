@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from "node:crypto";
+import { createHash, X509Certificate, type KeyObject } from "node:crypto";
 import { TeeError } from "../errors.js";
 import type { PinnedRoot } from "../roots/index.js";
 
@@ -49,8 +49,25 @@ function validAt(cert: X509Certificate, at: Date): string | undefined {
   return undefined;
 }
 
+/** False, not an exception, for keys or signatures OpenSSL cannot decode: they sign nothing. */
+function signedBy(subject: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 function signs(issuer: X509Certificate, subject: X509Certificate): boolean {
-  return issuer.ca && subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
+  return issuer.ca && signedBy(subject, issuer);
+}
+
+export function publicKeyOf(cert: X509Certificate): KeyObject | undefined {
+  try {
+    return cert.publicKey;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -76,7 +93,7 @@ export function verifyChain(
     }
     const next = intermediates.find((c) => c !== current && !c.raw.equals(current.raw) && signs(c, current));
     if (!next) {
-      const selfSigned = current.checkIssued(current) && current.verify(current.publicKey);
+      const selfSigned = signedBy(current, current);
       return {
         ok: false,
         reason: selfSigned

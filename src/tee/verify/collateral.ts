@@ -1,10 +1,10 @@
-import { verify as cryptoVerify, type KeyObject, type X509Certificate } from "node:crypto";
+import { verify as cryptoVerify, type X509Certificate } from "node:crypto";
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { TeeError } from "../errors.js";
 import { INTEL_SGX_ROOT_CA } from "../roots/index.js";
 import { hex } from "./bytes.js";
-import { parsePemCertificates, pinnedRootCertificate, verifyChain } from "./chain.js";
+import { parsePemCertificates, pinnedRootCertificate, publicKeyOf, verifyChain } from "./chain.js";
 import { check, type Check } from "./check.js";
 import { findByOid, integerHex, integerValue, parseDer, TAG, timeValue, type Der } from "./der.js";
 import type { EnclaveReport, IntelQuote } from "./intelQuote.js";
@@ -110,7 +110,8 @@ function signedJson<T extends TSchema>(what: string, schema: T, text: string, si
   if (!signer) return { error: `${what} issuer chain holds no certificate` };
   const chain = verifyChain(signer, rest, [INTEL_SGX_ROOT_CA], at);
   if (!chain.ok) return { error: `${what} signer: ${chain.reason}` };
-  if (!cryptoVerify("sha256", Buffer.from(text, "utf8"), { key: signer.publicKey, dsaEncoding: "ieee-p1363" }, Buffer.from(signatureHex, "hex"))) {
+  // The chain verified, so the signer's key decodes.
+  if (!cryptoVerify("sha256", Buffer.from(text, "utf8"), { key: publicKeyOf(signer)!, dsaEncoding: "ieee-p1363" }, Buffer.from(signatureHex, "hex"))) {
     return { error: `${what} signature does not verify with its TCB Signing certificate` };
   }
   let body: unknown;
@@ -157,8 +158,15 @@ function parseCrl(hexDer: string, what: string): Crl {
   };
 }
 
-function crlProblem(crl: Crl, what: string, issuer: KeyObject, at: Date, serials: Array<[string, X509Certificate]>): string | undefined {
-  if (!cryptoVerify("sha256", crl.tbs.raw, issuer, crl.signature)) return `${what} signature does not verify with its issuer`;
+function crlProblem(crl: Crl, what: string, issuer: X509Certificate, at: Date, serials: Array<[string, X509Certificate]>): string | undefined {
+  const key = publicKeyOf(issuer);
+  let signed = false;
+  try {
+    signed = key !== undefined && cryptoVerify("sha256", crl.tbs.raw, key, crl.signature);
+  } catch {
+    // An undecodable signature is a bad signature.
+  }
+  if (!signed) return `${what} signature does not verify with its issuer`;
   if (at < crl.thisUpdate || (crl.nextUpdate && at > crl.nextUpdate)) {
     return `${what} is valid from ${crl.thisUpdate.toISOString()} to ${crl.nextUpdate?.toISOString()}, not at ${at.toISOString()}`;
   }
@@ -224,8 +232,8 @@ export function checkIntelCollateral(
   const root = pinnedRootCertificate(INTEL_SGX_ROOT_CA);
   const tcbSigner = parsePemCertificates(c.tcb_info_issuer_chain, "TCB info issuer chain")[0]!;
   const crlIssue =
-    crlProblem(parseCrl(c.pck_crl, "PCK CRL"), "PCK CRL", pckCa.publicKey, at, [["PCK certificate", pck]]) ??
-    crlProblem(parseCrl(c.root_ca_crl, "root CA CRL"), "root CA CRL", root.publicKey, at, [
+    crlProblem(parseCrl(c.pck_crl, "PCK CRL"), "PCK CRL", pckCa, at, [["PCK certificate", pck]]) ??
+    crlProblem(parseCrl(c.root_ca_crl, "root CA CRL"), "root CA CRL", root, at, [
       ["PCK CA certificate", pckCa],
       ["TCB Signing certificate", tcbSigner],
     ]);

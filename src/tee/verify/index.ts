@@ -9,7 +9,7 @@ import { fromHex } from "../../util/hex.js";
 import { hex } from "./bytes.js";
 import { check, type Check, type CheckId } from "./check.js";
 import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES } from "./collateral.js";
-import { parsePemCertificates, verifyChain } from "./chain.js";
+import { parsePemCertificates, publicKeyOf, verifyChain } from "./chain.js";
 import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
 import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, vcekBindingProblem, type SnpReport } from "./sevSnp.js";
 
@@ -119,10 +119,11 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
   } else {
     const chain = verifyChain(pck, certs.slice(1), [INTEL_SGX_ROOT_CA], at);
     checks.push(check("PCK_CHAIN", chain.ok, `PCK certificate chains to the pinned ${INTEL_SGX_ROOT_CA.name}`, chain.ok ? "" : chain.reason));
+    const pckKey = publicKeyOf(pck);
     checks.push(
       check(
         "QE_REPORT_SIGNATURE",
-        ecdsaVerifies("sha256", q.qeReport.raw, pck.publicKey, q.qeReportSignature),
+        pckKey !== undefined && ecdsaVerifies("sha256", q.qeReport.raw, pckKey, q.qeReportSignature),
         "QE report is signed by the PCK key",
         "QE report signature does not verify with the PCK certificate's key",
       ),
@@ -202,11 +203,12 @@ function verifySnp(r: SnpReport, vcekBytes: Uint8Array | undefined, opts: Verify
   }
   const intermediates = parsePemCertificates(AMD_ASK_MILAN_PEM + (opts.amdIntermediatesPem ?? ""), "AMD intermediate certificates");
   const chain = verifyChain(vcek, intermediates, AMD_ARKS, at);
+  const vcekKey = publicKeyOf(vcek);
   checks.push(check("VCEK_CHAIN", chain.ok, chain.ok ? `VCEK chains through the ASK to the pinned ${chain.root}` : "", chain.ok ? "" : chain.reason));
   checks.push(
     check(
       "REPORT_SIGNATURE",
-      ecdsaVerifies("sha384", r.signedBytes, vcek.publicKey, r.signatureP1363),
+      vcekKey !== undefined && ecdsaVerifies("sha384", r.signedBytes, vcekKey, r.signatureP1363),
       "report bytes 0x000..0x29F are signed by the VCEK (ECDSA P-384, SHA-384)",
       "report signature does not verify with the VCEK's key",
     ),
