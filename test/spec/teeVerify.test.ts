@@ -9,6 +9,7 @@ import { verifyEvidence, verifyEvidenceFile, type VerifyResult } from "../../src
 import { parsePemCertificates, verifyChain } from "../../src/tee/verify/chain.js";
 import { AMD_ARK_GENOA, AMD_ARK_MILAN, INTEL_SGX_ROOT_CA } from "../../src/tee/roots/index.js";
 import { TeeError } from "../../src/tee/errors.js";
+import { InputError } from "../../src/errors.js";
 
 const dir = new URL("../../../shared/vectors/tee/", import.meta.url);
 const load = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
@@ -118,6 +119,18 @@ describe("verifyEvidence on real evidence", () => {
     const mrtd = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
     assert.equal(verifyVector("tdx-v4.quote", { expectedMeasurement: mrtd }).ok, true);
     assert.deepEqual(failedIds(verifyVector("sev-snp-milan.report", { expectedMeasurement: mrtd })), ["MEASUREMENT"]);
+  });
+
+  it("compares further expected fields (MRSIGNER, RTMRs, host data)", () => {
+    const sgx = expected.valid.find((v) => v.file === "sgx-dcap-v3.quote")!;
+    assert.equal(verifyVector(sgx.file, { expect: { mrsigner: "0x" + sgx.mrsigner! } }).ok, true);
+    const tdx = verifyVector("tdx-v4.quote");
+    const rtmr1 = String(tdx.details.rtmr1);
+    assert.equal(verifyVector("tdx-v4.quote", { expect: { rtmr1, rtmr3: "00".repeat(48) } }).ok, true);
+    const wrong = verifyVector("tdx-v4.quote", { expect: { rtmr1: rtmr1.replace(/^./, (c) => (c === "0" ? "1" : "0")) } });
+    assert.deepEqual(failedIds(wrong), ["EXPECTED_FIELD"]);
+    assert.match(wrong.reasons[0]!, /^EXPECTED_FIELD: rtmr1 .* is not the expected/);
+    assert.throws(() => verifyVector("sev-snp-milan.report", { expect: { rtmr1 } }), (e: unknown) => e instanceof InputError && /cannot expect "rtmr1": sev-snp evidence has .*hostData/.test(e.message));
   });
 
   it("reports what it did not check when no expectations were given", () => {

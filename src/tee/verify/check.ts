@@ -9,6 +9,7 @@ export type CheckId =
   | "VCEK_BINDING"
   | "DEBUG"
   | "MEASUREMENT"
+  | "EXPECTED_FIELD"
   | "REPORT_DATA"
   | "COLLATERAL"
   | "TCB_STATUS";

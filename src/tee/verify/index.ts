@@ -2,6 +2,7 @@ import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, t
 import { readFile } from "node:fs/promises";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { InputError } from "../../errors.js";
 import { TeeError } from "../errors.js";
 import { checkReportData, type ReportDataClaim } from "../reportData.js";
 import { AMD_ARKS, AMD_ASK_MILAN_PEM, INTEL_SGX_ROOT_CA } from "../roots/index.js";
@@ -36,6 +37,11 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** Hex, with or without 0x. When absent the measurement is reported, not judged. */
   expectedMeasurement?: string;
+  /**
+   * Further values the evidence must hold, by `details` name, hex: e.g. { mrsigner } for SGX,
+   * { rtmr1, rtmr2 } for TDX (kernel, initrd), { hostData } for SEV-SNP.
+   */
+  expect?: Record<string, string>;
   /** The state the report data must bind; overrides keys named in a JSON evidence file. */
   claim?: ReportDataClaim;
   /** Time at which certificates and collateral must be valid; default now. */
@@ -305,6 +311,15 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     checks.push(check("MEASUREMENT", measured === expected, `measurement is the expected ${expected}`, `measurement ${measured} is not the expected ${expected}`));
   } else {
     notChecked.push("measurement: no expected value given; anyone's code could have produced this evidence");
+  }
+
+  for (const [field, value] of Object.entries(opts.expect ?? {})) {
+    const actual = part.details[field];
+    if (actual === undefined) {
+      throw new InputError("INVALID_INPUT", `cannot expect "${field}": ${format} evidence has ${Object.keys(part.details).join(", ")}`, { field });
+    }
+    const want = normaliseMeasurement(value);
+    checks.push(check("EXPECTED_FIELD", String(actual) === want, `${field} is the expected ${want}`, `${field} ${actual} is not the expected ${want}`));
   }
 
   const claim = opts.claim ?? (file ? claimFromFile(file) : undefined);
