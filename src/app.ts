@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -55,6 +55,14 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
   const app = await buildServer({
     logger,
     bodyLimit: config.bodyLimit,
+    ...(config.tlsCert && config.tlsKey && {
+      tls: {
+        cert: readFileSync(config.tlsCert),
+        key: readFileSync(config.tlsKey),
+        ...(config.tlsClientCa && { clientCa: readFileSync(config.tlsClientCa) }),
+      },
+    }),
+    ...(config.hostAllowlist && { hostAllowlist: config.hostAllowlist }),
     health,
     eth2: {
       chain: network.config,

@@ -4,14 +4,32 @@ import { registerErrorHandler } from "./errors.js";
 import { registerEth2Routes, type Eth2Deps } from "./eth2.js";
 import { registerHealthRoutes, type HealthCheck } from "./health.js";
 
+export interface TlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  /** When set, clients must present a certificate issued by one of these CAs (mTLS). */
+  clientCa?: Buffer;
+}
+
 export interface ServerOptions {
   logger: Logger;
   /** Largest request body accepted; larger ones get 413 before they are parsed. */
   bodyLimit: number;
+  tls?: TlsOptions;
+  /** Host header values (without port) accepted; any other gets 403. Undefined accepts any. */
+  hostAllowlist?: string[];
   eth2: Eth2Deps;
   health: HealthCheck[];
   /** Further route groups (keymanager API, metrics, evidence) registered by the composition root. */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
+}
+
+function hostOf(header: string | undefined): string {
+  if (!header) return "";
+  // "[::1]:9000" → "::1", "localhost:9000" → "localhost"
+  const bracketed = /^\[([^\]]+)\]/.exec(header);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  return header.replace(/:\d+$/, "").toLowerCase();
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -21,8 +39,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // One log line per sign decision comes from the eth2 routes; per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
-  });
+    ...(opts.tls && {
+      https: {
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        ...(opts.tls.clientCa && { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+      },
+    }),
+  }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  const allow = opts.hostAllowlist;
+  if (allow && allow.length > 0 && !allow.includes("*")) {
+    app.addHook("onRequest", async (request, reply) => {
+      const host = hostOf(request.headers.host);
+      if (!allow.includes(host)) {
+        await reply.status(403).send({ code: 403, message: `host "${host}" is not in the host allowlist` });
+      }
+    });
+  }
   registerHealthRoutes(app, opts.health);
   registerEth2Routes(app, opts.eth2);
   for (const plugin of opts.plugins ?? []) await plugin(app);
