@@ -1,13 +1,8 @@
-import { openPostgresStore, type PostgresStoreOptions } from "./postgres.js";
+import { openPostgresStore } from "./postgres.js";
 import { openSqliteStore } from "./sqlite.js";
 import type { SlashingProtection } from "./store.js";
 
-/** `postgres://…` or `postgresql://…` selects PostgreSQL; anything else is a SQLite file path. */
-export function openSlashingProtection(location: string, options: PostgresStoreOptions = {}): Promise<SlashingProtection> {
-  if (/^postgres(ql)?:\/\//.test(location)) return openPostgresStore(location, options);
-  const { genesisValidatorsRoot } = options;
-  return openSqliteStore(location, genesisValidatorsRoot === undefined ? {} : { genesisValidatorsRoot });
+/** Opens the slashing-protection backend a location names: a postgres:// URL or an SQLite file path. */
+export function openSlashingProtection(location: string): Promise<SlashingProtection> {
+  return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location) : openSqliteStore(location);
 }
-
-/** The same as openSlashingProtection, under the name the composition root uses. */
-export const openSlashingStore = openSlashingProtection;
