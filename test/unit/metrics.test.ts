@@ -1,0 +1,364 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerErrorHandler } from "../../src/api/errors.js";
+import { registerEth2Routes } from "../../src/api/eth2.js";
+import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
+import { LATENCY_BUCKETS, SignerMetrics, timeSlashingStore } from "../../src/metrics/metrics.js";
+import { registerMetricsRoute } from "../../src/metrics/route.js";
+import { createNetworkConfig } from "../../src/signing/network.js";
+import { SIGN_TYPES } from "../../src/signing/schema.js";
+import { openSlashingProtection } from "../../src/slashing/open.js";
+import { randomKey, tempDir } from "../helpers/keysFixtures.js";
+import { attestationBody, blockBody, FULU_FORK_INFO, sign } from "../helpers/messages.js";
+
+// ---------------------------------------------------------------------------------------------
+// A small parser of the Prometheus text exposition format (version 0.0.4), strict enough that a
+// malformed line fails the test rather than being skipped.
+// ---------------------------------------------------------------------------------------------
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Exposition {
+  types: Map<string, string>;
+  help: Map<string, string>;
+  samples: Sample[];
+}
+
+const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+const SAMPLE_RE = new RegExp(`^(${NAME})(?:\\{(.*)\\})?\\s+(\\S+)(?:\\s+(-?\\d+))?$`);
+
+function parseLabels(text: string, line: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  let i = 0;
+  while (i < text.length) {
+    const name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(i));
+    assert.ok(name, `label name expected at ${i} in: ${line}`);
+    i += name[0].length;
+    assert.equal(text.slice(i, i + 2), '="', `="…" expected after label ${name[0]} in: ${line}`);
+    i += 2;
+    let value = "";
+    for (;;) {
+      assert.ok(i < text.length, `unterminated label value in: ${line}`);
+      const c = text[i++]!;
+      if (c === '"') break;
+      if (c === "\\") {
+        const e = text[i++];
+        if (e === "n") value += "\n";
+        else if (e === "\\" || e === '"') value += e;
+        else assert.fail(`bad escape \\${e} in: ${line}`);
+      } else value += c;
+    }
+    assert.ok(!(name[0] in labels), `label ${name[0]} repeated in: ${line}`);
+    labels[name[0]] = value;
+    if (text[i] === ",") i++;
+    else assert.equal(i, text.length, `"," or end of labels expected at ${i} in: ${line}`);
+  }
+  return labels;
+}
+
+/** Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any letter case (prom-client writes "Nan"). */
+function parseValue(text: string, line: string): number {
+  if (/^\+?inf$/i.test(text)) return Infinity;
+  if (/^-inf$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return NaN;
+  const n = Number(text);
+  assert.ok(text !== "" && !Number.isNaN(n), `bad sample value "${text}" in: ${line}`);
+  return n;
+}
+
+function parseExposition(text: string): Exposition {
+  const out: Exposition = { types: new Map(), help: new Map(), samples: [] };
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    if (line.startsWith("#")) {
+      const meta = new RegExp(`^# (HELP|TYPE) (${NAME}) (.*)$`).exec(line);
+      if (!meta) continue; // a plain comment
+      if (meta[1] === "TYPE") {
+        assert.match(meta[3]!, /^(counter|gauge|histogram|summary|untyped)$/, line);
+        assert.ok(!out.types.has(meta[2]!), `TYPE of ${meta[2]} given twice`);
+        out.types.set(meta[2]!, meta[3]!);
+      } else out.help.set(meta[2]!, meta[3]!);
+      continue;
+    }
+    const m = SAMPLE_RE.exec(line);
+    assert.ok(m, `not a sample line: ${line}`);
+    out.samples.push({ name: m[1]!, labels: m[2] ? parseLabels(m[2], line) : {}, value: parseValue(m[3]!, line) });
+  }
+  // Every sample belongs to a declared family (a histogram's samples carry a suffix).
+  for (const s of out.samples) {
+    const family = out.types.has(s.name) ? s.name : s.name.replace(/_(bucket|sum|count|total|created)$/, "");
+    assert.ok(out.types.has(family) || out.types.has(s.name), `sample ${s.name} has no TYPE line`);
+  }
+  return out;
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/** The one sample with exactly these labels, or undefined when the series does not exist. */
+function sample(exp: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = exp.samples.filter((s) => s.name === name && sameLabels(s.labels, labels));
+  assert.ok(found.length <= 1, `${name}${JSON.stringify(labels)} appears ${found.length} times`);
+  return found[0]?.value;
+}
+
+/** Every series of a metric, as "label=value,…" → value, for whole-family comparisons. */
+function series(exp: Exposition, name: string, omitZero = false): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of exp.samples.filter((x) => x.name === name)) {
+    if (omitZero && s.value === 0) continue;
+    const key = Object.entries(s.labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    assert.ok(!(key in out), `${name}{${key}} appears twice`);
+    out[key] = s.value;
+  }
+  return out;
+}
+
+/** Cumulative bucket counts of one histogram series, keyed by `le`. */
+function buckets(exp: Exposition, name: string, labels: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of exp.samples.filter((x) => x.name === `${name}_bucket`)) {
+    const { le, ...rest } = s.labels;
+    if (le !== undefined && sameLabels(rest, labels)) out[le] = s.value;
+  }
+  return out;
+}
+
+async function listen(t: { after(fn: () => Promise<void>): void }, app: FastifyInstance): Promise<string> {
+  t.after(() => app.close());
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+async function scrape(base: string): Promise<Exposition> {
+  const res = await fetch(`${base}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4; charset=utf-8$/);
+  return parseExposition(await res.text());
+}
+
+async function get(url: string): Promise<number> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe("metrics", () => {
+  it("counts scripted outcomes, database steps, keys, platform and HTTP requests exactly", async (t) => {
+    const metrics = new SignerMetrics();
+    const app = Fastify();
+    registerMetricsRoute(app, metrics);
+    app.get("/items/:id", async (request) => ({ id: (request.params as { id: string }).id }));
+    app.get("/broken", async (_request, reply) => reply.status(418).send("teapot"));
+    const base = await listen(t, app);
+
+    // Before anything happened: zero series for every type and outcome, no refusals, no HTTP yet.
+    const first = await scrape(base);
+    assert.equal(first.types.get("secure_signer_signatures_total"), "counter");
+    assert.equal(first.types.get("secure_signer_slashing_refusals_total"), "counter");
+    assert.equal(first.types.get("secure_signer_sign_request_seconds"), "histogram");
+    assert.equal(first.types.get("secure_signer_slashing_db_seconds"), "histogram");
+    assert.equal(first.types.get("secure_signer_keys_loaded"), "gauge");
+    assert.equal(first.types.get("secure_signer_platform_info"), "gauge");
+    assert.equal(first.types.get("secure_signer_http_requests_total"), "counter");
+    assert.equal(Object.keys(series(first, "secure_signer_signatures_total")).length, SIGN_TYPES.length * 3);
+    assert.deepEqual(series(first, "secure_signer_signatures_total", true), {});
+    assert.deepEqual(series(first, "secure_signer_slashing_refusals_total"), {});
+    assert.deepEqual(series(first, "secure_signer_http_requests_total"), {});
+    assert.equal(sample(first, "secure_signer_keys_loaded"), 0);
+    assert.equal(sample(first, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 0);
+    // Default process metrics are on the same registry.
+    assert.equal(first.types.get("process_cpu_user_seconds_total"), "counter");
+    assert.equal(first.types.get("nodejs_heap_size_used_bytes"), "gauge");
+
+    const base_ = { pubkey: "0x" + "ab".repeat(48) };
+    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 0.4 });
+    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 3 });
+    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 2 });
+    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "SURROUNDING_VOTE", durationMs: 2 });
+    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 30 });
+    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "signed", durationMs: 120 });
+    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "refused", code: "DOUBLE_BLOCK", durationMs: 7000 });
+    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "error", code: "DATABASE_UNAVAILABLE", durationMs: 5000 });
+    metrics.onSignOutcome({ ...base_, type: "RANDAO_REVEAL", outcome: "error", code: "KEY_NOT_LOADED", durationMs: 1 });
+    // Label values stay bounded whatever a caller passes.
+    metrics.onSignOutcome({ ...base_, type: "NOT_A_TYPE", outcome: "refused", code: "lower case <script>", durationMs: 1 });
+
+    metrics.observeDbStep("attestation", 0.0004);
+    metrics.observeDbStep("attestation", 0.004);
+    metrics.observeDbStep("attestation", 0.004);
+    metrics.observeDbStep("block", 0.2);
+    metrics.observeDbStep("block", 9);
+    metrics.setKeysLoaded(3);
+    metrics.setPlatform("dev", false);
+    metrics.setPlatform("tsm", true);
+
+    assert.equal(await get(`${base}/items/1`), 200);
+    assert.equal(await get(`${base}/items/2`), 200);
+    assert.equal(await get(`${base}/items/3?x=1`), 200);
+    assert.equal(await get(`${base}/broken`), 418);
+    assert.equal(await get(`${base}/no/such/${"ab".repeat(48)}`), 404);
+    assert.equal(await get(`${base}/other`), 404);
+
+    const exp = await scrape(base);
+    assert.deepEqual(series(exp, "secure_signer_signatures_total", true), {
+      "outcome=signed,type=ATTESTATION": 2,
+      "outcome=refused,type=ATTESTATION": 3,
+      "outcome=signed,type=BLOCK_V2": 1,
+      "outcome=refused,type=BLOCK_V2": 1,
+      "outcome=error,type=BLOCK_V2": 1,
+      "outcome=error,type=RANDAO_REVEAL": 1,
+      "outcome=refused,type=unknown": 1,
+    });
+    assert.deepEqual(series(exp, "secure_signer_slashing_refusals_total"), {
+      "rule=DOUBLE_VOTE": 2,
+      "rule=SURROUNDING_VOTE": 1,
+      "rule=DOUBLE_BLOCK": 1,
+      "rule=UNKNOWN": 1,
+    });
+
+    // Sign latency: cumulative buckets, count and sum per type.
+    const le = (...counts: number[]) => Object.fromEntries([...LATENCY_BUCKETS.map(String), "+Inf"].map((b, i) => [b, counts[i]]));
+    //                                                       1ms 2.5 5  10 25 50 .1 .25 .5 1  2.5 5  +Inf
+    assert.deepEqual(buckets(exp, "secure_signer_sign_request_seconds", { type: "ATTESTATION" }), le(1, 3, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5));
+    assert.deepEqual(buckets(exp, "secure_signer_sign_request_seconds", { type: "BLOCK_V2" }), le(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 3));
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "ATTESTATION" }), 5);
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "BLOCK_V2" }), 3);
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "RANDAO_REVEAL" }), 1);
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "unknown" }), 1);
+    const sum = sample(exp, "secure_signer_sign_request_seconds_sum", { type: "BLOCK_V2" })!;
+    assert.ok(Math.abs(sum - 12.12) < 1e-9, `BLOCK_V2 sum ${sum}`);
+
+    // Database step per kind.
+    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "attestation" }), le(1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3));
+    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "block" }), le(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2));
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 3);
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
+
+    assert.equal(sample(exp, "secure_signer_keys_loaded"), 3);
+    // setPlatform replaces the series: exactly one, the latest.
+    assert.deepEqual(series(exp, "secure_signer_platform_info"), { "attested=true,platform=tsm": 1 });
+
+    // HTTP by route pattern: the query string and the path parameters do not make new series;
+    // unmatched URLs share one. The first scrape was answered before this one, so it counts once.
+    assert.deepEqual(series(exp, "secure_signer_http_requests_total"), {
+      "route=/metrics,status=200": 1,
+      "route=/items/:id,status=200": 3,
+      "route=/broken,status=418": 1,
+      "route=unmatched,status=404": 2,
+    });
+  });
+
+  it("measures real sign requests through the eth2 routes and a real SQLite store", async (t) => {
+    const dir = await tempDir(t, "metrics");
+    const metrics = new SignerMetrics({ defaultMetrics: false });
+    const store = await openSlashingProtection(join(dir, "slashing.sqlite"));
+    t.after(() => store.close());
+    const keys = new WorkerPoolSigningKeys(1);
+    t.after(() => keys.close());
+    const key = randomKey();
+    const pubkey = await keys.add(key.secretKey);
+    metrics.setKeysLoaded(() => keys.pubkeys().length);
+    metrics.setPlatform("dev", false);
+
+    const network = createNetworkConfig("mainnet");
+    // The ajv options of api/server.ts, which the sign schema needs (no coercion, union types).
+    const app = Fastify({
+      ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+    });
+    registerErrorHandler(app);
+    registerMetricsRoute(app, metrics);
+    registerEth2Routes(app, {
+      chain: network.config,
+      genesisValidatorsRoot: network.genesisValidatorsRoot,
+      keys,
+      slashing: timeSlashingStore(store, metrics),
+      onOutcome: (o) => metrics.onSignOutcome(o),
+    });
+    const base = await listen(t, app);
+
+    const randao = { type: "RANDAO_REVEAL", fork_info: FULU_FORK_INFO, randao_reveal: { epoch: "12" } };
+    const results = [
+      await sign(base, pubkey, attestationBody(10, 11)),
+      await sign(base, pubkey, attestationBody(11, 12)),
+      await sign(base, pubkey, attestationBody(11, 12, 1)), // double vote
+      await sign(base, pubkey, attestationBody(9, 13)), // surrounds 10→11 and 11→12
+      await sign(base, pubkey, blockBody(100)),
+      await sign(base, pubkey, blockBody(100, 1)), // double proposal
+      await sign(base, pubkey, randao),
+      await sign(base, "0x" + "cd".repeat(48), randao), // no such key: refused before any database step
+      await sign(base, pubkey, { type: "ATTESTATION" }), // schema: the handler never runs
+    ];
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 412, 412, 200, 412, 200, 404, 400],
+    );
+    assert.match(results[2]!.message!, /already/);
+
+    // A key added later shows at the next scrape: the gauge reads the key set when scraped.
+    await keys.add(randomKey().secretKey);
+
+    const exp = await scrape(base);
+    assert.deepEqual(series(exp, "secure_signer_signatures_total", true), {
+      "outcome=signed,type=ATTESTATION": 2,
+      "outcome=refused,type=ATTESTATION": 2,
+      "outcome=signed,type=BLOCK_V2": 1,
+      "outcome=refused,type=BLOCK_V2": 1,
+      "outcome=signed,type=RANDAO_REVEAL": 1,
+      "outcome=error,type=RANDAO_REVEAL": 1,
+    });
+    assert.deepEqual(series(exp, "secure_signer_slashing_refusals_total"), {
+      "rule=DOUBLE_VOTE": 1,
+      "rule=SURROUNDING_VOTE": 1,
+      "rule=DOUBLE_BLOCK": 1,
+    });
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "ATTESTATION" }), 4);
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "BLOCK_V2" }), 2);
+    assert.equal(sample(exp, "secure_signer_sign_request_seconds_count", { type: "RANDAO_REVEAL" }), 2);
+    // Every slashable request reached the database (refusals included); RANDAO_REVEAL never does.
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 4);
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
+    assert.equal(sample(exp, "secure_signer_keys_loaded"), 2);
+    assert.deepEqual(series(exp, "secure_signer_platform_info"), { "attested=false,platform=dev": 1 });
+    assert.deepEqual(series(exp, "secure_signer_http_requests_total"), {
+      "route=/api/v1/eth2/sign/:identifier,status=200": 4,
+      "route=/api/v1/eth2/sign/:identifier,status=412": 3,
+      "route=/api/v1/eth2/sign/:identifier,status=404": 1,
+      "route=/api/v1/eth2/sign/:identifier,status=400": 1,
+    });
+  });
+
+  it("gives a failed durable commit back to the caller and still times the step", async () => {
+    const metrics = new SignerMetrics({ defaultMetrics: false });
+    const failure = new Error("commit failed");
+    const inner = {
+      checkAndRecordBlock: async () => ({ durable: Promise.reject(failure) }),
+      checkAndRecordAttestation: async () => {
+        throw new Error("refused");
+      },
+      close: async () => undefined,
+    };
+    const timed = timeSlashingStore(inner, metrics);
+    const recorded = await timed.checkAndRecordBlock({ pubkey: "0x", genesisValidatorsRoot: "0x", slot: 1, signingRoot: "0x" });
+    await assert.rejects(recorded.durable, (e) => e === failure);
+    await assert.rejects(
+      timed.checkAndRecordAttestation({ pubkey: "0x", genesisValidatorsRoot: "0x", sourceEpoch: 0, targetEpoch: 1, signingRoot: "0x" }),
+      /refused/,
+    );
+    const exp = parseExposition((await metrics.scrape()).body);
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 1);
+    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 1);
+  });
+});
