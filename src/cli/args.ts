@@ -10,19 +10,23 @@ export interface FlagSpec {
   description: string;
   placeholder?: string;
   default?: string | number | boolean;
+  /** May be given several times; the value is then an array. */
+  multiple?: boolean;
 }
 
 /** Parses `argv` against a flag table; unknown flags and missing values are usage errors. */
 export function parseFlags(
   argv: string[],
   flags: Record<string, FlagSpec>,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   const options = Object.fromEntries(
-    Object.entries(flags).map(([name, spec]) => [name, { type: spec.kind === "boolean" ? "boolean" : "string" }] as const),
+    Object.entries(flags).map(
+      ([name, spec]) => [name, { type: spec.kind === "boolean" ? "boolean" : "string", multiple: spec.multiple === true }] as const,
+    ),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
   } catch (e) {
     throw new UsageError("USAGE", (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
   }

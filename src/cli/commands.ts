@@ -3,6 +3,7 @@ import { SignerError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { serveCommand } from "./serve.js";
 import { slashingProtectionCommand } from "./slashingProtection.js";
+import { verifyEvidenceCommand } from "./verifyEvidence.js";
 
 export interface Command {
   name: string;
@@ -11,7 +12,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [serveCommand, slashingProtectionCommand];
+const COMMANDS: Command[] = [serveCommand, slashingProtectionCommand, verifyEvidenceCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
