@@ -7,6 +7,7 @@ import type { HealthCheck } from "./api/health.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import type { Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
+import { useFastestHasher } from "./signing/hasher.js";
 import { createNetworkConfig } from "./signing/network.js";
 import { openSlashingProtection } from "./slashing/open.js";
 
@@ -24,6 +25,7 @@ export interface RunningSigner {
  */
 export async function startSigner(config: Config, logger: Logger): Promise<RunningSigner> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const hasher = await useFastestHasher();
   const network = createNetworkConfig(config.network);
 
   const keys = new WorkerPoolSigningKeys();
@@ -73,7 +75,7 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     },
   });
   const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, network: config.network, keys: keys.pubkeys().length }, "secure-signer listening");
+  logger.info({ url, network: config.network, keys: keys.pubkeys().length, hasher }, "secure-signer listening");
 
   return {
     app,
