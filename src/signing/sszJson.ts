@@ -1,4 +1,4 @@
-import { ArrayType, BitArrayType, ByteArrayType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
+import { ArrayType, BitArrayType, ByteArrayType, ByteVectorType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
 import { InputError } from "../errors.js";
 
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
@@ -44,6 +44,13 @@ function checkJson(type: Type<unknown>, json: unknown, field: string): void {
   } else {
     if ((type instanceof ByteArrayType || type instanceof BitArrayType) && !(typeof json === "string" && HEX_RE.test(json))) {
       throw invalid(field, `must be 0x-prefixed hex, got ${JSON.stringify(json)}`);
+    }
+    // Roots and keys are most of a message: their length check needs no decoding, which would
+    // only be done again by the container's fromJson.
+    if (type instanceof ByteVectorType) {
+      const bytes = ((json as string).length - 2) / 2;
+      if (bytes !== type.lengthBytes) throw invalid(field, `is not a valid ${type.typeName}: expected ${type.lengthBytes} bytes, got ${bytes}`);
+      return;
     }
     try {
       type.fromJson(json);
