@@ -61,6 +61,7 @@ async function measureHttp(label: string, dir: string, extraArgs: string[], pubk
     "--keystores-dir", dirs.keystoresDir,
     "--keystores-passwords-dir", dirs.passwordsDir,
     "--log-level", "warn",
+    "--startup-floor-epochs", "off",
     ...extraArgs,
   ]);
   try {

@@ -2,14 +2,17 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { SLOTS_PER_EPOCH } from "@lodestar/params";
 import { buildServer } from "./api/server.js";
 import type { HealthCheck } from "./api/health.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import type { Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
+import type { SigningPlan } from "./signing/plan.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { createNetworkConfig } from "./signing/network.js";
 import { openSlashingProtection } from "./slashing/open.js";
+import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -41,6 +44,19 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
 
+  const floor =
+    config.startupFloorEpochs === "off"
+      ? undefined
+      : startupFloor({
+          nowSeconds: Date.now() / 1000,
+          genesisTime: network.genesisTime,
+          secondsPerSlot: network.config.SECONDS_PER_SLOT,
+          slotsPerEpoch: SLOTS_PER_EPOCH,
+          marginEpochs: config.startupFloorEpochs,
+        });
+  if (floor) logger.info(floor, "rollback guard: slashable messages at or below this slot / target epoch are refused since this start");
+  else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
+
   const slashing = await openSlashingProtection(config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"));
 
   const health: HealthCheck[] = [
@@ -71,6 +87,7 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
       genesisValidatorsRoot: network.genesisValidatorsRoot,
       keys,
       slashing,
+      ...(floor && { preCheck: (_pubkey: string, plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
       onOutcome: (o) => logger.info(o, "sign"),
     },
   });

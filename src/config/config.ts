@@ -33,6 +33,7 @@ export const SERVE_OPTIONS = {
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
   "require-attested": { kind: "boolean", default: false, description: "refuse to start on a platform that cannot be attested (dev)" },
+  "startup-floor-epochs": { kind: "string", placeholder: "N|off", default: "1", description: "rollback guard: after each start, refuse blocks and attestations up to the clock's current epoch plus N (off: trust the database as it is)" },
   "log-level": { kind: "string", placeholder: "LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace" },
   "body-limit": { kind: "number", placeholder: "BYTES", default: 4 * 1024 * 1024, description: "largest request body accepted" },
   "tls-cert": { kind: "string", placeholder: "FILE", description: "PEM server certificate: serve HTTPS" },
@@ -54,6 +55,7 @@ const ConfigSchema = Type.Object({
   slashingDb: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
   platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm")]),
   requireAttested: Type.Boolean(),
+  startupFloorEpochs: Type.Union([Type.Literal("off"), Type.Integer({ minimum: 0, maximum: 1000 })]),
   logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
   bodyLimit: Type.Integer({ minimum: 1024 }),
   tlsCert: Type.Optional(Type.String()),
@@ -116,6 +118,9 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
     else if (file[name] !== undefined) value = coerce(name, spec, file[name], `config file ${configPath}`);
     else value = spec.default;
     if (value !== undefined) merged[camel(name)] = value;
+  }
+  if (typeof merged.startupFloorEpochs === "string" && /^[0-9]+$/.test(merged.startupFloorEpochs)) {
+    merged.startupFloorEpochs = Number(merged.startupFloorEpochs);
   }
   if (typeof merged.hostAllowlist === "string") {
     merged.hostAllowlist = merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);

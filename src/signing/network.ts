@@ -18,6 +18,11 @@ export interface NetworkConfig {
   config: ChainForkConfig;
   /** 0x-prefixed lower-case hex; unknown for `minimal` and for config files. */
   genesisValidatorsRoot?: string;
+  /**
+   * Unix seconds of slot 0: the published genesis for named networks, else MIN_GENESIS_TIME +
+   * GENESIS_DELAY, which is genesis for every network that started on its minimum time.
+   */
+  genesisTime: number;
 }
 
 /**
@@ -48,10 +53,10 @@ const holeskyChainConfig: ChainConfig = {
   DEPOSIT_CONTRACT_ADDRESS: fromHex("0x4242424242424242424242424242424242424242", "DEPOSIT_CONTRACT_ADDRESS", 20),
 };
 
-const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRoot?: string }> = {
-  mainnet: { chainConfig: networksChainConfig.mainnet, genesisValidatorsRoot: genesisData.mainnet.genesisValidatorsRoot },
-  hoodi: { chainConfig: networksChainConfig.hoodi, genesisValidatorsRoot: genesisData.hoodi.genesisValidatorsRoot },
-  sepolia: { chainConfig: networksChainConfig.sepolia, genesisValidatorsRoot: genesisData.sepolia.genesisValidatorsRoot },
+const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRoot?: string; genesisTime?: number }> = {
+  mainnet: { chainConfig: networksChainConfig.mainnet, ...genesisData.mainnet },
+  hoodi: { chainConfig: networksChainConfig.hoodi, ...genesisData.hoodi },
+  sepolia: { chainConfig: networksChainConfig.sepolia, ...genesisData.sepolia },
   holesky: {
     chainConfig: holeskyChainConfig,
     genesisValidatorsRoot: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1",
@@ -63,8 +68,9 @@ const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRo
 export function createNetworkConfig(network: string): NetworkConfig {
   let chainConfig: Partial<ChainConfig>;
   let genesisValidatorsRoot: string | undefined;
+  let genesisTime: number | undefined;
   if (isNetworkName(network)) {
-    ({ chainConfig, genesisValidatorsRoot } = KNOWN[network]);
+    ({ chainConfig, genesisValidatorsRoot, genesisTime } = KNOWN[network]);
   } else {
     chainConfig = chainConfigFromFile(network);
   }
@@ -78,7 +84,8 @@ export function createNetworkConfig(network: string): NetworkConfig {
     );
   }
   const config = createChainForkConfig(chainConfig);
-  return genesisValidatorsRoot === undefined ? { config } : { config, genesisValidatorsRoot };
+  genesisTime ??= config.MIN_GENESIS_TIME + config.GENESIS_DELAY;
+  return genesisValidatorsRoot === undefined ? { config, genesisTime } : { config, genesisValidatorsRoot, genesisTime };
 }
 
 const FORK_PREFIXES = ["ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU", "GLOAS", "HEZE"] as const;

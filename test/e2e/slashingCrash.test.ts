@@ -21,6 +21,7 @@ describe("slashing protection survives SIGKILL", () => {
       "--keystores-dir", dirs.keystoresDir,
       "--keystores-passwords-dir", dirs.passwordsDir,
       "--log-level", "warn",
+      "--startup-floor-epochs", "off",
     ];
     const received: Received[] = [];
     let next = 100;

@@ -1,0 +1,52 @@
+import { SignerError } from "../errors.js";
+import type { SlashingCheck } from "../signing/plan.js";
+
+/**
+ * The rollback guard. The slashing database lives on storage the host controls, so the host can
+ * put back an older copy whose watermarks are below what this key already signed. Every message
+ * the signer ever signed was for a slot no later than the clock's "now" (plus skew), so on each
+ * start it refuses blocks and attestations up to now plus a margin: whatever an old copy forgot
+ * lies below that floor. The price is the duties of the first `marginEpochs` + 1 epochs after a
+ * restart, as with the consensus clients' doppelganger protection.
+ */
+export interface StartupFloor {
+  /** Blocks at or below this slot are refused. */
+  slot: number;
+  /** Attestations whose target is at or below this epoch are refused. */
+  epoch: number;
+}
+
+export class RollbackGuardError extends SignerError<"BELOW_STARTUP_FLOOR"> {
+  readonly domain = "slashing";
+}
+
+export function startupFloor(params: {
+  nowSeconds: number;
+  genesisTime: number;
+  secondsPerSlot: number;
+  slotsPerEpoch: number;
+  marginEpochs: number;
+}): StartupFloor {
+  const { nowSeconds, genesisTime, secondsPerSlot, slotsPerEpoch, marginEpochs } = params;
+  const currentSlot = Math.max(0, Math.floor((nowSeconds - genesisTime) / secondsPerSlot));
+  const currentEpoch = Math.floor(currentSlot / slotsPerEpoch);
+  return { slot: currentSlot + marginEpochs * slotsPerEpoch, epoch: currentEpoch + marginEpochs };
+}
+
+/** Throws RollbackGuardError when a slashable message falls at or below the floor. */
+export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): void {
+  if (check.kind === "block" && check.slot <= floor.slot) {
+    throw new RollbackGuardError(
+      "BELOW_STARTUP_FLOOR",
+      `block at slot ${check.slot} refused: since this start the signer signs blocks only above slot ${floor.slot} (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
+      { slot: check.slot, floorSlot: floor.slot },
+    );
+  }
+  if (check.kind === "attestation" && check.targetEpoch <= floor.epoch) {
+    throw new RollbackGuardError(
+      "BELOW_STARTUP_FLOOR",
+      `attestation with target epoch ${check.targetEpoch} refused: since this start the signer signs attestations only with target above epoch ${floor.epoch} (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
+      { targetEpoch: check.targetEpoch, floorEpoch: floor.epoch },
+    );
+  }
+}
