@@ -3,16 +3,26 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
-import { buildServer } from "./api/server.js";
+import { registerEvidenceRoute } from "./api/evidence.js";
 import type { HealthCheck } from "./api/health.js";
+import { registerKeymanager } from "./api/keymanager.js";
+import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import type { Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
-import type { SigningPlan } from "./signing/plan.js";
+import { loadSealedKeys } from "./keys/lifecycle.js";
+import { SealedKeyStore } from "./keys/sealedStore.js";
+import { TransportKey } from "./keys/transport.js";
+import { registerMetricsRoute } from "./metrics/route.js";
+import { SignerMetrics, timeSlashingStore } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { createNetworkConfig } from "./signing/network.js";
+import type { SigningPlan } from "./signing/plan.js";
 import { openSlashingProtection } from "./slashing/open.js";
 import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
+import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
+import { createPlatform } from "./tee/index.js";
+import { toHex } from "./util/hex.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -20,6 +30,8 @@ export interface RunningSigner {
   url: string;
   close(): Promise<void>;
 }
+
+const ZERO_ROOT = toHex(new Uint8Array(32));
 
 /**
  * The composition root: builds every domain object from the Config, in dependency order, and
@@ -30,16 +42,36 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hasher = await useFastestHasher();
   const network = createNetworkConfig(config.network);
+  const genesisValidatorsRoot = network.genesisValidatorsRoot ?? config.genesisValidatorsRoot?.toLowerCase();
+
+  const platform = await createPlatform(config.platform, {
+    dataDir: config.dataDir,
+    requireAttested: config.requireAttested,
+    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
+    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
+  });
+  if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
+  const metrics = new SignerMetrics();
+  metrics.setPlatform(platform.name, platform.attested);
 
   const keys = new WorkerPoolSigningKeys();
-  let keystoreErrors = 0;
+  metrics.setKeysLoaded(() => keys.pubkeys().length);
+  const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
+  const transportKey = await TransportKey.open(platform, config.dataDir);
+  let keyErrors = 0;
+  const sealed = await loadSealedKeys(sealedStore, keys);
+  for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
+  keyErrors += sealed.errors.length;
   if (config.keystoresDir && config.keystoresPasswordsDir) {
     const loaded = await loadKeystoreDir(config.keystoresDir, config.keystoresPasswordsDir);
     for (const { file, message } of loaded.errors) logger.error({ file }, `keystore not loaded: ${message}`);
-    keystoreErrors += loaded.errors.length;
+    keyErrors += loaded.errors.length;
     for (const key of loaded.keys) {
-      await keys.add(key.secretKey);
-      key.secretKey.fill(0);
+      try {
+        await keys.add(key.secretKey);
+      } finally {
+        key.secretKey.fill(0);
+      }
     }
     logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
@@ -63,11 +95,12 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     {
       id: "keys-check",
       run: async () => ({
-        status: keystoreErrors === 0 ? "UP" : "DOWN",
-        data: { "keys-loaded": keys.pubkeys().length, "error-count": keystoreErrors },
+        status: keyErrors === 0 ? "UP" : "DOWN",
+        data: { "keys-loaded": keys.pubkeys().length, "error-count": keyErrors },
       }),
     },
     { id: "slashing-protection-db", run: () => slashing.health() },
+    { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
   ];
 
   const app = await buildServer({
@@ -84,15 +117,35 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     health,
     eth2: {
       chain: network.config,
-      genesisValidatorsRoot: network.genesisValidatorsRoot,
+      ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
       keys,
-      slashing,
+      slashing: timeSlashingStore(slashing, metrics),
       ...(floor && { preCheck: (_pubkey: string, plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
-      onOutcome: (o) => logger.info(o, "sign"),
+      onOutcome: (o) => {
+        metrics.onSignOutcome(o);
+        logger.info(o, "sign");
+      },
     },
+    plugins: [
+      (app) => registerMetricsRoute(app, metrics),
+      (app) => registerEvidenceRoute(app, { platform, keys, transportKey }),
+      (app) =>
+        registerKeymanager(app, {
+          keys,
+          sealedStore,
+          platform,
+          transportKey,
+          slashing,
+          genesisValidatorsRoot: genesisValidatorsRoot ?? ZERO_ROOT,
+          tokenFile: join(config.dataDir, "api-token.txt"),
+        }),
+    ],
   });
   const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, network: config.network, keys: keys.pubkeys().length, hasher }, "secure-signer listening");
+  logger.info(
+    { url, network: config.network, keys: keys.pubkeys().length, platform: platform.name, attested: platform.attested, hasher },
+    "secure-signer listening",
+  );
 
   return {
     app,
@@ -101,6 +154,7 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
       await app.close();
       await slashing.close();
       await keys.close();
+      await (platform as { close?: () => Promise<void> }).close?.();
     },
   };
 }

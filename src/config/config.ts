@@ -32,6 +32,11 @@ export const SERVE_OPTIONS = {
   "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
+  "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
+  "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },
+  "tsm-report-dir": { kind: "string", placeholder: "DIR", default: "/sys/kernel/config/tsm/report", description: "tsm: the configfs-tsm report directory" },
+  "tsm-sealing-key-file": { kind: "string", placeholder: "FILE", description: "tsm: the 32-byte sealing key a key-release step wrote after attesting this VM" },
+  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "the chain's genesis_validators_root, for networks given as a config file" },
   "require-attested": { kind: "boolean", default: false, description: "refuse to start on a platform that cannot be attested (dev)" },
   "startup-floor-epochs": { kind: "string", placeholder: "N|off", default: "1", description: "rollback guard: after each start, refuse blocks and attestations up to the clock's current epoch plus N (off: trust the database as it is)" },
   "log-level": { kind: "string", placeholder: "LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace" },
@@ -55,6 +60,11 @@ const ConfigSchema = Type.Object({
   slashingDb: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
   platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm")]),
   requireAttested: Type.Boolean(),
+  gramineAttestationDir: Type.String(),
+  gramineSealingKey: Type.Union([Type.Literal("mrenclave"), Type.Literal("mrsigner")]),
+  tsmReportDir: Type.String(),
+  tsmSealingKeyFile: Type.Optional(Type.String()),
+  genesisValidatorsRoot: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   startupFloorEpochs: Type.Union([Type.Literal("off"), Type.Integer({ minimum: 0, maximum: 1000 })]),
   logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
   bodyLimit: Type.Integer({ minimum: 1024 }),
@@ -125,7 +135,7 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
   if (typeof merged.hostAllowlist === "string") {
     merged.hostAllowlist = merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
   }
-  for (const key of ["dataDir", "keystoresDir", "keystoresPasswordsDir", "tlsCert", "tlsKey", "tlsClientCa"]) {
+  for (const key of ["dataDir", "keystoresDir", "keystoresPasswordsDir", "tlsCert", "tlsKey", "tlsClientCa", "tsmSealingKeyFile"]) {
     if (typeof merged[key] === "string") merged[key] = resolve(merged[key] as string);
   }
   const errors = [...Value.Errors(ConfigSchema, merged)];
