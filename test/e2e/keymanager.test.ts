@@ -216,6 +216,27 @@ describe("keymanager API over HTTP", () => {
   });
 });
 
+describe("keymanager persistence and concurrency", () => {
+  it("three concurrent imports of one key: one imported, two duplicate; a restart keeps keys and token", async (t) => {
+    const dataDir = await tempDir(t, "kmrestart");
+    const first = await startKeymanager(dataDir);
+    t.after(() => first.close());
+    const key = randomKey();
+    const body = { keystores: [JSON.stringify(await cheapKeystore(key, "pw"))], passwords: ["pw"] };
+    const results = await Promise.all([1, 2, 3].map(() => first.call("POST", "/eth/v1/keystores", body)));
+    const statuses = results.map((r) => r.json.data[0].status).sort();
+    assert.deepEqual(statuses, ["duplicate", "duplicate", "imported"]);
+    await first.close();
+
+    const second = await startKeymanager(dataDir);
+    t.after(() => second.close());
+    assert.equal(second.token, first.token);
+    assert.equal(second.transportKey.publicKeyHex, first.transportKey.publicKeyHex);
+    const list = await second.call("GET", "/eth/v1/keystores");
+    assert.deepEqual(list.json.data, [{ validating_pubkey: key.pubkey, readonly: false }]);
+  });
+});
+
 describe("keymanager session leaks no secret", () => {
   it("no response body and no log line holds any secret key, in hex or base64", async (t) => {
     const dataDir = await tempDir(t, "kmleak");

@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { registerKeymanager } from "../../src/api/keymanager.js";
+import { loadSealedKeys } from "../../src/keys/lifecycle.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { TransportKey } from "../../src/keys/transport.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
@@ -29,7 +30,10 @@ export interface KeymanagerHarness {
   close(): Promise<void>;
 }
 
-/** A real keymanager server on 127.0.0.1 with the dev platform, real sealed files and real BLS keys. */
+/**
+ * A real keymanager server on 127.0.0.1 with the dev platform, real sealed files and real BLS keys;
+ * like the signer at start, it loads whatever is sealed in `dataDir` first.
+ */
 export async function startKeymanager(dataDir: string): Promise<KeymanagerHarness> {
   const logs: string[] = [];
   const bodies: string[] = [];
@@ -44,6 +48,8 @@ export async function startKeymanager(dataDir: string): Promise<KeymanagerHarnes
   const sealedStore = await SealedKeyStore.open(platform, dataDir);
   const transportKey = await TransportKey.open(platform, dataDir);
   const keys = new LocalSigningKeys();
+  const { errors } = await loadSealedKeys(sealedStore, keys);
+  if (errors.length > 0) throw new Error(`sealed keys failed to load: ${JSON.stringify(errors)}`);
   const slashing = new InMemorySlashing(TEST_GVR);
   const tokenFile = join(dataDir, "api-token.txt");
   await registerKeymanager(app, {
@@ -56,6 +62,7 @@ export async function startKeymanager(dataDir: string): Promise<KeymanagerHarnes
     tokenFile,
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  let closing: Promise<void> | undefined;
   const { readFile } = await import("node:fs/promises");
   const token = (await readFile(tokenFile, "utf8")).trim();
   return {
@@ -79,9 +86,10 @@ export async function startKeymanager(dataDir: string): Promise<KeymanagerHarnes
       bodies.push(text);
       return { status: res.status, json: text ? JSON.parse(text) : undefined };
     },
+    /** Idempotent, so a test can both close it early and register it for cleanup. */
     async close() {
-      await app.close();
-      await keys.close();
+      closing ??= app.close().then(() => keys.close());
+      await closing;
     },
   };
 }
