@@ -159,7 +159,10 @@ describe("metrics", () => {
   it("counts scripted outcomes, database steps, keys, platform and HTTP requests exactly", async (t) => {
     const metrics = new SignerMetrics();
     const app = Fastify();
+    // Encapsulated plugins (as the keymanager API is) registered before and after the hook are counted too.
+    await app.register(async (scope) => scope.get("/before/:id", async () => "b"));
     registerMetricsRoute(app, metrics);
+    await app.register(async (scope) => scope.get("/after", async () => "a"));
     app.get("/items/:id", async (request) => ({ id: (request.params as { id: string }).id }));
     app.get("/broken", async (_request, reply) => reply.status(418).send("teapot"));
     const base = await listen(t, app);
@@ -211,6 +214,8 @@ describe("metrics", () => {
     assert.equal(await get(`${base}/broken`), 418);
     assert.equal(await get(`${base}/no/such/${"ab".repeat(48)}`), 404);
     assert.equal(await get(`${base}/other`), 404);
+    assert.equal(await get(`${base}/before/7`), 200);
+    assert.equal(await get(`${base}/after`), 200);
 
     const exp = await scrape(base);
     assert.deepEqual(series(exp, "secure_signer_signatures_total", true), {
@@ -258,6 +263,8 @@ describe("metrics", () => {
       "route=/items/:id,status=200": 3,
       "route=/broken,status=418": 1,
       "route=unmatched,status=404": 2,
+      "route=/before/:id,status=200": 1,
+      "route=/after,status=200": 1,
     });
   });
 
