@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
 import { UsageError } from "./args.js";
+import { initCommand } from "./init.js";
+import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
 import { slashingProtectionCommand } from "./slashingProtection.js";
 import { verifyEvidenceCommand } from "./verifyEvidence.js";
@@ -12,7 +14,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [serveCommand, slashingProtectionCommand, verifyEvidenceCommand];
+const COMMANDS: Command[] = [serveCommand, initCommand, keysCommand, slashingProtectionCommand, verifyEvidenceCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };

@@ -1,0 +1,228 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { LocalSigningKeys } from "../bls/localKeys.js";
+import { loadConfig, SERVE_OPTIONS, type Config, type OptionName } from "../config/config.js";
+import { InputError } from "../errors.js";
+import { createDepositData, type WithdrawalType } from "../keys/depositData.js";
+import { createVoluntaryExit } from "../keys/exit.js";
+import { generateKeys } from "../keys/keygen.js";
+import { importKeystoreDirToSealed, importRequestFromDir, loadSealedKeys } from "../keys/lifecycle.js";
+import { keyNetwork } from "../keys/network.js";
+import { SealedKeyStore } from "../keys/sealedStore.js";
+import { encryptImportRequest, TransportKey } from "../keys/transport.js";
+import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
+import { createPlatform } from "../tee/index.js";
+import type { Platform } from "../tee/platform.js";
+import { normalizePubkey } from "../util/hex.js";
+import { formatFlags, parseFlags, UsageError, type FlagSpec } from "./args.js";
+import type { Command } from "./commands.js";
+
+/** The serve settings that say where the sealed keys are and which platform unseals them. */
+export const PLATFORM_FLAGS = Object.fromEntries(
+  (
+    ["data-dir", "platform", "require-attested", "gramine-attestation-dir", "gramine-sealing-key", "tsm-report-dir", "tsm-sealing-key-file", "network", "genesis-validators-root", "config"] as const
+  ).map((name) => [name, SERVE_OPTIONS[name]]),
+) as Record<string, FlagSpec>;
+
+const FLAGS = {
+  ...PLATFORM_FLAGS,
+  count: { kind: "number", placeholder: "N", description: "generate: how many keys (default 1)" },
+  "passwords-dir": { kind: "string", placeholder: "DIR", description: "import, encrypt-for-signer: NAME.txt password of each NAME.json keystore" },
+  "keystores-dir": { kind: "string", placeholder: "DIR", description: "encrypt-for-signer: the keystores to encrypt" },
+  "signer-key": { kind: "string", placeholder: "HEX", description: "encrypt-for-signer: the signer's transport public key (secure-signer keys transport-key)" },
+  "slashing-protection": { kind: "string", placeholder: "FILE", description: "encrypt-for-signer: EIP-3076 file to import with the keys" },
+  "withdrawal-address": { kind: "string", placeholder: "ADDR", description: "deposit-data: execution address for the withdrawal credentials" },
+  "withdrawal-type": { kind: "string", placeholder: "0x01|0x02", description: "deposit-data: 0x01 (default) or 0x02 (compounding)" },
+  "amount-gwei": { kind: "number", placeholder: "GWEI", description: "deposit-data: deposit amount (default 32 ETH)" },
+  pubkeys: { kind: "string", placeholder: "HEX,…", description: "deposit-data: only these keys (default: every sealed key)" },
+  "validator-index": { kind: "number", placeholder: "N", description: "exit: the validator's index" },
+  epoch: { kind: "number", placeholder: "N", description: "exit: earliest epoch the exit is valid at" },
+  out: { kind: "string", placeholder: "FILE", description: "write the JSON output here instead of standard output" },
+} as Record<string, FlagSpec>;
+
+const USAGE = [
+  "Usage: secure-signer keys <action> [arguments] [options]",
+  "",
+  "Manages the keys sealed in the data directory. A running signer loads sealed keys at start:",
+  "restart it after an offline change, or use the keymanager API (/eth/v1/keystores) instead.",
+  "  generate [--count N]                 generate keys inside the signer; prints only public keys",
+  "  import DIR --passwords-dir DIR       seal EIP-2335 keystores NAME.json (passwords NAME.txt)",
+  "  list                                 list sealed public keys",
+  "  delete PUBKEY…                       delete sealed keys (their slashing records are kept)",
+  "  transport-key                        print the signer's transport public key",
+  "  encrypt-for-signer --signer-key HEX --keystores-dir DIR --passwords-dir DIR [--slashing-protection FILE]",
+  "                                       on another machine: encrypt a keymanager import to the signer",
+  "  deposit-data --withdrawal-address ADDR [--withdrawal-type 0x01|0x02] [--amount-gwei N] [--pubkeys …]",
+  "                                       deposit data JSON as staking-deposit-cli writes it",
+  "  exit PUBKEY --validator-index N --epoch N",
+  "                                       a signed voluntary exit for the beacon API",
+  "",
+  "Options:",
+  formatFlags(FLAGS),
+].join("\n");
+
+export function platformConfig(values: Record<string, unknown>): Config {
+  const picked = Object.fromEntries(Object.keys(PLATFORM_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
+  return loadConfig(picked as Partial<Record<OptionName, string | boolean>>);
+}
+
+export async function openPlatform(config: Config): Promise<Platform> {
+  const platform = await createPlatform(config.platform, {
+    dataDir: config.dataDir,
+    requireAttested: config.requireAttested,
+    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
+    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
+  });
+  if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
+  return platform;
+}
+
+async function output(values: Record<string, unknown>, json: unknown): Promise<void> {
+  const text = JSON.stringify(json, null, 2) + "\n";
+  if (values.out) await writeFile(values.out as string, text);
+  else process.stdout.write(text);
+}
+
+function integer(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError("USAGE", `--${name} must be a non-negative integer, got ${String(raw)}`);
+  return n;
+}
+
+/** Loads every sealed key into a LocalSigningKeys for one-off signatures (deposits, exits). */
+async function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: string[] }> {
+  const platform = await openPlatform(config);
+  const store = await SealedKeyStore.open(platform, config.dataDir);
+  const keys = new LocalSigningKeys();
+  const { pubkeys, errors } = await loadSealedKeys(store, keys);
+  for (const { file, message } of errors) console.error(`warning: ${file}: ${message}`);
+  return { keys, pubkeys };
+}
+
+function progressBar(done: number, total: number, file: string): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = Math.round((done / Math.max(1, total)) * width);
+  process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} ${file.slice(-40).padEnd(40)}`);
+  if (done === total) process.stderr.write("\n");
+}
+
+const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) => Promise<number>> = {
+  async generate(values, args) {
+    if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
+    const config = platformConfig(values);
+    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    for (const pubkey of await generateKeys(integer(values, "count") ?? 1, { sealedStore: store })) console.log(pubkey);
+    return 0;
+  },
+  async import(values, args) {
+    const [dir, ...extra] = args;
+    if (!dir || extra.length > 0) throw new UsageError("USAGE", "import takes one keystore DIR");
+    if (!values["passwords-dir"]) throw new UsageError("USAGE", "import needs --passwords-dir");
+    const config = platformConfig(values);
+    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    const result = await importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { onProgress: progressBar });
+    for (const pubkey of result.imported) console.log(`imported ${pubkey}`);
+    for (const pubkey of result.existing) console.log(`already sealed ${pubkey}`);
+    for (const { message } of result.errors) console.error(`error: ${message}`);
+    console.log(`${result.imported.length} imported, ${result.existing.length} already present, ${result.errors.length} failed`);
+    return result.errors.length === 0 ? 0 : 1;
+  },
+  async list(values, args) {
+    if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
+    const config = platformConfig(values);
+    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    for (const pubkey of await store.list()) console.log(pubkey);
+    return 0;
+  },
+  async delete(values, args) {
+    if (args.length === 0) throw new UsageError("USAGE", "delete needs at least one PUBKEY");
+    const pubkeys = args.map(normalizePubkey);
+    const config = platformConfig(values);
+    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    let missing = 0;
+    for (const pubkey of pubkeys) {
+      if (await store.delete(pubkey)) console.log(`deleted ${pubkey}`);
+      else {
+        console.error(`not found ${pubkey}`);
+        missing++;
+      }
+    }
+    return missing === 0 ? 0 : 1;
+  },
+  async "transport-key"(values, args) {
+    if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
+    const config = platformConfig(values);
+    console.log((await TransportKey.open(await openPlatform(config), config.dataDir)).publicKeyHex);
+    return 0;
+  },
+  async "encrypt-for-signer"(values, args) {
+    if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
+    for (const flag of ["signer-key", "keystores-dir", "passwords-dir"]) {
+      if (!values[flag]) throw new UsageError("USAGE", `encrypt-for-signer needs --${flag}`);
+    }
+    const slashing = values["slashing-protection"] ? await readFile(values["slashing-protection"] as string, "utf8") : undefined;
+    const { request, files, errors } = await importRequestFromDir(values["keystores-dir"] as string, values["passwords-dir"] as string, slashing);
+    for (const { message } of errors) console.error(`error: ${message}`);
+    if (errors.length > 0) return 1;
+    await output(values, encryptImportRequest(values["signer-key"] as string, request));
+    console.error(`encrypted ${files.length} keystores for the signer: POST the output to /eth/v1/keystores`);
+    return 0;
+  },
+  async "deposit-data"(values, args) {
+    if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
+    if (!values["withdrawal-address"]) throw new UsageError("USAGE", "deposit-data needs --withdrawal-address");
+    const withdrawalType = (values["withdrawal-type"] as string | undefined) ?? "0x01";
+    if (withdrawalType !== "0x01" && withdrawalType !== "0x02") throw new UsageError("USAGE", "--withdrawal-type is 0x01 or 0x02");
+    const config = platformConfig(values);
+    const network = keyNetwork(config.network, config.genesisValidatorsRoot);
+    const { keys, pubkeys } = await unsealAll(config);
+    const wanted = values.pubkeys ? (values.pubkeys as string).split(",").map((p) => normalizePubkey(p.trim())) : pubkeys;
+    if (wanted.length === 0) throw new InputError("INVALID_INPUT", "no sealed keys: generate or import keys first");
+    const amountGwei = integer(values, "amount-gwei");
+    const deposits = [];
+    for (const pubkey of wanted) {
+      deposits.push(
+        await createDepositData({
+          keys,
+          pubkey,
+          withdrawalType: withdrawalType as WithdrawalType,
+          withdrawalAddress: values["withdrawal-address"] as string,
+          ...(amountGwei !== undefined && { amountGwei }),
+          network,
+        }),
+      );
+    }
+    await keys.close();
+    await output(values, deposits);
+    return 0;
+  },
+  async exit(values, args) {
+    const [pubkey, ...extra] = args;
+    if (!pubkey || extra.length > 0) throw new UsageError("USAGE", "exit takes one PUBKEY");
+    const validatorIndex = integer(values, "validator-index");
+    const epoch = integer(values, "epoch");
+    if (validatorIndex === undefined || epoch === undefined) throw new UsageError("USAGE", "exit needs --validator-index and --epoch");
+    const config = platformConfig(values);
+    const network = keyNetwork(config.network, config.genesisValidatorsRoot);
+    const { keys } = await unsealAll(config);
+    const exit = await createVoluntaryExit({ keys, pubkey, validatorIndex, epoch, network });
+    await keys.close();
+    await output(values, exit);
+    return 0;
+  },
+};
+
+export const keysCommand: Command = {
+  name: "keys",
+  summary: "generate, import, list and delete sealed keys; deposit data, exits, encrypted imports",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, FLAGS);
+    const [action, ...args] = positionals;
+    const run = action ? ACTIONS[action] : undefined;
+    if (!run) throw new UsageError("USAGE", action ? `unknown action "${action}"` : "missing action");
+    return run(values, args);
+  },
+};
