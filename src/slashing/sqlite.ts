@@ -23,6 +23,13 @@ import type {
 export interface SqliteStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
   genesisValidatorsRoot?: string;
+  /**
+   * How long decided records may wait for their commit (default 2 ms). Decisions are answered at
+   * once, so this only delays `durable`, which the caller awaits after computing the signature
+   * anyway; in exchange one commit (WAL write and fsync, ~130 µs of CPU here) covers more
+   * records. 0 commits as soon as the thread is idle.
+   */
+  commitDelayMs?: number;
 }
 
 interface Waiter {
@@ -52,7 +59,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteSlashingStore> {
-    const config: WorkerConfig = { path, ...options };
+    const config: WorkerConfig = { path, commitDelayMs: 2, ...options };
     const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
     await new Promise<void>((resolve, reject) => {
       const onFirst = (m: Reply): void => {
@@ -130,7 +137,9 @@ export class SqliteSlashingStore implements SlashingProtection {
     }
     const id = this.nextId++;
     this.waiting.set(id, waiter);
-    if (this.outbox.length === 0) queueMicrotask(() => this.flushOutbox());
+    // setImmediate rather than a microtask: every request parsed in this event-loop turn (one per
+    // readable socket) then travels in one message, which saves a thread wake-up per request.
+    if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
     this.outbox.push({ id, ...body } as Request);
   }
 

@@ -7,6 +7,7 @@ import type { SignRequest } from "./sqliteEngine.js";
 export interface WorkerConfig {
   path: string;
   genesisValidatorsRoot?: string;
+  commitDelayMs: number;
 }
 
 export type Request =

@@ -1,8 +1,8 @@
 /**
- * The thread that owns the SQLite connection. Group commit: every request that arrived while the
- * previous commit was fsyncing is decided in order, the decisions are posted at once, then all
- * their records are committed in one transaction and "durable" is posted. The HTTP thread never
- * waits on an fsync, and one fsync covers a whole batch.
+ * The thread that owns the SQLite connection. Group commit: requests are decided in arrival order
+ * as soon as they arrive and the decisions posted at once; the records decided meanwhile are
+ * committed together in one transaction shortly after, then "durable" is posted for all of them.
+ * The HTTP thread never waits on an fsync, and one fsync covers a whole batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SqliteEngine } from "./sqliteEngine.js";
@@ -24,13 +24,15 @@ try {
 
 let queue: Request[] = [];
 let scheduled = false;
+/** Allowed since the last commit: their `durable` is settled by the next one. */
+let uncommitted: number[] = [];
+let commitTimer: NodeJS.Timeout | null = null;
 
 port.on("message", (batch: Request[]) => {
   for (const r of batch) queue.push(r);
   if (!scheduled) {
     scheduled = true;
-    // setImmediate runs after the event loop has delivered every message already waiting, so
-    // everything that queued up during the last commit lands in this batch.
+    // setImmediate runs after the event loop has delivered every message already waiting.
     setImmediate(flush);
   }
 });
@@ -40,30 +42,24 @@ function flush(): void {
   const batch = queue;
   queue = [];
   let decided: { id: number; error?: WireError }[] = [];
-  const commitDecided = (): void => {
-    if (decided.length === 0) return;
-    post({ t: "decisions", items: decided });
-    const ids = decided.filter((d) => !d.error).map((d) => d.id);
+  const postDecisions = (): void => {
+    if (decided.length > 0) post({ t: "decisions", items: decided });
     decided = [];
-    try {
-      engine.commit();
-      post({ t: "durable", ids });
-    } catch (e) {
-      post({ t: "durable", ids, error: toWire(e) });
-    }
   };
   for (const r of batch) {
     if (r.op === "sign") {
       try {
         engine.decide(r.req);
         decided.push({ id: r.id });
+        uncommitted.push(r.id);
       } catch (e) {
         decided.push({ id: r.id, error: toWire(e) });
       }
       continue;
     }
     // Anything else sees the database with every earlier decision committed.
-    commitDecided();
+    postDecisions();
+    commit();
     try {
       post({ t: "result", id: r.id, value: run(r) });
     } catch (e) {
@@ -74,7 +70,22 @@ function flush(): void {
       return;
     }
   }
-  commitDecided();
+  postDecisions();
+  if (uncommitted.length > 0 && commitTimer === null) commitTimer = setTimeout(commit, config.commitDelayMs);
+}
+
+function commit(): void {
+  if (commitTimer !== null) clearTimeout(commitTimer);
+  commitTimer = null;
+  if (uncommitted.length === 0) return;
+  const ids = uncommitted;
+  uncommitted = [];
+  try {
+    engine.commit();
+    post({ t: "durable", ids });
+  } catch (e) {
+    post({ t: "durable", ids, error: toWire(e) });
+  }
 }
 
 function run(r: Exclude<Request, { op: "sign" }>): unknown {

@@ -61,6 +61,33 @@ describe("SQLite slashing store", () => {
     }
   });
 
+  it("decides a burst in order and commits it whether or not commits are delayed", async () => {
+    for (const commitDelayMs of [0, 20]) {
+      const store = await openSqliteStore(freshPath(), { genesisValidatorsRoot: GVR, commitDelayMs });
+      try {
+        const k = pubkey(1);
+        const outcomes = await Promise.all(
+          [5, 5, 6, 4, 7, 7].map(async (slot, i) => {
+            try {
+              const recorded = await store.checkAndRecordBlock({ pubkey: k, genesisValidatorsRoot: GVR, slot, signingRoot: root(i + 1) });
+              await recorded.durable;
+              return "allowed";
+            } catch (e) {
+              return (e as { code: string }).code;
+            }
+          }),
+        );
+        assert.deepEqual(
+          outcomes,
+          ["allowed", "DOUBLE_BLOCK", "allowed", "BLOCK_SLOT_NOT_ABOVE_WATERMARK", "allowed", "DOUBLE_BLOCK"],
+          `commitDelayMs ${commitDelayMs}`,
+        );
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it("remembers every block whose record was reported durable when the process is killed mid-burst", async () => {
     const path = freshPath();
     const script = fileURLToPath(new URL("../helpers/slashingBurst.ts", import.meta.url));
