@@ -1,4 +1,6 @@
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { InputError } from "../errors.js";
 import { SERVE_OPTIONS } from "../config/config.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
@@ -14,8 +16,17 @@ export function dataDirOf(values: Record<string, unknown>): string {
   return (values["data-dir"] as string | undefined) ?? SERVE_OPTIONS["data-dir"].default;
 }
 
-/** Opens the slashing database the signer with these flags would use (fails while it runs on SQLite). */
-export function openSlashingFor(values: Record<string, unknown>): Promise<SlashingProtection> {
+/**
+ * Opens the slashing database the signer with these flags would use (fails while it runs on
+ * SQLite). `create`: make the data directory and database when they do not exist yet (import);
+ * otherwise a missing SQLite file is an error rather than an empty database (export, prune).
+ */
+export function openSlashingFor(values: Record<string, unknown>, create: boolean): Promise<SlashingProtection> {
   const url = values["slashing-db"] as string | undefined;
-  return openSlashingProtection(url ?? join(dataDirOf(values), "slashing-protection.sqlite"));
+  if (url) return openSlashingProtection(url);
+  const dataDir = dataDirOf(values);
+  const file = join(dataDir, "slashing-protection.sqlite");
+  if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  else if (!existsSync(file)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${file} (is --data-dir right?)`);
+  return openSlashingProtection(file);
 }

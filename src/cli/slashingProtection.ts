@@ -52,7 +52,7 @@ export const slashingProtectionCommand: Command = {
       } catch (e) {
         throw new InputError("INVALID_INPUT", `${file}: ${(e as Error).message}`);
       }
-      const store = await openSlashingFor(values);
+      const store = await openSlashingFor(values, true);
       try {
         const summary = await store.importInterchange(json);
         console.log(
@@ -67,7 +67,7 @@ export const slashingProtectionCommand: Command = {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}" (use --out FILE)`);
       const gvr = genesisValidatorsRoot(values);
       const pubkeys = (values.pubkeys as string | undefined)?.split(",").map((p) => normalizePubkey(p.trim()));
-      const store = await openSlashingFor(values);
+      const store = await openSlashingFor(values, false);
       try {
         const text = JSON.stringify(await store.exportInterchange(gvr, pubkeys), null, 2) + "\n";
         if (values.out) await writeFile(values.out as string, text, { mode: 0o600 });
@@ -79,7 +79,7 @@ export const slashingProtectionCommand: Command = {
     }
     if (action === "prune") {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}"`);
-      const store = await openSlashingFor(values);
+      const store = await openSlashingFor(values, false);
       try {
         const pruned = await store.prune();
         console.log(`pruned ${pruned.blocks} blocks and ${pruned.attestations} attestations; watermarks kept`);

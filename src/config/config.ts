@@ -79,11 +79,12 @@ export type Config = Static<typeof ConfigSchema>;
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 export const envName = (name: string): string => `SECURE_SIGNER_${name.toUpperCase().replace(/-/g, "_")}`;
 
-function coerce(name: string, spec: OptionSpec, raw: unknown, source: string): string | number | boolean {
+/** `label` names where the value came from: "--port", "SECURE_SIGNER_PORT" or "port in config file F". */
+function coerce(spec: OptionSpec, raw: unknown, label: string): string | number | boolean {
   if (spec.kind === "number") {
     const n = typeof raw === "number" ? raw : Number(raw);
     if (typeof raw === "boolean" || raw === "" || !Number.isFinite(n)) {
-      throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be a number, got ${JSON.stringify(raw)}`);
+      throw new ConfigError("INVALID_CONFIG", `${label} must be a number, got ${JSON.stringify(raw)}`);
     }
     return n;
   }
@@ -91,9 +92,9 @@ function coerce(name: string, spec: OptionSpec, raw: unknown, source: string): s
     if (typeof raw === "boolean") return raw;
     if (raw === "true" || raw === "1") return true;
     if (raw === "false" || raw === "0") return false;
-    throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be true or false, got ${JSON.stringify(raw)}`);
+    throw new ConfigError("INVALID_CONFIG", `${label} must be true or false, got ${JSON.stringify(raw)}`);
   }
-  if (typeof raw !== "string") throw new ConfigError("INVALID_CONFIG", `${source}: ${name} must be a string`);
+  if (typeof raw !== "string") throw new ConfigError("INVALID_CONFIG", `${label} must be a string, got ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -123,9 +124,9 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
   for (const [name, spec] of Object.entries(SERVE_OPTIONS) as [OptionName, OptionSpec][]) {
     if (name === "config") continue;
     let value: string | number | boolean | undefined;
-    if (flags[name] !== undefined) value = coerce(name, spec, flags[name], `--${name}`);
-    else if (env[envName(name)] !== undefined) value = coerce(name, spec, env[envName(name)], envName(name));
-    else if (file[name] !== undefined) value = coerce(name, spec, file[name], `config file ${configPath}`);
+    if (flags[name] !== undefined) value = coerce(spec, flags[name], `--${name}`);
+    else if (env[envName(name)] !== undefined) value = coerce(spec, env[envName(name)], envName(name));
+    else if (file[name] !== undefined) value = coerce(spec, file[name], `${name} in config file ${configPath}`);
     else value = spec.default;
     if (value !== undefined) merged[camel(name)] = value;
   }

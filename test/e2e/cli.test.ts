@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import { tempDir } from "../helpers/keysFixtures.js";
+import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
+import { spawnSigner } from "../helpers/signer.js";
+
+const run = promisify(execFile);
+const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+const VECTORS = new URL("../../../shared/vectors/tee/", import.meta.url).pathname;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", MAIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe("secure-signer CLI", () => {
+  it("prints help, and refuses unknown commands and flags with usage (exit 2)", async () => {
+    const help = await cli("--help");
+    assert.equal(help.code, 0);
+    for (const c of ["serve", "init", "keys", "slashing-protection", "verify-evidence"]) assert.match(help.stdout, new RegExp(`\\b${c}\\b`));
+    const serveHelp = await cli("serve", "--help");
+    assert.match(serveHelp.stdout, /--keystores-dir DIR/);
+    assert.match(serveHelp.stdout, /SECURE_SIGNER_DATA_DIR/);
+    const unknown = await cli("frobnicate");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const badFlag = await cli("serve", "--no-such-flag");
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /no-such-flag/);
+    const badPort = await cli("serve", "--port", "http");
+    assert.equal(badPort.code, 1);
+    assert.match(badPort.stderr, /--port must be a number/);
+  });
+
+  it("generated keys are sealed, served after a restart, and their slashing data round-trips through export and import", async (t) => {
+    const dir = await tempDir(t, "cli");
+    const dataDir = join(dir, "data");
+    const generated = await cli("keys", "generate", "--count", "2", "--data-dir", dataDir);
+    assert.equal(generated.code, 0, generated.stderr);
+    const pubkeys = generated.stdout.trim().split("\n");
+    assert.equal(pubkeys.length, 2);
+    for (const p of pubkeys) assert.match(p, /^0x[0-9a-f]{96}$/);
+    assert.deepEqual((await cli("keys", "list", "--data-dir", dataDir)).stdout.trim().split("\n").sort(), [...pubkeys].sort());
+
+    const signer = await spawnSigner(["--data-dir", dataDir, "--startup-floor-epochs", "off", "--log-level", "warn"]);
+    const listed = (await (await fetch(`${signer.url}/api/v1/eth2/publicKeys`)).json()) as string[];
+    assert.deepEqual([...listed].sort(), [...pubkeys].sort());
+    assert.equal((await sign(signer.url, pubkeys[0]!, attestationBody(5, 6))).status, 200);
+    assert.equal((await sign(signer.url, pubkeys[0]!, blockBody(300))).status, 200);
+    signer.child.kill("SIGTERM");
+    assert.equal(await signer.exited, 0, "SIGTERM shuts down cleanly");
+
+    const exportFile = join(dir, "interchange.json");
+    const exported = await cli("slashing-protection", "export", "--data-dir", dataDir, "--out", exportFile);
+    assert.equal(exported.code, 0, exported.stderr);
+    const interchange = JSON.parse(await readFile(exportFile, "utf8")) as {
+      metadata: { genesis_validators_root: string };
+      data: Array<{ pubkey: string; signed_blocks: Array<{ slot: string }>; signed_attestations: Array<{ target_epoch: string }> }>;
+    };
+    assert.equal(interchange.metadata.genesis_validators_root, MAINNET_GVR);
+    const entry = interchange.data.find((d) => d.pubkey === pubkeys[0]);
+    assert.deepEqual(entry?.signed_blocks.map((b) => b.slot), ["300"]);
+    assert.deepEqual(entry?.signed_attestations.map((a) => a.target_epoch), ["6"]);
+
+    // Into a fresh signer's database: the imported history refuses the conflicting twins.
+    const otherData = join(dir, "other");
+    const imported = await cli("slashing-protection", "import", exportFile, "--data-dir", otherData);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /1 blocks and 1 attestations added/);
+    const bad = join(dir, "bad.json");
+    await writeFile(bad, JSON.stringify({ ...interchange, metadata: { ...interchange.metadata, genesis_validators_root: "0x" + "11".repeat(32) } }));
+    const refused = await cli("slashing-protection", "import", bad, "--data-dir", otherData);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /genesis/i);
+
+    const reexported = await cli("slashing-protection", "export", "--data-dir", otherData);
+    assert.equal(reexported.code, 0, reexported.stderr);
+    assert.deepEqual(JSON.parse(reexported.stdout), interchange, "the other database holds exactly what was exported");
+  });
+
+  it("verify-evidence exits 0 on a real quote and 1 on a tampered one", async () => {
+    const ok = await cli("verify-evidence", join(VECTORS, "tdx-v4.quote"), "--collateral", join(VECTORS, "tdx-v4.collateral.json"), "--at", "2025-07-01T00:00:00Z");
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^VERIFIED/);
+    const bad = await cli("verify-evidence", join(VECTORS, "tampered/sgx-dcap-v3.qereport-flipped.quote"), "--at", "2025-07-01T00:00:00Z");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /^REFUSED/);
+    assert.match(bad.stdout, /FAIL/);
+  });
+});
