@@ -12,7 +12,7 @@ import type { SlashingCheck } from "../signing/plan.js";
 export interface StartupFloor {
   /** Blocks at or below this slot are refused. */
   slot: number;
-  /** Attestations whose target is at or below this epoch are refused. */
+  /** Attestations whose target is at or below this epoch, or whose source is below it, are refused. */
   epoch: number;
 }
 
@@ -42,11 +42,14 @@ export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): vo
       { slot: check.slot, floorSlot: floor.slot },
     );
   }
-  if (check.kind === "attestation" && check.targetEpoch <= floor.epoch) {
+  // A forgotten vote (s, t) has s <= t <= the clock's epoch at start <= floor.epoch. A new vote
+  // with source >= floor.epoch cannot surround it, and one with target > floor.epoch can neither
+  // double it nor lie inside it: both bounds are needed.
+  if (check.kind === "attestation" && (check.targetEpoch <= floor.epoch || check.sourceEpoch < floor.epoch)) {
     throw new RollbackGuardError(
       "BELOW_STARTUP_FLOOR",
-      `attestation with target epoch ${check.targetEpoch} refused: since this start the signer signs attestations only with target above epoch ${floor.epoch} (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
-      { targetEpoch: check.targetEpoch, floorEpoch: floor.epoch },
+      `attestation (source ${check.sourceEpoch}, target ${check.targetEpoch}) refused: since this start the signer signs attestations only with source at or above epoch ${floor.epoch} and target above it (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
+      { sourceEpoch: check.sourceEpoch, targetEpoch: check.targetEpoch, floorEpoch: floor.epoch },
     );
   }
 }

@@ -99,6 +99,10 @@ describe("rollback guard", () => {
     const block = await signer.sign(blockBody(115 * 32 + 3, 9));
     assert.equal(block.status, 412);
     assert.match(block.message ?? "", /rollback guard/);
+    // Nor may a new vote surround the forgotten (113, 114) with an old source and a new target.
+    const surround = await signer.sign(attestationBody(100, 118));
+    assert.equal(surround.status, 412);
+    assert.match(surround.message ?? "", /rollback guard/);
     // Above the floor the signer works as before.
     assert.equal((await signer.sign(attestationBody(117, 118))).status, 200);
     assert.equal((await signer.sign(blockBody(118 * 32))).status, 200);
