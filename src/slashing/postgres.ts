@@ -8,7 +8,7 @@ import pg from "pg";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
-import { decideAttestation, decideBlock, type AttestationRecord, type BlockRecord, type Decision } from "./rules.js";
+import { decideAttestation, decideBlock, type AttestationRecord, type Decision } from "./rules.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -193,59 +193,58 @@ export class PostgresSlashingStore implements SlashingProtection {
 
   async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
     validateProposal(p);
-    return this.checkAndRecord(p.pubkey, p.genesisValidatorsRoot, async (c) => {
-      const r = await c.query<{ max_slot: string | null; same_root: string | null; same: boolean }>(
-        `SELECT (SELECT max_slot FROM slashing_watermarks WHERE pubkey = $1 AND gvr = $2) AS max_slot,
-                b.signing_root AS same_root, b.slot IS NOT NULL AS same
-         FROM (SELECT 1) AS one LEFT JOIN signed_blocks b ON b.pubkey = $1 AND b.gvr = $2 AND b.slot = $3`,
-        [p.pubkey, p.genesisValidatorsRoot, p.slot],
-      );
-      const row = r.rows[0]!;
-      const sameSlot: BlockRecord | undefined = row.same ? { slot: p.slot, signingRoot: row.same_root } : undefined;
-      const d = decideBlock(sameSlot ? { maxSlot: num(row.max_slot), sameSlot } : { maxSlot: num(row.max_slot) }, p.slot, p.signingRoot);
-      if (d.allow && !d.repeat) {
-        await c.query("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, false)", [
-          p.pubkey,
-          p.genesisValidatorsRoot,
-          p.slot,
-          p.signingRoot,
-        ]);
-      }
-      return d;
-    });
+    const [pk, gvr, slot] = [hexLit(p.pubkey), hexLit(p.genesisValidatorsRoot), intLit(p.slot)];
+    return this.checkAndRecord<{ max_slot: string | null; same_root: string | null; same: boolean }>(
+      p.pubkey,
+      p.genesisValidatorsRoot,
+      `SELECT (SELECT max_slot FROM slashing_watermarks WHERE pubkey = ${pk} AND gvr = ${gvr}) AS max_slot,
+              b.signing_root AS same_root, b.slot IS NOT NULL AS same
+       FROM (SELECT 1) AS one LEFT JOIN signed_blocks b ON b.pubkey = ${pk} AND b.gvr = ${gvr} AND b.slot = ${slot}`,
+      (row) => {
+        const maxSlot = num(row.max_slot);
+        const ev = row.same ? { maxSlot, sameSlot: { slot: p.slot, signingRoot: row.same_root } } : { maxSlot };
+        return {
+          decision: decideBlock(ev, p.slot, p.signingRoot),
+          insert: `INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported)
+                   VALUES (${pk}, ${gvr}, ${slot}, ${hexLit(p.signingRoot)}, false)`,
+        };
+      },
+    );
   }
 
   async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
     validateVote(v);
-    return this.checkAndRecord(v.pubkey, v.genesisValidatorsRoot, async (c) => {
-      const record = (alias: string): string =>
-        `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)
-          FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND ${alias} LIMIT 1)`;
-      const r = await c.query<{ w: { maxSource: number | null; maxTarget: number | null } | null } & Record<"same" | "surrounded" | "surrounding", AttestationRecord | null>>(
-        `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
-                 FROM slashing_watermarks WHERE pubkey = $1 AND gvr = $2) AS w,
-                ${record("target_epoch = $4")} AS same,
-                ${record("source_epoch > $3 AND target_epoch < $4")} AS surrounded,
-                ${record("source_epoch < $3 AND target_epoch > $4")} AS surrounding`,
-        [v.pubkey, v.genesisValidatorsRoot, v.sourceEpoch, v.targetEpoch],
-      );
-      const row = r.rows[0]!;
-      const ev = {
-        maxSource: row.w?.maxSource ?? null,
-        maxTarget: row.w?.maxTarget ?? null,
-        ...(row.same && { sameTarget: row.same }),
-        ...(row.surrounded && { surrounded: row.surrounded }),
-        ...(row.surrounding && { surrounding: row.surrounding }),
-      };
-      const d = decideAttestation(ev, v.sourceEpoch, v.targetEpoch, v.signingRoot);
-      if (d.allow && !d.repeat) {
-        await c.query(
-          "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, false)",
-          [v.pubkey, v.genesisValidatorsRoot, v.sourceEpoch, v.targetEpoch, v.signingRoot],
-        );
-      }
-      return d;
-    });
+    const [pk, gvr, source, target] = [hexLit(v.pubkey), hexLit(v.genesisValidatorsRoot), intLit(v.sourceEpoch), intLit(v.targetEpoch)];
+    const record = (where: string): string =>
+      `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)
+        FROM signed_attestations WHERE pubkey = ${pk} AND gvr = ${gvr} AND ${where} LIMIT 1)`;
+    type Row = { w: { maxSource: number | null; maxTarget: number | null } | null } & Record<
+      "same" | "surrounded" | "surrounding",
+      AttestationRecord | null
+    >;
+    return this.checkAndRecord<Row>(
+      v.pubkey,
+      v.genesisValidatorsRoot,
+      `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
+               FROM slashing_watermarks WHERE pubkey = ${pk} AND gvr = ${gvr}) AS w,
+              ${record(`target_epoch = ${target}`)} AS same,
+              ${record(`source_epoch > ${source} AND target_epoch < ${target}`)} AS surrounded,
+              ${record(`source_epoch < ${source} AND target_epoch > ${target}`)} AS surrounding`,
+      (row) => {
+        const ev = {
+          maxSource: row.w?.maxSource ?? null,
+          maxTarget: row.w?.maxTarget ?? null,
+          ...(row.same && { sameTarget: row.same }),
+          ...(row.surrounded && { surrounded: row.surrounded }),
+          ...(row.surrounding && { surrounding: row.surrounding }),
+        };
+        return {
+          decision: decideAttestation(ev, v.sourceEpoch, v.targetEpoch, v.signingRoot),
+          insert: `INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported)
+                   VALUES (${pk}, ${gvr}, ${source}, ${target}, ${hexLit(v.signingRoot)}, false)`,
+        };
+      },
+    );
   }
 
   async importInterchange(json: unknown): Promise<ImportSummary> {
@@ -359,14 +358,41 @@ export class PostgresSlashingStore implements SlashingProtection {
     await this.pool.end();
   }
 
-  private async checkAndRecord(pubkey: string, gvr: string, decide: (c: Client) => Promise<Decision>): Promise<Recorded> {
-    const d = await this.transaction(async (c) => {
-      await this.bindChain(c, gvr);
-      await lockKey(c, pubkey);
-      return decide(c);
+  /**
+   * The sign path in two round trips, which matters because the pg client's protocol work runs on
+   * the HTTP thread: [BEGIN; lock the key; read the evidence], then [INSERT; COMMIT] or [COMMIT].
+   * Several statements in one query need the simple protocol, which takes no parameters, hence the
+   * literals. Under READ COMMITTED the read, a statement after the lock, sees everything the
+   * previous holder of the lock committed.
+   */
+  private async checkAndRecord<Row extends pg.QueryResultRow>(
+    pubkey: string,
+    gvr: string,
+    evidenceSql: string,
+    decide: (row: Row) => { decision: Decision; insert: string },
+  ): Promise<Recorded> {
+    await this.ensureChain(gvr);
+    const d = await this.withClient(async (c) => {
+      try {
+        const results = (await c.query(
+          `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${hexLit(pubkey)}, ${LOCK_SEED})); ${evidenceSql}`,
+        )) as unknown as pg.QueryResult<Row>[];
+        const { decision, insert } = decide(results[2]!.rows[0]!);
+        await c.query(decision.allow && !decision.repeat ? `${insert}; COMMIT` : "COMMIT");
+        return decision;
+      } catch (e) {
+        await c.query("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
     });
     if (!d.allow) throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
     return { durable: Promise.resolve() };
+  }
+
+  private async ensureChain(gvr: string): Promise<void> {
+    if (this.gvr !== null) return assertChain(this.gvr, gvr);
+    await this.transaction((c) => this.bindChain(c, gvr));
+    this.gvr = gvr;
   }
 
   private async boundChain(c: Client): Promise<string | null> {
@@ -422,8 +448,22 @@ export class PostgresSlashingStore implements SlashingProtection {
   }
 }
 
+/** Seeds the key-lock hash; the same on the sign path and in imports, so both exclude each other. */
+const LOCK_SEED = 3076;
+
 async function lockKey(c: Client, pubkey: string): Promise<void> {
-  await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey]);
+  await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", [pubkey, LOCK_SEED]);
+}
+
+/** Literals for the sign path; validate.ts already checked the values, this refuses anything else. */
+function hexLit(v: string): string {
+  if (!/^0x[0-9a-f]+$/.test(v)) throw new Error(`not a lower-case hex literal: ${v}`);
+  return `'${v}'`;
+}
+
+function intLit(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a non-negative safe integer: ${n}`);
+  return String(n);
 }
 
 function assertChain(bound: string, gvr: string): void {
