@@ -1,9 +1,14 @@
 /** What only the PostgreSQL backend promises: many processes on one database, fail fast, recover. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
-import { openPostgresStore } from "../../src/slashing/postgres.js";
+import { openSlashingProtection } from "../../src/slashing/open.js";
+import { openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
+import { SqliteSlashingStore } from "../../src/slashing/sqlite.js";
 import type { SlashingProtection } from "../../src/slashing/store.js";
 import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
 import { GVR, pubkey, root } from "../helpers/slashingBackends.js";
@@ -160,6 +165,21 @@ describe("PostgreSQL slashing store", () => {
     await relay.start();
     await relay.stop();
     await assert.rejects(openPostgresStore(relay.url("postgres"), { timeoutMs: 1000 }), { code: "DATABASE_UNAVAILABLE" });
+  });
+
+  it("is what openSlashingProtection opens for a postgres:// location, SQLite for a path", async () => {
+    const p = await openSlashingProtection(db.url.replace(/^postgres:/, "postgresql:"));
+    assert.ok(p instanceof PostgresSlashingStore);
+    assert.equal((await p.health()).data.backend, "postgres");
+    await p.close();
+    const dir = mkdtempSync(join(tmpdir(), "slashing-open-"));
+    try {
+      const s = await openSlashingProtection(join(dir, "x.sqlite"));
+      assert.ok(s instanceof SqliteSlashingStore);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("migrates once when several processes start together, and again is a no-op", async () => {
