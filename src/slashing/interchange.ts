@@ -7,7 +7,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { InterchangeError } from "./errors.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
 
-const Uint64 = Type.String({ pattern: "^(0|[1-9][0-9]{0,19})$", description: "decimal uint64" });
+const Uint64 = Type.String({ pattern: "^[0-9]{1,20}$", description: "decimal uint64" });
 const Root = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });
 const Pubkey = Type.String({ pattern: "^0x[0-9a-fA-F]{96}$" });
 
