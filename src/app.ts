@@ -22,7 +22,7 @@ import { openSlashingProtection } from "./slashing/open.js";
 import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { createPlatform } from "./tee/index.js";
-import { toHex } from "./util/hex.js";
+import { ZERO_ROOT_HEX } from "./util/hex.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -31,7 +31,6 @@ export interface RunningSigner {
   close(): Promise<void>;
 }
 
-const ZERO_ROOT = toHex(new Uint8Array(32));
 
 /**
  * The composition root: builds every domain object from the Config, in dependency order, and
@@ -39,6 +38,25 @@ const ZERO_ROOT = toHex(new Uint8Array(32));
  * finish, then close the slashing database and the BLS workers.
  */
 export async function startSigner(config: Config, logger: Logger): Promise<RunningSigner> {
+  // What has been opened so far, closed in reverse when start-up fails half way or the signer stops.
+  const opened: Array<() => Promise<unknown> | unknown> = [];
+  const closeAll = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
+  try {
+    return await start(config, logger, opened, closeAll);
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+async function start(
+  config: Config,
+  logger: Logger,
+  opened: Array<() => Promise<unknown> | unknown>,
+  closeAll: () => Promise<void>,
+): Promise<RunningSigner> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hasher = await useFastestHasher();
   const network = createNetworkConfig(config.network);
@@ -50,11 +68,13 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
     gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
     ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
   });
+  opened.push(() => (platform as { close?: () => Promise<void> }).close?.());
   if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
   const metrics = new SignerMetrics();
   metrics.setPlatform(platform.name, platform.attested);
 
   const keys = new WorkerPoolSigningKeys();
+  opened.push(() => keys.close());
   metrics.setKeysLoaded(() => keys.pubkeys().length);
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
   const transportKey = await TransportKey.open(platform, config.dataDir);
@@ -89,7 +109,11 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
   if (floor) logger.info(floor, "rollback guard: slashable messages at or below this slot / target epoch are refused since this start");
   else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
 
-  const slashing = await openSlashingProtection(config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"));
+  const slashing = await openSlashingProtection(
+    config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"),
+    genesisValidatorsRoot ? { genesisValidatorsRoot } : {},
+  );
+  opened.push(() => slashing.close());
 
   const health: HealthCheck[] = [
     {
@@ -136,11 +160,13 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
           platform,
           transportKey,
           slashing,
-          genesisValidatorsRoot: genesisValidatorsRoot ?? ZERO_ROOT,
+          genesisValidatorsRoot: genesisValidatorsRoot ?? ZERO_ROOT_HEX,
           tokenFile: join(config.dataDir, "api-token.txt"),
         }),
     ],
   });
+  // Closing the server first stops new requests and lets in-flight signs finish before the database closes.
+  opened.push(() => app.close());
   const url = await app.listen({ host: config.host, port: config.port });
   logger.info(
     { url, network: config.network, keys: keys.pubkeys().length, platform: platform.name, attested: platform.attested, hasher },
@@ -150,11 +176,6 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
   return {
     app,
     url,
-    async close() {
-      await app.close();
-      await slashing.close();
-      await keys.close();
-      await (platform as { close?: () => Promise<void> }).close?.();
-    },
+    close: closeAll,
   };
 }

@@ -8,7 +8,7 @@ import { SIGN_REQUEST, type SignRequest } from "../signing/schema.js";
 import { planSigning } from "../signing/signingRoot.js";
 import type { Recorded, SlashingProtectionStore } from "../slashing/store.js";
 import { BlsError } from "../bls/pool.js";
-import { normalizePubkey, toHex } from "../util/hex.js";
+import { normalizePubkey, toHex, ZERO_ROOT_HEX } from "../util/hex.js";
 
 /** What happened to one sign request, for the log line and metrics of the composition root. */
 export interface SignOutcome {
@@ -79,7 +79,9 @@ export async function signWithProtection(
   }
   const plan = planSigning(deps.chain, body);
   onPlan?.(plan);
-  if (deps.genesisValidatorsRoot && plan.slashing && plan.genesisValidatorsRoot !== deps.genesisValidatorsRoot) {
+  // Every message that names a chain (fork_info) must name this one; DEPOSIT and
+  // VALIDATOR_REGISTRATION without fork_info are chain-independent and carry the zero root.
+  if (deps.genesisValidatorsRoot && plan.genesisValidatorsRoot !== ZERO_ROOT_HEX && plan.genesisValidatorsRoot !== deps.genesisValidatorsRoot) {
     throw new InputError(
       "INVALID_INPUT",
       `fork_info.genesis_validators_root ${plan.genesisValidatorsRoot} is not this network's (${deps.genesisValidatorsRoot})`,

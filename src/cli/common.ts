@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import { SERVE_OPTIONS } from "../config/config.js";
+import { createNetworkConfig } from "../signing/network.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
 
@@ -22,11 +23,13 @@ export function dataDirOf(values: Record<string, unknown>): string {
  * otherwise a missing SQLite file is an error rather than an empty database (export, prune).
  */
 export function openSlashingFor(values: Record<string, unknown>, create: boolean): Promise<SlashingProtection> {
+  const network = createNetworkConfig((values.network as string | undefined) ?? "mainnet");
+  const options = network.genesisValidatorsRoot ? { genesisValidatorsRoot: network.genesisValidatorsRoot } : {};
   const url = values["slashing-db"] as string | undefined;
-  if (url) return openSlashingProtection(url);
+  if (url) return openSlashingProtection(url, options);
   const dataDir = dataDirOf(values);
   const file = join(dataDir, "slashing-protection.sqlite");
   if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   else if (!existsSync(file)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${file} (is --data-dir right?)`);
-  return openSlashingProtection(file);
+  return openSlashingProtection(file, options);
 }

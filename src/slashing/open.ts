@@ -2,7 +2,11 @@ import { openPostgresStore } from "./postgres.js";
 import { openSqliteStore } from "./sqlite.js";
 import type { SlashingProtection } from "./store.js";
 
-/** Opens the slashing-protection backend a location names: a postgres:// URL or an SQLite file path. */
-export function openSlashingProtection(location: string): Promise<SlashingProtection> {
-  return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location) : openSqliteStore(location);
+/**
+ * Opens the slashing-protection backend a location names: a postgres:// URL or an SQLite file path.
+ * With the network's genesis_validators_root the database is bound to that chain from the start,
+ * so a first import or sign request for another chain is refused instead of binding it.
+ */
+export function openSlashingProtection(location: string, options: { genesisValidatorsRoot?: string } = {}): Promise<SlashingProtection> {
+  return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
 }

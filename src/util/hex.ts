@@ -22,3 +22,6 @@ export function toHex(bytes: Uint8Array): string {
 export function normalizePubkey(value: string): string {
   return toHex(fromHex(value, "pubkey", 48));
 }
+
+/** The all-zero 32-byte root, as DEPOSIT and VALIDATOR_REGISTRATION domains use it. */
+export const ZERO_ROOT_HEX = toHex(new Uint8Array(32));
