@@ -48,6 +48,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  // On close, Node ends the connections that are idle at that moment; one busy with a request then
+  // would sit in keep-alive until its timeout. Answers given while draining close their connection.
+  let draining = false;
+  app.addHook("preClose", async () => {
+    draining = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (draining) void reply.header("connection", "close");
+  });
   const allow = opts.hostAllowlist;
   if (allow && allow.length > 0 && !allow.includes("*")) {
     app.addHook("onRequest", async (request, reply) => {

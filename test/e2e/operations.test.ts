@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { randomInt } from "node:crypto";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { tempDir } from "../helpers/keysFixtures.js";
+import { attestationBody, blockBody, sign } from "../helpers/messages.js";
+import { parseExposition, sample } from "../helpers/prometheus.js";
+import { spawnSigner, startTestSigner, writeKeystores } from "../helpers/signer.js";
+
+describe("operating the signer", () => {
+  it("counts a scripted session in /metrics, logs one line per sign decision, and never logs a secret", async (t) => {
+    const signer = await startTestSigner(t, { keyCount: 2 });
+    const [a, b] = signer.keys as [(typeof signer.keys)[0], (typeof signer.keys)[0]];
+    const post = (pubkey: string, body: unknown) => sign(signer.url, pubkey, body);
+    assert.equal((await post(a.pubkey, attestationBody(1, 2))).status, 200);
+    assert.equal((await post(a.pubkey, attestationBody(2, 3))).status, 200);
+    assert.equal((await post(b.pubkey, attestationBody(2, 3))).status, 200);
+    assert.equal((await post(a.pubkey, attestationBody(2, 3, 9))).status, 412); // double vote
+    assert.equal((await post(a.pubkey, attestationBody(0, 4))).status, 412); // surrounds (1, 2) and (2, 3)
+    assert.equal((await post(a.pubkey, blockBody(64))).status, 200);
+    assert.equal((await post(a.pubkey, blockBody(64, 5))).status, 412); // double proposal
+    assert.equal((await post("0x" + "b0".repeat(48), blockBody(65))).status, 404);
+    assert.equal((await post(a.pubkey, { type: "ATTESTATION" })).status, 400);
+    assert.equal((await fetch(`${signer.url}/upcheck`)).status, 200);
+
+    const res = await fetch(`${signer.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    const m = parseExposition(await res.text());
+    const sigs = (type: string, outcome: string) => sample(m, "secure_signer_signatures_total", { type, outcome });
+    assert.equal(sigs("ATTESTATION", "signed"), 3);
+    assert.equal(sigs("ATTESTATION", "refused"), 2);
+    assert.equal(sigs("BLOCK_V2", "signed"), 1);
+    assert.equal(sigs("BLOCK_V2", "refused"), 1);
+    assert.equal(sigs("BLOCK_V2", "error"), 1, "the unknown key");
+    assert.equal(sample(m, "secure_signer_slashing_refusals_total", { rule: "DOUBLE_VOTE" }), 1);
+    assert.equal(sample(m, "secure_signer_slashing_refusals_total", { rule: "DOUBLE_BLOCK" }), 1);
+    const surround = (sample(m, "secure_signer_slashing_refusals_total", { rule: "SURROUNDING_VOTE" }) ?? 0) +
+      (sample(m, "secure_signer_slashing_refusals_total", { rule: "SOURCE_BELOW_WATERMARK" }) ?? 0);
+    assert.equal(surround, 1);
+    assert.equal(sample(m, "secure_signer_keys_loaded"), 2);
+    assert.equal(sample(m, "secure_signer_platform_info", { platform: "dev", attested: "false" }), 1);
+    assert.equal(sample(m, "secure_signer_sign_request_seconds_count", { type: "ATTESTATION" }), 5);
+    assert.equal(sample(m, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 5);
+    assert.equal(sample(m, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
+    const route = "/api/v1/eth2/sign/:identifier";
+    assert.equal(sample(m, "secure_signer_http_requests_total", { route, status: "200" }), 4);
+    assert.equal(sample(m, "secure_signer_http_requests_total", { route, status: "412" }), 3);
+    assert.equal(sample(m, "secure_signer_http_requests_total", { route, status: "404" }), 1);
+    assert.equal(sample(m, "secure_signer_http_requests_total", { route, status: "400" }), 1);
+    assert.equal(sample(m, "secure_signer_http_requests_total", { route: "/upcheck", status: "200" }), 1);
+
+    // One log line per decision that reached the signer (8: the schema refused the ninth first).
+    const decisions = signer.logs.filter((l) => l.msg === "sign");
+    assert.equal(decisions.length, 8);
+    const double = decisions.find((l) => l.code === "DOUBLE_VOTE");
+    assert.ok(double, "the double vote is logged with its rule");
+    assert.equal(double.pubkey, a.pubkey);
+    assert.equal(double.type, "ATTESTATION");
+    assert.equal(double.outcome, "refused");
+    assert.equal(double.sourceEpoch, 2);
+    assert.equal(double.targetEpoch, 3);
+    const block = decisions.find((l) => l.type === "BLOCK_V2" && l.outcome === "signed");
+    assert.equal(block?.slot, 64);
+
+    const text = signer.logs.map((l) => JSON.stringify(l)).join("\n");
+    for (const key of signer.keys) {
+      const secret = Buffer.from(key.secretKey);
+      for (const form of [secret.toString("hex"), secret.toString("base64"), secret.toString("base64url")]) {
+        assert.ok(!text.includes(form), "no log line holds a secret key");
+      }
+    }
+    assert.ok(!text.includes("password-0"), "no log line holds a keystore password");
+  });
+
+  it("on SIGTERM during a burst finishes in-flight requests, exits 0, and keeps every signature it returned", async (t) => {
+    const dir = await tempDir(t, "sigterm");
+    const dirs = await writeKeystores(dir, 3);
+    const args = [
+      "--data-dir", join(dir, "data"),
+      "--keystores-dir", dirs.keystoresDir,
+      "--keystores-passwords-dir", dirs.passwordsDir,
+      "--startup-floor-epochs", "off",
+      "--log-level", "warn",
+    ];
+    const signer = await spawnSigner(args);
+    const received: Array<{ pubkey: string; target: number }> = [];
+    let stopping = false;
+    let next = 10;
+    const senders = dirs.keys.map(async ({ pubkey }) => {
+      // Several requests in flight per key at once, as a client with many duties would send.
+      while (!stopping) {
+        const batch = [next++, next++, next++];
+        const results = await Promise.allSettled(batch.map((target) => sign(signer.url, pubkey, attestationBody(target - 1, target))));
+        results.forEach((r, i) => {
+          if (r.status === "fulfilled" && r.value.status === 200) received.push({ pubkey, target: batch[i]! });
+        });
+        if (results.some((r) => r.status === "rejected")) return;
+      }
+    });
+    await new Promise((r) => setTimeout(r, randomInt(400, 1200)));
+    signer.child.kill("SIGTERM");
+    assert.equal(await signer.exited, 0, "a graceful exit");
+    stopping = true;
+    await Promise.all(senders);
+    assert.ok(received.length > 10, `signed during the burst: ${received.length}`);
+    console.log(`SIGTERM after ${received.length} signatures; checking each is on record`);
+
+    const again = await spawnSigner(args);
+    t.after(async () => {
+      again.child.kill("SIGTERM");
+      await again.exited;
+    });
+    for (const r of received) {
+      const twin = await sign(again.url, r.pubkey, attestationBody(r.target - 1, r.target, 1));
+      assert.equal(twin.status, 412, `target ${r.target} of ${r.pubkey} was returned but is not on record`);
+    }
+  });
+});
