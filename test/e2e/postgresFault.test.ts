@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { tempDir } from "../helpers/keysFixtures.js";
+import { attestationBody, sign } from "../helpers/messages.js";
+import { Relay } from "../helpers/relay.js";
+import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
+import { spawnSigner, writeKeystores } from "../helpers/signer.js";
+
+describe("PostgreSQL outage during a burst", () => {
+  it("answers 503 while the database is cut off, signs nothing without its record, and resumes by itself", async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const relay = new Relay(new URL(ADMIN_URL));
+    await relay.start();
+    t.after(() => relay.stop().catch(() => undefined));
+    const database = new URL(db.url).pathname.slice(1);
+    const dir = await tempDir(t, "pgfault");
+    const { keystoresDir, passwordsDir, keys } = await writeKeystores(dir, 2);
+    const signer = await spawnSigner([
+      "--data-dir", join(dir, "data"),
+      "--slashing-db", relay.url(database),
+      "--keystores-dir", keystoresDir,
+      "--keystores-passwords-dir", passwordsDir,
+      "--startup-floor-epochs", "off",
+      "--log-level", "warn",
+    ]);
+    t.after(async () => {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    });
+
+    const received: Array<{ pubkey: string; target: number }> = [];
+    const statuses = new Map<number, number>();
+    let phase: "before" | "down" | "after" = "before";
+    const perPhase = { before: 0, down: 0, after: 0 };
+    let next = 10;
+    let running = true;
+    const senders = keys.map(async ({ pubkey }) => {
+      while (running) {
+        const target = next++;
+        const r = await sign(signer.url, pubkey, attestationBody(target - 1, target));
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status === 200) {
+          received.push({ pubkey, target });
+          perPhase[phase]++;
+        } else {
+          assert.equal(r.status, 503, `only 503 while the database is away, got ${r.status}: ${r.message}`);
+          assert.match(r.message ?? "", /database/i);
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    await relay.stop();
+    phase = "down";
+    // Long enough for requests to find the database gone and be refused.
+    await new Promise((r) => setTimeout(r, 4000));
+    const healthDown = await fetch(`${signer.url}/healthcheck`);
+    assert.equal(healthDown.status, 503);
+    await relay.start();
+    phase = "after";
+    await new Promise((r) => setTimeout(r, 3000));
+    running = false;
+    await Promise.all(senders);
+    const healthUp = await fetch(`${signer.url}/healthcheck`);
+    assert.equal(healthUp.status, 200, await healthUp.text());
+
+    console.log(`statuses ${JSON.stringify(Object.fromEntries(statuses))}; signed before ${perPhase.before}, during ${perPhase.down}, after ${perPhase.after}`);
+    assert.ok((statuses.get(503) ?? 0) > 0, "the outage was seen");
+    assert.ok(perPhase.before > 0 && perPhase.after > 0, "signed before the outage and again after it");
+    for (const r of received) {
+      const twin = await sign(signer.url, r.pubkey, attestationBody(r.target - 1, r.target, 1));
+      assert.equal(twin.status, 412, `target ${r.target} was signed but is not on record`);
+    }
+  });
+});
