@@ -21,17 +21,20 @@ interface Pending {
 class BlsWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
+  private outbox: WorkerRequest[] = [];
   private nextId = 0;
 
   constructor() {
     this.worker = startWorker(import.meta.url, "worker");
     this.worker.unref();
-    this.worker.on("message", (res: WorkerResponse) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      if (res.error) p.reject(new BlsError("WORKER_FAILED", res.error));
-      else p.resolve(res.signature);
+    this.worker.on("message", (batch: WorkerResponse[]) => {
+      for (const res of batch) {
+        const p = this.pending.get(res.id);
+        if (!p) continue;
+        this.pending.delete(res.id);
+        if (res.error) p.reject(new BlsError("WORKER_FAILED", res.error));
+        else p.resolve(res.signature);
+      }
     });
     this.worker.on("error", (e) => this.failAll(e));
     this.worker.on("exit", (code) => this.failAll(new Error(`BLS worker exited with code ${code}`)));
@@ -41,13 +44,21 @@ class BlsWorker {
     return this.pending.size;
   }
 
+  /** Requests made during one turn of the event loop travel to the worker as one message. */
   request(req: Command): Promise<Uint8Array | undefined> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
+      this.outbox.push({ ...req, id } as WorkerRequest);
+      if (this.outbox.length === 1) setImmediate(this.flush);
     });
   }
+
+  private readonly flush = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage(batch);
+  };
 
   private failAll(e: Error): void {
     for (const p of this.pending.values()) p.reject(new BlsError("WORKER_FAILED", e.message));

@@ -13,7 +13,7 @@ const keys = new Map<string, SecretKey>();
 const port = parentPort;
 if (!port) throw new Error("bls/worker.ts must run as a worker thread");
 
-port.on("message", (req: WorkerRequest) => {
+function handle(req: WorkerRequest): WorkerResponse {
   const res: WorkerResponse = { id: req.id };
   try {
     switch (req.op) {
@@ -34,5 +34,11 @@ port.on("message", (req: WorkerRequest) => {
   } catch (e) {
     res.error = (e as Error).message;
   }
-  port.postMessage(res);
+  return res;
+}
+
+// Requests come in batches and go back in one message per batch: a message between threads costs
+// tens of microseconds, a sizeable share of a signature's ~350.
+port.on("message", (batch: WorkerRequest[]) => {
+  port.postMessage(batch.map(handle));
 });
