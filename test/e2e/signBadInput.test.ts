@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { attestationBody, FULU_FORK_INFO } from "../helpers/messages.js";
 import { startTestSigner } from "../helpers/signer.js";
 
-const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 const ROOT = "0x" + "11".repeat(32);
-const forkInfo = {
-  fork: { previous_version: "0x05000000", current_version: "0x06000000", epoch: "411392" },
-  genesis_validators_root: MAINNET_GVR,
-};
-
-function attestation(source: number, target: number, extra: Record<string, unknown> = {}) {
-  return {
-    type: "ATTESTATION",
-    fork_info: forkInfo,
-    attestation: {
-      slot: String(target * 32),
-      index: "0",
-      beacon_block_root: ROOT,
-      source: { epoch: String(source), root: ROOT },
-      target: { epoch: String(target), root: ROOT },
-    },
-    ...extra,
-  };
-}
+const forkInfo = FULU_FORK_INFO;
 
 interface Case {
   name: string;
@@ -36,7 +18,7 @@ describe("sign endpoint: bad input", () => {
   it("answers each bad request with its status and a message naming the problem, records nothing, keeps serving", async (t) => {
     const signer = await startTestSigner(t, { keyCount: 1, flags: { "body-limit": String(64 * 1024) } });
     const pubkey = signer.keys[0]!.pubkey;
-    const good = attestation(10, 11);
+    const good = attestationBody(10, 11);
     const cases: Case[] = [
       { name: "malformed JSON", body: '{"type": "ATTESTATION",', status: 400, message: /JSON/i },
       { name: "not an object", body: "[]", status: 400, message: /object/ },
@@ -64,7 +46,7 @@ describe("sign endpoint: bad input", () => {
       },
       {
         name: "epoch beyond what the signer can represent exactly",
-        body: JSON.stringify(attestation(10, 11, { attestation: { ...good.attestation, target: { epoch: "18446744073709551615", root: ROOT } } })),
+        body: JSON.stringify({ ...good, attestation: { ...good.attestation, target: { epoch: "18446744073709551615", root: ROOT } } }),
         status: 400,
         message: /epoch/,
       },

@@ -1,24 +1,25 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSealer } from "../../src/tee/aead.js";
-import { createDevPlatform } from "../../src/tee/dev.js";
+import { createDevPlatform, DEV_SEAL_FORMAT } from "../../src/tee/dev.js";
 import { TeeError } from "../../src/tee/errors.js";
 
-const DEV_FORMAT = { magic: "SSDV", infoPrefix: "secure-signer/dev-seal/v1/", platform: "dev" };
-
 describe("aead sealer", () => {
-  // createSealer claims to be the dev platform's format generalised; this keeps the claim true, so
-  // dev.ts can be rebuilt on it without breaking blobs already on disk.
-  it("reads and writes the dev platform's blobs given the dev secret and format", async () => {
+  // Sealed key files written before the dev platform moved onto createSealer must still open: this
+  // blob was sealed by that earlier implementation (secret = 32 bytes of 0x07).
+  it("opens dev-platform blobs sealed before the shared format existed, and seals compatibly", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "aead-dev-"));
+    writeFileSync(join(dataDir, "dev-sealing-key"), new Uint8Array(32).fill(7), { mode: 0o600 });
     const dev = await createDevPlatform(dataDir);
-    const sealer = createSealer(new Uint8Array(readFileSync(join(dataDir, "dev-sealing-key"))), DEV_FORMAT);
+    const earlier = Buffer.from("53534456016d3244c50cb6d1a8abaabca9bbf2d9aa2d2770b816e34ddcec6b1c68c3640f49", "hex");
     const secret = new Uint8Array([1, 2, 3, 4]);
+    assert.deepEqual(await dev.unseal(new Uint8Array(earlier), "bls-key:0x01"), secret);
+    await assert.rejects(dev.unseal(new Uint8Array(earlier), "bls-key:0x02"), /failed authentication/);
+    const sealer = createSealer(new Uint8Array(readFileSync(join(dataDir, "dev-sealing-key"))), DEV_SEAL_FORMAT);
     assert.deepEqual(sealer.unseal(await dev.seal(secret, "bls-key:0x01"), "bls-key:0x01"), secret);
-    assert.deepEqual(await dev.unseal(sealer.seal(secret, "bls-key:0x01"), "bls-key:0x01"), secret);
   });
 
   it("binds magic, version and context", () => {
