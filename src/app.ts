@@ -114,6 +114,17 @@ async function start(
     genesisValidatorsRoot ? { genesisValidatorsRoot } : {},
   );
   opened.push(() => slashing.close());
+  if (config.pruneIntervalMinutes > 0) {
+    // The stores keep what the checks need in memory as well as on disk; pruning bounds both.
+    const timer = setInterval(() => {
+      slashing.prune().then(
+        (pruned) => logger.info(pruned, "slashing records pruned below the watermarks"),
+        (e: unknown) => logger.warn({ err: e }, "pruning the slashing database failed; will retry"),
+      );
+    }, config.pruneIntervalMinutes * 60_000);
+    timer.unref();
+    opened.push(() => clearInterval(timer));
+  }
 
   const health: HealthCheck[] = [
     {

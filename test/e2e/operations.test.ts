@@ -117,3 +117,26 @@ describe("operating the signer", () => {
     }
   });
 });
+
+describe("pruning in a running signer", () => {
+  it("prunes records below the watermarks on its interval and still refuses what they covered", async (t) => {
+    const signer = await startTestSigner(t, { keyCount: 1, flags: { "prune-interval-minutes": "0.005" } });
+    const pubkey = signer.keys[0]!.pubkey;
+    for (let target = 2; target <= 8; target++) assert.equal((await sign(signer.url, pubkey, attestationBody(target - 1, target))).status, 200);
+    for (let slot = 100; slot <= 104; slot++) assert.equal((await sign(signer.url, pubkey, blockBody(slot))).status, 200);
+    const pruned = await new Promise<Record<string, unknown>>((resolve) => {
+      const poll = setInterval(() => {
+        const line = signer.logs.find((l) => l.msg === "slashing records pruned below the watermarks" && Number(l.attestations) > 0);
+        if (line) {
+          clearInterval(poll);
+          resolve(line);
+        }
+      }, 50);
+    });
+    assert.equal(pruned.attestations, 6, "every vote but the latest");
+    assert.equal(pruned.blocks, 4, "every block but the latest");
+    assert.equal((await sign(signer.url, pubkey, attestationBody(3, 4, 1))).status, 412);
+    assert.equal((await sign(signer.url, pubkey, blockBody(101, 1))).status, 412);
+    assert.equal((await sign(signer.url, pubkey, attestationBody(8, 9))).status, 200);
+  });
+});
