@@ -26,8 +26,8 @@ import { statusFor } from "./errors.js";
 export interface KeymanagerSlashing {
   /** Merges an EIP-3076 document; rejects (changing nothing) when it is invalid or for another chain. */
   importInterchange(json: unknown): Promise<unknown>;
-  /** The interchange of what is on record for `pubkeys`; keys without records may be absent. */
-  exportInterchange(genesisValidatorsRoot: string, pubkeys: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
+  /** The interchange of what is on record for `pubkeys` (all keys when absent); keys without records may be absent. */
+  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
 }
 
 export interface KeymanagerOptions {
@@ -214,6 +214,23 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       }
       return { data };
     },
+  );
+
+  // Not in the keymanager standard: EIP-3076 import and export through the running signer, which
+  // holds the SQLite database exclusively (the offline CLI cannot open it while it runs).
+  app.get<{ Querystring: { pubkeys?: string } }>(
+    "/eth/v1/slashing-protection",
+    { schema: { querystring: Type.Object({ pubkeys: Type.Optional(Type.String({ maxLength: 100_000 })) }) } },
+    async (request) => {
+      const pubkeys = request.query.pubkeys?.split(",").map((p) => normalizePubkey(p.trim()));
+      return slashing.exportInterchange(genesisValidatorsRoot, pubkeys);
+    },
+  );
+
+  app.post(
+    "/eth/v1/slashing-protection",
+    { schema: { body: Type.Object({}, { additionalProperties: true }) } },
+    async (request) => ({ data: await serialized(() => slashing.importInterchange(request.body)) }),
   );
 
   app.get(

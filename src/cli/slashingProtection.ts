@@ -1,23 +1,28 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ImportSummary } from "../slashing/store.js";
 import { InputError } from "../errors.js";
 import { createNetworkConfig } from "../signing/network.js";
 import { fromHex, normalizePubkey, toHex } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
-import { DATA_FLAGS, openSlashingFor } from "./common.js";
+import { DATA_FLAGS, dataDirOf, openSlashingFor } from "./common.js";
 
 const FLAGS = {
   ...DATA_FLAGS,
   "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "export: the chain's root, for networks the signer does not know (config files, minimal)" },
   pubkeys: { kind: "string", placeholder: "HEX,…", description: "export: only these keys (default: every key on record)" },
   out: { kind: "string", placeholder: "FILE", description: "export: write here instead of standard output" },
+  url: { kind: "string", placeholder: "URL", description: "import or export through the running signer at URL (its keymanager API)" },
+  "token-file": { kind: "string", placeholder: "FILE", description: "with --url: the API token file (default: <data-dir>/api-token.txt)" },
 } as const;
 
 const USAGE = [
   "Usage: secure-signer slashing-protection <import FILE | export | prune> [options]",
   "",
-  "Works on the signer's slashing-protection database while the signer is stopped (SQLite), or at any",
-  "time on a shared PostgreSQL database. EIP-3076 interchange format version 5.",
+  "Works on the signer's slashing-protection database while the signer is stopped (SQLite), at any",
+  "time on a shared PostgreSQL database, or through the running signer with --url (import and export).",
+  "EIP-3076 interchange format version 5.",
   "  import FILE   merge an interchange file; the whole file is checked first, nothing changes on error",
   "  export        write the complete interchange of what is on record",
   "  prune         delete records below the watermarks that no check needs any more",
@@ -36,6 +41,31 @@ function genesisValidatorsRoot(values: Record<string, unknown>): string {
   return network.genesisValidatorsRoot;
 }
 
+/** Calls the running signer's /eth/v1/slashing-protection route with the API token. */
+async function throughSigner(values: Record<string, unknown>, method: "GET" | "POST", query: string, body?: unknown): Promise<unknown> {
+  const tokenFile = (values["token-file"] as string | undefined) ?? join(dataDirOf(values), "api-token.txt");
+  let token: string;
+  try {
+    token = (await readFile(tokenFile, "utf8")).trim();
+  } catch (e) {
+    throw new InputError("INVALID_INPUT", `cannot read the API token ${tokenFile}: ${(e as Error).message} (use --token-file)`);
+  }
+  const url = new URL(`/eth/v1/slashing-protection${query}`, values.url as string);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new InputError("INVALID_INPUT", `cannot reach the signer at ${url.origin}: ${(e as Error).message}`);
+  }
+  const answer = (await res.json().catch(() => ({}))) as { message?: string };
+  if (!res.ok) throw new InputError("INVALID_INPUT", `the signer refused (${res.status}): ${answer.message ?? res.statusText}`);
+  return answer;
+}
+
 export const slashingProtectionCommand: Command = {
   name: "slashing-protection",
   summary: "import, export or prune EIP-3076 slashing-protection data",
@@ -52,29 +82,40 @@ export const slashingProtectionCommand: Command = {
       } catch (e) {
         throw new InputError("INVALID_INPUT", `${file}: ${(e as Error).message}`);
       }
-      const store = await openSlashingFor(values, true);
-      try {
-        const summary = await store.importInterchange(json);
-        console.log(
-          `imported ${file}: ${summary.keys} keys, ${summary.blocks} blocks and ${summary.attestations} attestations added, ${summary.skipped} kept as watermarks only`,
-        );
-      } finally {
-        await store.close();
+      let summary: ImportSummary;
+      if (values.url) {
+        summary = ((await throughSigner(values, "POST", "", json)) as { data: ImportSummary }).data;
+      } else {
+        const store = await openSlashingFor(values, true);
+        try {
+          summary = await store.importInterchange(json);
+        } finally {
+          await store.close();
+        }
       }
+      console.log(
+        `imported ${file}: ${summary.keys} keys, ${summary.blocks} blocks and ${summary.attestations} attestations added, ${summary.skipped} kept as watermarks only`,
+      );
       return 0;
     }
     if (action === "export") {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}" (use --out FILE)`);
-      const gvr = genesisValidatorsRoot(values);
       const pubkeys = (values.pubkeys as string | undefined)?.split(",").map((p) => normalizePubkey(p.trim()));
-      const store = await openSlashingFor(values, false);
-      try {
-        const text = JSON.stringify(await store.exportInterchange(gvr, pubkeys), null, 2) + "\n";
-        if (values.out) await writeFile(values.out as string, text, { mode: 0o600 });
-        else process.stdout.write(text);
-      } finally {
-        await store.close();
+      let interchange: unknown;
+      if (values.url) {
+        interchange = await throughSigner(values, "GET", pubkeys ? `?pubkeys=${pubkeys.join(",")}` : "");
+      } else {
+        const gvr = genesisValidatorsRoot(values);
+        const store = await openSlashingFor(values, false);
+        try {
+          interchange = await store.exportInterchange(gvr, pubkeys);
+        } finally {
+          await store.close();
+        }
       }
+      const text = JSON.stringify(interchange, null, 2) + "\n";
+      if (values.out) await writeFile(values.out as string, text, { mode: 0o600 });
+      else process.stdout.write(text);
       return 0;
     }
     if (action === "prune") {
