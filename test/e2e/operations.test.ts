@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../helpers/keysFixtures.js";
@@ -138,5 +139,29 @@ describe("pruning in a running signer", () => {
     assert.equal((await sign(signer.url, pubkey, attestationBody(3, 4, 1))).status, 412);
     assert.equal((await sign(signer.url, pubkey, blockBody(101, 1))).status, 412);
     assert.equal((await sign(signer.url, pubkey, attestationBody(8, 9))).status, 200);
+  });
+});
+
+describe("keystores that fail to load", () => {
+  it("are named in the log and /healthcheck, and do not stop the other keys", async (t) => {
+    const signer = await startTestSigner(t, {
+      keyCount: 3,
+      prepare: async ({ keystoresDir, passwordsDir }) => {
+        await writeFile(join(passwordsDir, "key-1.txt"), "not the password\n");
+        await writeFile(join(keystoresDir, "broken.json"), "{ not json");
+      },
+    });
+    const listed = (await (await fetch(`${signer.url}/api/v1/eth2/publicKeys`)).json()) as string[];
+    assert.deepEqual(listed.sort(), [signer.keys[0]!.pubkey, signer.keys[2]!.pubkey].sort());
+    assert.equal((await sign(signer.url, signer.keys[2]!.pubkey, attestationBody(1, 2))).status, 200);
+    const failures = signer.logs.filter((l) => /keystore not loaded/.test(String(l.msg)));
+    assert.equal(failures.length, 2);
+    assert.ok(failures.some((l) => String(l.file).endsWith("key-1.json") && /password/i.test(String(l.msg))));
+    assert.ok(failures.some((l) => String(l.file).endsWith("broken.json")));
+    const health = await fetch(`${signer.url}/healthcheck`);
+    assert.equal(health.status, 503);
+    const body = (await health.json()) as { status: string; checks: Array<{ id: string; status: string; data?: Record<string, number> }> };
+    const keysCheck = body.checks.find((c) => c.id === "keys-check");
+    assert.deepEqual(keysCheck?.data, { "keys-loaded": 2, "error-count": 2 });
   });
 });

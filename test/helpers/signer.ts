@@ -39,10 +39,16 @@ type Flags = Partial<Record<OptionName, string | boolean>>;
 /** A real signer in this process, listening on 127.0.0.1 on a free port, with `keyCount` keystores. */
 export async function startTestSigner(
   t: { after(fn: () => Promise<void>): void },
-  opts: { keyCount?: number; flags?: Flags } = {},
+  opts: {
+    keyCount?: number;
+    flags?: Flags;
+    /** Runs after the keystores are written and before the signer starts, e.g. to break one. */
+    prepare?: (dirs: { keystoresDir: string; passwordsDir: string }) => Promise<void>;
+  } = {},
 ): Promise<TestSigner> {
   const dir = await tempDir(t, "signer");
   const { keystoresDir, passwordsDir, keys } = await writeKeystores(dir, opts.keyCount ?? 1);
+  await opts.prepare?.({ keystoresDir, passwordsDir });
   const config = loadConfig(
     {
       "data-dir": join(dir, "data"),
