@@ -11,8 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { spawnSigner } from "../test/helpers/signer.js";
-import { writeKeystores } from "../test/helpers/signer.js";
+import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
 import { measureRawBls } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -56,14 +55,7 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 async function measureHttp(label: string, dir: string, extraArgs: string[], pubkeyFile: string, dirs: { keystoresDir: string; passwordsDir: string }) {
-  const signer = await spawnSigner([
-    "--data-dir", join(dir, `data-${label}`),
-    "--keystores-dir", dirs.keystoresDir,
-    "--keystores-passwords-dir", dirs.passwordsDir,
-    "--log-level", "warn",
-    "--startup-floor-epochs", "off",
-    ...extraArgs,
-  ]);
+  const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...extraArgs));
   try {
     const rows: LoadResult[] = [];
     let epoch = 1000;

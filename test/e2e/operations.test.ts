@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
 import { parseExposition, sample } from "../helpers/prometheus.js";
-import { spawnSigner, startTestSigner, writeKeystores } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, startTestSigner, writeKeystores } from "../helpers/signer.js";
 
 describe("operating the signer", () => {
   it("counts a scripted session in /metrics, logs one line per sign decision, and never logs a secret", async (t) => {
@@ -77,13 +77,7 @@ describe("operating the signer", () => {
   it("on SIGTERM during a burst finishes in-flight requests, exits 0, and keeps every signature it returned", async (t) => {
     const dir = await tempDir(t, "sigterm");
     const dirs = await writeKeystores(dir, 3);
-    const args = [
-      "--data-dir", join(dir, "data"),
-      "--keystores-dir", dirs.keystoresDir,
-      "--keystores-passwords-dir", dirs.passwordsDir,
-      "--startup-floor-epochs", "off",
-      "--log-level", "warn",
-    ];
+    const args = serveArgs(join(dir, "data"), dirs);
     const signer = await spawnSigner(args);
     const received: Array<{ pubkey: string; target: number }> = [];
     let stopping = false;

@@ -5,7 +5,7 @@ import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, sign } from "../helpers/messages.js";
 import { Relay } from "../helpers/relay.js";
 import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
-import { spawnSigner, writeKeystores } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, writeKeystores } from "../helpers/signer.js";
 
 describe("PostgreSQL outage during a burst", () => {
   it("answers 503 while the database is cut off, signs nothing without its record, and resumes by itself", async (t) => {
@@ -16,15 +16,9 @@ describe("PostgreSQL outage during a burst", () => {
     t.after(() => relay.stop().catch(() => undefined));
     const database = new URL(db.url).pathname.slice(1);
     const dir = await tempDir(t, "pgfault");
-    const { keystoresDir, passwordsDir, keys } = await writeKeystores(dir, 2);
-    const signer = await spawnSigner([
-      "--data-dir", join(dir, "data"),
-      "--slashing-db", relay.url(database),
-      "--keystores-dir", keystoresDir,
-      "--keystores-passwords-dir", passwordsDir,
-      "--startup-floor-epochs", "off",
-      "--log-level", "warn",
-    ]);
+    const dirs = await writeKeystores(dir, 2);
+    const keys = dirs.keys;
+    const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs, "--slashing-db", relay.url(database)));
     t.after(async () => {
       signer.child.kill("SIGTERM");
       await signer.exited;

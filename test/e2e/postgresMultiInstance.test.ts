@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
 import { createTestDatabase } from "../helpers/slashingPostgres.js";
-import { spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
 
 describe("several signer processes on one PostgreSQL database", () => {
   it("sign at most one message of each conflicting set sent to all of them at once", async (t) => {
@@ -19,14 +19,7 @@ describe("several signer processes on one PostgreSQL database", () => {
     });
     for (let i = 0; i < 3; i++) {
       signers.push(
-        await spawnSigner([
-          "--data-dir", join(dir, `data-${i}`),
-          "--slashing-db", db.url,
-          "--keystores-dir", keystoresDir,
-          "--keystores-passwords-dir", passwordsDir,
-          "--startup-floor-epochs", "off",
-          "--log-level", "warn",
-        ]),
+        await spawnSigner(serveArgs(join(dir, `data-${i}`), { keystoresDir, passwordsDir }, "--slashing-db", db.url)),
       );
     }
     const [a, b] = keys.map((k) => k.pubkey) as [string, string];

@@ -1,27 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { promisify } from "node:util";
+import { cli } from "../helpers/cli.js";
 import { checkReportData } from "../../src/tee/reportData.js";
 import { fromHex } from "../../src/util/hex.js";
 import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { startTestSigner } from "../helpers/signer.js";
 
-const run = promisify(execFile);
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", MAIN, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe("working with a running signer", () => {
   it("imports and exports slashing protection through it, behind the API token", async (t) => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
-import { spawnSigner, writeKeystores } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, writeKeystores } from "../helpers/signer.js";
 
 interface Received {
   pubkey: string;
@@ -16,13 +16,7 @@ describe("slashing protection survives SIGKILL", () => {
   it("after a kill at a random moment, every signature a client received is on record", async (t) => {
     const dir = await tempDir(t, "crash");
     const dirs = await writeKeystores(dir, 4);
-    const args = [
-      "--data-dir", join(dir, "data"),
-      "--keystores-dir", dirs.keystoresDir,
-      "--keystores-passwords-dir", dirs.passwordsDir,
-      "--log-level", "warn",
-      "--startup-floor-epochs", "off",
-    ];
+    const args = serveArgs(join(dir, "data"), dirs);
     const received: Received[] = [];
     let next = 100;
     const rounds = 3;

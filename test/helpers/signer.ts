@@ -86,6 +86,21 @@ export interface SignerProcess {
   stdout: string[];
 }
 
+/**
+ * `serve` flags for a test signer process: its data directory, the keystores, quiet logs, and the
+ * rollback guard off (tests sign for small epochs, far below today's on mainnet).
+ */
+export function serveArgs(dataDir: string, dirs: { keystoresDir: string; passwordsDir: string }, ...extra: string[]): string[] {
+  return [
+    "--data-dir", dataDir,
+    "--keystores-dir", dirs.keystoresDir,
+    "--keystores-passwords-dir", dirs.passwordsDir,
+    "--startup-floor-epochs", "off",
+    "--log-level", "warn",
+    ...extra,
+  ];
+}
+
 /** A port that was free a moment ago, for a child process that must be told its port up front. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
