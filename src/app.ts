@@ -22,6 +22,7 @@ import { openSlashingProtection } from "./slashing/open.js";
 import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { createPlatform } from "./tee/index.js";
+import type { Platform } from "./tee/platform.js";
 import { ZERO_ROOT_HEX } from "./util/hex.js";
 
 export interface RunningSigner {
@@ -31,6 +32,16 @@ export interface RunningSigner {
   close(): Promise<void>;
 }
 
+
+/** The TEE platform the settings name; the CLI's offline key commands open it the same way. */
+export function platformFor(config: Config): Promise<Platform> {
+  return createPlatform(config.platform, {
+    dataDir: config.dataDir,
+    requireAttested: config.requireAttested,
+    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
+    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
+  });
+}
 
 /**
  * The composition root: builds every domain object from the Config, in dependency order, and
@@ -62,12 +73,7 @@ async function start(
   const network = createNetworkConfig(config.network);
   const genesisValidatorsRoot = network.genesisValidatorsRoot ?? config.genesisValidatorsRoot?.toLowerCase();
 
-  const platform = await createPlatform(config.platform, {
-    dataDir: config.dataDir,
-    requireAttested: config.requireAttested,
-    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
-    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
-  });
+  const platform = await platformFor(config);
   opened.push(() => (platform as { close?: () => Promise<void> }).close?.());
   if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
   const metrics = new SignerMetrics();

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { platformFor } from "../app.js";
 import { LocalSigningKeys } from "../bls/localKeys.js";
 import { loadConfig, SERVE_OPTIONS, type Config, type OptionName } from "../config/config.js";
 import { InputError } from "../errors.js";
@@ -10,7 +11,6 @@ import { keyNetwork } from "../keys/network.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
-import { createPlatform } from "../tee/index.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from "./args.js";
@@ -66,12 +66,7 @@ export function platformConfig(values: Record<string, unknown>): Config {
 }
 
 export async function openPlatform(config: Config): Promise<Platform> {
-  const platform = await createPlatform(config.platform, {
-    dataDir: config.dataDir,
-    requireAttested: config.requireAttested,
-    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
-    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
-  });
+  const platform = await platformFor(config);
   if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
   return platform;
 }
