@@ -13,9 +13,7 @@ import {
   type KeyHistory,
 } from "../../src/slashing/rules.js";
 
-const R1 = "0x" + "11".repeat(32);
-const R2 = "0x" + "22".repeat(32);
-const ZERO = "0x" + "00".repeat(32);
+import { msgArb, R1, R2, referenceAllows, slashablePair, ZERO, type Msg } from "../helpers/slashingModel.js";
 
 function code(d: Decision): string {
   return d.allow ? (d.repeat ? "REPEAT" : "ALLOW") : d.code;
@@ -101,42 +99,6 @@ describe("attestation rule", () => {
     assert.equal(code(decideAttestation({ maxSource: 5, maxTarget: 8 }, 5, 9, R1)), "ALLOW");
   });
 });
-
-type Msg =
-  | { kind: "block"; key: number; slot: number; root: string }
-  | { kind: "att"; key: number; source: number; target: number; root: string };
-
-const rootArb = fc.constantFrom(ZERO, R1, R2);
-const msgArb: fc.Arbitrary<Msg> = fc.oneof(
-  fc.record({ kind: fc.constant("block" as const), key: fc.nat(2), slot: fc.nat(12), root: rootArb }),
-  fc.record({ kind: fc.constant("att" as const), key: fc.nat(2), source: fc.nat(8), target: fc.nat(8), root: rootArb }),
-);
-
-/** The minimal strategy stated as directly as possible, over the list of messages allowed so far. */
-function referenceAllows(allowed: Msg[], m: Msg): boolean {
-  const mine = allowed.filter((a) => a.key === m.key && a.kind === m.kind);
-  const nonZero = m.root !== ZERO;
-  if (m.kind === "block") {
-    const blocks = mine as Extract<Msg, { kind: "block" }>[];
-    if (nonZero && blocks.some((b) => b.slot === m.slot && b.root === m.root)) return true;
-    return blocks.every((b) => m.slot > b.slot);
-  }
-  const atts = mine as Extract<Msg, { kind: "att" }>[];
-  if (nonZero && atts.some((a) => a.source === m.source && a.target === m.target && a.root === m.root)) return true;
-  return m.source <= m.target && atts.every((a) => m.source >= a.source && m.target > a.target);
-}
-
-function slashablePair(a: Msg, b: Msg): boolean {
-  if (a.key !== b.key || a.kind !== b.kind) return false;
-  if (a.kind === "block" && b.kind === "block") return a.slot === b.slot && (a.root !== b.root || a.root === ZERO);
-  if (a.kind === "att" && b.kind === "att") {
-    const same = a.source === b.source && a.target === b.target && a.root === b.root && a.root !== ZERO;
-    const double = a.target === b.target && !same;
-    const surround = (x: typeof a, y: typeof a) => x.source < y.source && x.target > y.target;
-    return double || surround(a, b) || surround(b, a);
-  }
-  return false;
-}
 
 function apply(h: KeyHistory, m: Msg): Decision {
   return m.kind === "block"
