@@ -19,6 +19,11 @@ const durationMs = Number(durationArg);
 const warmupMs = Number(warmupArg);
 const pubkeys = JSON.parse(readFileSync(pubkeyFile!, "utf8")) as string[];
 let epoch = Number(startEpochArg);
+if (pubkeys.length < connections) {
+  // Each connection needs keys of its own, or two connections would race on one key's epochs.
+  console.error(`loadgen: ${connections} connections need at least as many keys, got ${pubkeys.length}`);
+  process.exit(2);
+}
 const target = new URL(url!);
 
 const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";

@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
 import { SecretKey } from "@chainsafe/blst";
+import { startWorker } from "../src/util/worker.js";
 
 /** Signs as fast as one thread can for `ms`, returns the count. */
 function signFor(ms: number): number {
@@ -24,10 +25,9 @@ if (!isMainThread) {
 /** Raw BLS signatures per second on one thread and on `threads` worker threads at once. */
 export async function measureRawBls(ms: number, threads = availableParallelism()): Promise<{ perCore: number; allCores: number; threads: number }> {
   const perCore = signFor(ms) / (ms / 1000);
-  const bootstrap = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
   const counts = await Promise.all(
     Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-      const w = new Worker(bootstrap, { eval: true, workerData: { ms } });
+      const w = startWorker(import.meta.url, "rawBls", { workerData: { ms } });
       w.once("message", (n: number) => { resolve(n); void w.terminate(); });
       w.once("error", reject);
     })),
