@@ -11,7 +11,7 @@ import { parseKeystoreJson } from "../keys/keystore.js";
 import type { SealedKeyStore } from "../keys/sealedStore.js";
 import { createSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
-import { reportData } from "../tee/reportData.js";
+import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
 import { statusFor } from "./errors.js";
@@ -208,9 +208,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       const data = [];
       for (const pubkey of pubkeys) {
         // Evidence over a key set of exactly this key attests its origin on its own (docs/tee-evidence.md).
-        const claim = { transportPublicKey: transportKey.publicKey, blsPubkeys: [pubkey] };
-        const evidence = await platform.evidence(reportData(claim));
-        data.push({ pubkey, evidence: { ...evidence, transportPublicKey: transportKey.publicKeyHex, blsPubkeys: [pubkey] } });
+        data.push({ pubkey, evidence: await attest(platform, { transportPublicKey: transportKey.publicKey, blsPubkeys: [pubkey] }) });
       }
       return { data };
     },
