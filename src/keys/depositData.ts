@@ -3,7 +3,7 @@ import { ssz } from "@lodestar/types";
 import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError } from "../errors.js";
 import { computeDomain, computeSigningRoot } from "../signing/domain.js";
-import { fromHex, normalizePubkey } from "../util/hex.js";
+import { fromHex, normalizePubkey, toBareHex } from "../util/hex.js";
 
 /**
  * One entry of the deposit_data-*.json that staking-deposit-cli writes and the Launchpad reads.
@@ -48,8 +48,6 @@ export interface DepositParams {
   network: { name: string; genesisForkVersion: Uint8Array };
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
 /**
  * Signs a deposit as the deposit contract verifies it: DepositMessage under the DEPOSIT domain of
  * the genesis fork version with a zero genesis validators root (deposits must verify before genesis
@@ -81,13 +79,13 @@ export async function createDepositData(params: DepositParams): Promise<DepositD
   const signature = await keys.sign(pubkey, computeSigningRoot(messageRoot, domain));
   const dataRoot = ssz.phase0.DepositData.hashTreeRoot({ ...message, signature });
   return {
-    pubkey: hex(message.pubkey),
-    withdrawal_credentials: hex(message.withdrawalCredentials),
+    pubkey: toBareHex(message.pubkey),
+    withdrawal_credentials: toBareHex(message.withdrawalCredentials),
     amount,
-    signature: hex(signature),
-    deposit_message_root: hex(messageRoot),
-    deposit_data_root: hex(dataRoot),
-    fork_version: hex(network.genesisForkVersion),
+    signature: toBareHex(signature),
+    deposit_message_root: toBareHex(messageRoot),
+    deposit_data_root: toBareHex(dataRoot),
+    fork_version: toBareHex(network.genesisForkVersion),
     network_name: network.name,
     deposit_cli_version: DEPOSIT_CLI_VERSION,
   };

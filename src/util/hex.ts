@@ -15,7 +15,12 @@ export function fromHex(value: string, field: string, bytes?: number): Uint8Arra
 }
 
 export function toHex(bytes: Uint8Array): string {
-  return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  return "0x" + toBareHex(bytes);
+}
+
+/** Lower-case hex without the 0x prefix, as deposit data files and TEE reports write it. */
+export function toBareHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
 /** Canonical form of a public key as used for map keys and database rows: lower-case, 0x-prefixed. */

@@ -40,6 +40,4 @@ export function u64le(b: Uint8Array, offset: number): bigint {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64LE(offset);
 }
 
-export function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
+export { toBareHex as hex } from "../../util/hex.js";
