@@ -1,72 +1,184 @@
 import { availableParallelism } from "node:os";
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { SecretKey } from "@chainsafe/blst";
 import { InputError, SignerError } from "../errors.js";
 import { toHex } from "../util/hex.js";
 import { startWorker } from "../util/worker.js";
 import type { SigningKeys } from "./signingKeys.js";
-import type { WorkerRequest, WorkerResponse } from "./worker.js";
+import {
+  allocateRing,
+  DOORBELL,
+  MESSAGE_BYTES,
+  REQUESTS_WRITTEN,
+  RESPONSES_WRITTEN,
+  ringViews,
+  SIGNATURE_BYTES,
+  SLOTS,
+  slotOf,
+  STATUS_NO_KEY,
+  STATUS_SIGNED,
+  type ControlRequest,
+  type ControlResponse,
+  type RingViews,
+} from "./ring.js";
+import type { BlsWorkerData } from "./worker.js";
 
 export class BlsError extends SignerError<"KEY_NOT_LOADED" | "WORKER_FAILED"> {
   readonly domain = "bls";
 }
 
-type Command = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
-  resolve: (sig: Uint8Array | undefined) => void;
+  resolve: (sig: Uint8Array) => void;
   reject: (e: Error) => void;
 }
 
+interface Queued extends Pending {
+  keyIndex: number;
+  message: Uint8Array;
+}
+
+/** One worker thread and the rings it shares with the pool (see ring.ts). */
 class BlsWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private outbox: WorkerRequest[] = [];
-  private nextId = 0;
+  private readonly port: MessagePort;
+  private readonly ring: RingViews;
+  /** The pending request of each ring slot, in step with the counters below. */
+  private readonly inRing: Array<Pending | undefined> = new Array(SLOTS);
+  private written = 0;
+  private collected = 0;
+  /** Requests beyond the ring's SLOTS, written as slots free up. */
+  private readonly overflow: Queued[] = [];
+  private waiting = false;
+  private readonly controls = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private nextControlId = 0;
+  private failure: Error | null = null;
+  /** Whether the control port holds the event loop open: only while something is outstanding. */
+  private holdingLoop = false;
 
   constructor() {
-    this.worker = startWorker(import.meta.url, "worker");
-    this.worker.unref();
-    this.worker.on("message", (batch: WorkerResponse[]) => {
-      for (const res of batch) {
-        const p = this.pending.get(res.id);
-        if (!p) continue;
-        this.pending.delete(res.id);
-        if (res.error) p.reject(new BlsError("WORKER_FAILED", res.error));
-        else p.resolve(res.signature);
-      }
+    const memory = allocateRing();
+    this.ring = ringViews(memory);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.port.on("message", (res: ControlResponse) => {
+      const c = this.controls.get(res.id);
+      this.controls.delete(res.id);
+      if (res.error) c?.reject(new BlsError("WORKER_FAILED", res.error));
+      else c?.resolve();
+      this.holdLoopWhileBusy();
     });
+    this.port.unref();
+    const data: BlsWorkerData = { memory, port: port2 };
+    this.worker = startWorker(import.meta.url, "worker", { workerData: data, transferList: [port2] });
+    this.worker.unref();
     this.worker.on("error", (e) => this.failAll(e));
     this.worker.on("exit", (code) => this.failAll(new Error(`BLS worker exited with code ${code}`)));
   }
 
   get inflight(): number {
-    return this.pending.size;
+    return ((this.written - this.collected) | 0) + this.overflow.length;
   }
 
-  /** Requests made during one turn of the event loop travel to the worker as one message. */
-  request(req: Command): Promise<Uint8Array | undefined> {
-    const id = this.nextId++;
+  control(req: DistributiveOmit<ControlRequest, "id">): Promise<void> {
+    if (this.failure) return Promise.reject(new BlsError("WORKER_FAILED", this.failure.message));
+    const id = this.nextControlId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.outbox.push({ ...req, id } as WorkerRequest);
-      if (this.outbox.length === 1) setImmediate(this.flush);
+      this.controls.set(id, { resolve, reject });
+      this.port.postMessage({ ...req, id } as ControlRequest);
+      this.ringBell();
+      this.holdLoopWhileBusy();
     });
   }
 
-  private readonly flush = (): void => {
-    const batch = this.outbox;
-    this.outbox = [];
-    this.worker.postMessage(batch);
+  sign(keyIndex: number, message: Uint8Array): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(new BlsError("WORKER_FAILED", this.failure.message));
+    return new Promise((resolve, reject) => {
+      const p = { resolve, reject };
+      if (((this.written - this.collected) | 0) < SLOTS) this.write(keyIndex, message, p);
+      else this.overflow.push({ keyIndex, message, ...p });
+      this.ringBell();
+      this.awaitSignatures();
+      this.holdLoopWhileBusy();
+    });
+  }
+
+  /**
+   * A pending Atomics.waitAsync does not keep Node's event loop alive, so the control port is
+   * ref'd while requests are out (a process awaiting a signature must not exit) and unref'd when
+   * idle (an idle pool must not keep the process alive).
+   */
+  private holdLoopWhileBusy(): void {
+    const busy = this.inflight > 0 || this.controls.size > 0;
+    if (busy === this.holdingLoop) return;
+    this.holdingLoop = busy;
+    if (busy) this.port.ref();
+    else this.port.unref();
+  }
+
+  private write(keyIndex: number, message: Uint8Array, p: Pending): void {
+    const slot = slotOf(this.written);
+    this.ring.keyIndex[slot] = keyIndex;
+    this.ring.messages.set(message, slot * MESSAGE_BYTES);
+    this.inRing[slot] = p;
+    this.written = (this.written + 1) | 0;
+    Atomics.store(this.ring.control, REQUESTS_WRITTEN, this.written);
+  }
+
+  private ringBell(): void {
+    Atomics.add(this.ring.control, DOORBELL, 1);
+    Atomics.notify(this.ring.control, DOORBELL);
+  }
+
+  /** At most one wait is armed; it is re-armed after collecting while requests are still out. */
+  private awaitSignatures(): void {
+    if (this.waiting || this.failure || this.inflight === 0) return;
+    this.waiting = true;
+    const w = Atomics.waitAsync(this.ring.control, RESPONSES_WRITTEN, this.collected);
+    if (w.async) void w.value.then(this.collect);
+    else queueMicrotask(this.collect);
+  }
+
+  private readonly collect = (): void => {
+    this.waiting = false;
+    const ready = Atomics.load(this.ring.control, RESPONSES_WRITTEN);
+    let refilled = false;
+    while (this.collected !== ready && !this.failure) {
+      const slot = slotOf(this.collected);
+      const p = this.inRing[slot]!;
+      this.inRing[slot] = undefined;
+      const status = this.ring.status[slot];
+      if (status === STATUS_SIGNED) p.resolve(this.ring.signatures.slice(slot * SIGNATURE_BYTES, (slot + 1) * SIGNATURE_BYTES));
+      else p.reject(new BlsError(status === STATUS_NO_KEY ? "KEY_NOT_LOADED" : "WORKER_FAILED", status === STATUS_NO_KEY ? "key is not loaded in the signing thread" : "signing failed in the signing thread"));
+      this.collected = (this.collected + 1) | 0;
+      const next = this.overflow.shift();
+      if (next) {
+        this.write(next.keyIndex, next.message, next);
+        refilled = true;
+      }
+    }
+    if (refilled) this.ringBell();
+    this.awaitSignatures();
+    this.holdLoopWhileBusy();
   };
 
   private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(new BlsError("WORKER_FAILED", e.message));
-    this.pending.clear();
+    this.failure ??= e;
+    const err = new BlsError("WORKER_FAILED", e.message);
+    for (let i = 0; i < SLOTS; i++) {
+      this.inRing[i]?.reject(err);
+      this.inRing[i] = undefined;
+    }
+    for (const q of this.overflow.splice(0)) q.reject(err);
+    for (const c of this.controls.values()) c.reject(err);
+    this.controls.clear();
+    this.holdLoopWhileBusy();
   }
 
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+  async terminate(): Promise<void> {
+    if (!this.failure) await this.control({ op: "stop" }).catch(() => undefined);
+    await this.worker.terminate();
   }
 }
 
@@ -77,8 +189,10 @@ class BlsWorker {
  */
 export class WorkerPoolSigningKeys implements SigningKeys {
   private readonly workers: BlsWorker[];
-  /** Insertion-ordered, so pubkeys() lists keys in the order they were loaded. */
-  private readonly loaded = new Set<string>();
+  /** Public key to the index the workers know it by; insertion-ordered, so pubkeys() lists keys in load order. */
+  private readonly loaded = new Map<string, number>();
+  /** Indexes are never reused, so a signature still in flight for a removed key cannot pick up a new one. */
+  private nextKeyIndex = 0;
 
   constructor(size = availableParallelism()) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => new BlsWorker());
@@ -96,15 +210,18 @@ export class WorkerPoolSigningKeys implements SigningKeys {
       throw new InputError("INVALID_INPUT", "secret key is not a valid BLS12-381 scalar");
     }
     if (this.loaded.has(pubkey)) return pubkey;
+    const keyIndex = this.nextKeyIndex++;
     // Each worker gets its own copy, which it zeroes once the key is parsed.
-    await Promise.all(this.workers.map((w) => w.request({ op: "add", pubkey, secretKey: secretKey.slice() })));
-    this.loaded.add(pubkey);
+    await Promise.all(this.workers.map((w) => w.control({ op: "add", keyIndex, secretKey: secretKey.slice() })));
+    this.loaded.set(pubkey, keyIndex);
     return pubkey;
   }
 
   async remove(pubkey: string): Promise<boolean> {
-    if (!this.loaded.delete(pubkey)) return false;
-    await Promise.all(this.workers.map((w) => w.request({ op: "remove", pubkey })));
+    const keyIndex = this.loaded.get(pubkey);
+    if (keyIndex === undefined) return false;
+    this.loaded.delete(pubkey);
+    await Promise.all(this.workers.map((w) => w.control({ op: "remove", keyIndex })));
     return true;
   }
 
@@ -113,15 +230,16 @@ export class WorkerPoolSigningKeys implements SigningKeys {
   }
 
   pubkeys(): string[] {
-    return [...this.loaded];
+    return [...this.loaded.keys()];
   }
 
-  async sign(pubkey: string, message: Uint8Array): Promise<Uint8Array> {
-    if (!this.has(pubkey)) throw new BlsError("KEY_NOT_LOADED", `no key loaded for ${pubkey}`);
+  sign(pubkey: string, message: Uint8Array): Promise<Uint8Array> {
+    const keyIndex = this.loaded.get(pubkey);
+    if (keyIndex === undefined) return Promise.reject(new BlsError("KEY_NOT_LOADED", `no key loaded for ${pubkey}`));
+    if (message.length !== MESSAGE_BYTES) return Promise.reject(new BlsError("WORKER_FAILED", `signing root must be ${MESSAGE_BYTES} bytes`));
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.inflight < best.inflight) best = w;
-    const sig = await best.request({ op: "sign", pubkey, message });
-    return sig!;
+    return best.sign(keyIndex, message);
   }
 
   async close(): Promise<void> {

@@ -1,44 +1,88 @@
-import { parentPort } from "node:worker_threads";
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { SecretKey } from "@chainsafe/blst";
+import {
+  DOORBELL,
+  MESSAGE_BYTES,
+  REQUESTS_WRITTEN,
+  RESPONSES_WRITTEN,
+  SIGNATURE_BYTES,
+  STATUS_FAILED,
+  STATUS_NO_KEY,
+  STATUS_SIGNED,
+  ringViews,
+  slotOf,
+  type ControlRequest,
+  type ControlResponse,
+  type RingMemory,
+} from "./ring.js";
 
-/** Messages between bls/pool.ts and its workers; the pool is the only sender. */
-export type WorkerRequest =
-  | { op: "add"; id: number; pubkey: string; secretKey: Uint8Array }
-  | { op: "remove"; id: number; pubkey: string }
-  | { op: "sign"; id: number; pubkey: string; message: Uint8Array };
+export interface BlsWorkerData {
+  memory: RingMemory;
+  port: MessagePort;
+}
 
-export type WorkerResponse = { id: number; signature?: Uint8Array; error?: string };
+const { memory, port } = workerData as BlsWorkerData;
+const ring = ringViews(memory);
+const keys = new Map<number, SecretKey>();
 
-const keys = new Map<string, SecretKey>();
-const port = parentPort;
-if (!port) throw new Error("bls/worker.ts must run as a worker thread");
-
-function handle(req: WorkerRequest): WorkerResponse {
-  const res: WorkerResponse = { id: req.id };
+/** Returns false on "stop". */
+function control(req: ControlRequest): boolean {
+  const res: ControlResponse = { id: req.id };
   try {
     switch (req.op) {
       case "add":
-        keys.set(req.pubkey, SecretKey.fromBytes(req.secretKey));
+        keys.set(req.keyIndex, SecretKey.fromBytes(req.secretKey));
         req.secretKey.fill(0);
         break;
       case "remove":
-        keys.delete(req.pubkey);
+        keys.delete(req.keyIndex);
         break;
-      case "sign": {
-        const sk = keys.get(req.pubkey);
-        if (!sk) throw new Error(`no key ${req.pubkey} in worker`);
-        res.signature = sk.sign(req.message).toBytes();
-        break;
-      }
+      case "stop":
+        port.postMessage(res);
+        return false;
     }
   } catch (e) {
     res.error = (e as Error).message;
   }
-  return res;
+  port.postMessage(res);
+  return true;
 }
 
-// Requests come in batches (one message per event-loop turn of the pool). Answers go back one by
-// one: holding them for the whole batch would make the first wait for the last signature.
-port.on("message", (batch: WorkerRequest[]) => {
-  for (const req of batch) port.postMessage([handle(req)]);
-});
+function sign(slot: number): void {
+  const sk = keys.get(ring.keyIndex[slot]!);
+  if (!sk) {
+    ring.status[slot] = STATUS_NO_KEY;
+    return;
+  }
+  try {
+    const message = ring.messages.subarray(slot * MESSAGE_BYTES, (slot + 1) * MESSAGE_BYTES);
+    ring.signatures.set(sk.sign(message).toBytes(), slot * SIGNATURE_BYTES);
+    ring.status[slot] = STATUS_SIGNED;
+  } catch {
+    ring.status[slot] = STATUS_FAILED;
+  }
+}
+
+// This thread does nothing but sign, so it blocks on the doorbell instead of running an event loop;
+// control messages are read synchronously when the bell rings. Each signature is published as soon
+// as it is made (the pool collects whatever is ready when it wakes), so none waits for a batch.
+let done = 0;
+for (;;) {
+  const bell = Atomics.load(ring.control, DOORBELL);
+  let msg: { message: unknown } | undefined;
+  let running = true;
+  while (running && (msg = receiveMessageOnPort(port)) !== undefined) running = control(msg.message as ControlRequest);
+  if (!running) break;
+  const written = Atomics.load(ring.control, REQUESTS_WRITTEN);
+  if (done === written) {
+    Atomics.wait(ring.control, DOORBELL, bell);
+    continue;
+  }
+  while (done !== written) {
+    sign(slotOf(done));
+    done = (done + 1) | 0;
+    Atomics.store(ring.control, RESPONSES_WRITTEN, done);
+    Atomics.notify(ring.control, RESPONSES_WRITTEN);
+  }
+}
+port.close();

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { PublicKey, SecretKey, Signature, verify } from "@chainsafe/blst";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
+import { SLOTS } from "../../src/bls/ring.js";
 import { fromHex } from "../../src/util/hex.js";
 
 describe("bls worker pool", () => {
@@ -34,5 +35,40 @@ describe("bls worker pool", () => {
 
   it("rejects a secret that is not a valid scalar", async () => {
     await assert.rejects(pool.add(new Uint8Array(32)), /not a valid BLS12-381 scalar/);
+  });
+
+  it("signs more requests at once than a worker's ring holds, each with its own message", async () => {
+    const single = new WorkerPoolSigningKeys(1);
+    try {
+      const sk = SecretKey.fromKeygen(randomBytes(32));
+      const pk = await single.add(sk.toBytes());
+      const msgs = Array.from({ length: SLOTS * 2 + 17 }, () => randomBytes(32));
+      const sigs = await Promise.all(msgs.map((m) => single.sign(pk, m)));
+      const publicKey = PublicKey.fromBytes(fromHex(pk, "pk", 48));
+      sigs.forEach((sig, i) => assert.ok(verify(msgs[i]!, publicKey, Signature.fromBytes(sig)), `signature ${i} verifies its own message`));
+    } finally {
+      await single.close();
+    }
+  });
+
+  it("settles every request still in flight when closed, and refuses new ones", async () => {
+    const closing = new WorkerPoolSigningKeys(1);
+    const sk = SecretKey.fromKeygen(randomBytes(32));
+    const pk = await closing.add(sk.toBytes());
+    const publicKey = PublicKey.fromBytes(fromHex(pk, "pk", 48));
+    const msgs = Array.from({ length: SLOTS + 50 }, () => randomBytes(32));
+    const inflight = msgs.map((m) => closing.sign(pk, m));
+    await closing.close();
+    const settled = await Promise.allSettled(inflight);
+    let rejected = 0;
+    settled.forEach((r, i) => {
+      if (r.status === "fulfilled") assert.ok(verify(msgs[i]!, publicKey, Signature.fromBytes(r.value)), `signature ${i} verifies`);
+      else {
+        rejected++;
+        assert.match((r.reason as Error).message, /BLS worker exited|stopped/);
+      }
+    });
+    assert.ok(rejected > 0, "close() did not wait for the whole backlog to be signed");
+    await assert.rejects(closing.sign(pk, randomBytes(32)), /BLS worker exited|stopped/);
   });
 });
