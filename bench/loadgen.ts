@@ -8,12 +8,16 @@
  * than through node:http: on two cores every microsecond the load generator spends is taken from
  * the signer it measures, and node:http's client costs several times more per request.
  *
- * Usage: node --import tsx bench/loadgen.ts URL CONNECTIONS DURATION_MS WARMUP_MS PUBKEY_FILE START_EPOCH
+ * With SIGNER_PID it also reports the CPU time the signer process (all its threads) and this
+ * process spent per signed request over the measured window: on a machine where both share the
+ * cores, that, not the signature alone, is what bounds the throughput (Linux only, from /proc).
+ *
+ * Usage: node --import tsx bench/loadgen.ts URL CONNECTIONS DURATION_MS WARMUP_MS PUBKEY_FILE START_EPOCH [SIGNER_PID]
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
 
-const [url, connArg, durationArg, warmupArg, pubkeyFile, startEpochArg] = process.argv.slice(2);
+const [url, connArg, durationArg, warmupArg, pubkeyFile, startEpochArg, signerPidArg] = process.argv.slice(2);
 const connections = Number(connArg);
 const durationMs = Number(durationArg);
 const warmupMs = Number(warmupArg);
@@ -44,11 +48,28 @@ function request(pubkey: string, targetEpoch: number): string {
   );
 }
 
+/** CPU seconds a process has used, all threads (fields utime and stime of /proc/PID/stat). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+const signerPid = signerPidArg ? Number(signerPidArg) : undefined;
+const cpuAt = () => ({ signer: signerPid ? processCpuSeconds(signerPid) : undefined, self: process.cpuUsage() });
+let cpuFrom: ReturnType<typeof cpuAt> | undefined;
+let cpuTo: ReturnType<typeof cpuAt> | undefined;
+
 const latencies: number[] = [];
 let errors = 0;
 const start = performance.now();
 const measureFrom = start + warmupMs;
 const end = measureFrom + durationMs;
+setTimeout(() => (cpuFrom = cpuAt()), warmupMs);
+setTimeout(() => (cpuTo = cpuAt()), warmupMs + durationMs);
 
 /** Length of one complete response at the start of `buf`, or -1 when more bytes are needed. */
 function responseLength(buf: string): number {
@@ -98,6 +119,9 @@ const groups = Array.from({ length: connections }, (_, c) => pubkeys.filter((_, 
 await Promise.all(groups.map(connection));
 
 latencies.sort((a, b) => a - b);
+const perRequestUs = (seconds: number | undefined) => (seconds === undefined || latencies.length === 0 ? null : (seconds / latencies.length) * 1e6);
+const signerCpu = cpuFrom?.signer !== undefined && cpuTo?.signer !== undefined ? cpuTo.signer - cpuFrom.signer : undefined;
+const selfCpu = cpuFrom && cpuTo ? (cpuTo.self.user + cpuTo.self.system - cpuFrom.self.user - cpuFrom.self.system) / 1e6 : undefined;
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 console.log(
   JSON.stringify({
@@ -108,5 +132,7 @@ console.log(
     p50: pct(50),
     p99: pct(99),
     nextEpoch: epoch,
+    signerCpuUsPerRequest: perRequestUs(signerCpu),
+    loadgenCpuUsPerRequest: perRequestUs(selfCpu),
   }),
 );
