@@ -1,9 +1,9 @@
-import { DOMAIN_VOLUNTARY_EXIT } from "@lodestar/params";
 import { ssz } from "@lodestar/types";
 import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError } from "../errors.js";
-import { computeDomain, computeSigningRoot } from "../signing/domain.js";
+import { computeSigningRoot, epochAtSlot, scheduledFork, slotAtTime, voluntaryExitDomain } from "../signing/domain.js";
 import { normalizePubkey, toHex } from "../util/hex.js";
+import type { KeyNetwork } from "./network.js";
 
 /** SignedVoluntaryExit as POST /eth/v1/beacon/pool/voluntary_exits accepts it. */
 export interface SignedVoluntaryExitJson {
@@ -17,12 +17,14 @@ export interface ExitParams {
   validatorIndex: number;
   /** Earliest epoch the exit is valid at; the current epoch is the usual choice. */
   epoch: number;
-  network: { capellaForkVersion: Uint8Array; genesisValidatorsRoot: Uint8Array };
+  network: Pick<KeyNetwork, "config" | "genesisValidatorsRoot" | "genesisTime">;
+  /** The clock, in seconds since 1970 (tests set it). */
+  nowSeconds?: number;
 }
 
 /**
- * Signs a voluntary exit. Since Deneb (EIP-7044) exits are verified under the Capella fork
- * version whatever the current fork, so a signed exit stays valid forever.
+ * Signs a voluntary exit, under the same domain rule as a VOLUNTARY_EXIT sign request whose
+ * fork_info is the chain's fork when the exit can first be included: now, or its epoch if later.
  */
 export async function createVoluntaryExit(params: ExitParams): Promise<SignedVoluntaryExitJson> {
   const { keys, validatorIndex, epoch, network } = params;
@@ -32,12 +34,14 @@ export async function createVoluntaryExit(params: ExitParams): Promise<SignedVol
       throw new InputError("INVALID_INPUT", `${name} must be a non-negative integer, got ${value}`);
     }
   }
-  if (network.capellaForkVersion.length !== 4 || network.genesisValidatorsRoot.length !== 32) {
-    throw new InputError("INVALID_INPUT", "capella fork version must be 4 bytes and genesis validators root 32 bytes");
+  if (network.genesisValidatorsRoot.length !== 32) {
+    throw new InputError("INVALID_INPUT", "genesis validators root must be 32 bytes");
   }
   if (!keys.has(pubkey)) throw new InputError("INVALID_INPUT", `no key loaded for ${pubkey}`);
   const message = { epoch, validatorIndex };
-  const domain = computeDomain(DOMAIN_VOLUNTARY_EXIT, network.capellaForkVersion, network.genesisValidatorsRoot);
+  const nowEpoch = epochAtSlot(slotAtTime(params.nowSeconds ?? Date.now() / 1000, network.genesisTime, network.config.SECONDS_PER_SLOT));
+  const chainFork = scheduledFork(network.config, Math.max(epoch, nowEpoch), network.genesisValidatorsRoot);
+  const domain = voluntaryExitDomain(network.config, epoch, chainFork);
   const signature = await keys.sign(pubkey, computeSigningRoot(ssz.phase0.VoluntaryExit.hashTreeRoot(message), domain));
   return { message: { epoch: String(epoch), validator_index: String(validatorIndex) }, signature: toHex(signature) };
 }

@@ -1,3 +1,4 @@
+import type { ChainForkConfig } from "@lodestar/config";
 import { InputError } from "../errors.js";
 import { createNetworkConfig } from "../signing/network.js";
 import { fromHex } from "../util/hex.js";
@@ -7,8 +8,10 @@ export interface KeyNetwork {
   /** `network_name` in deposit data, e.g. "mainnet". */
   name: string;
   genesisForkVersion: Uint8Array;
-  capellaForkVersion: Uint8Array;
   genesisValidatorsRoot: Uint8Array;
+  /** The fork schedule and the clock, which decide the domain of an exit. */
+  config: ChainForkConfig;
+  genesisTime: number;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface KeyNetwork {
  * accepts. A config file does not carry the genesis validators root, so it must be given for exits.
  */
 export function keyNetwork(network: string, genesisValidatorsRoot?: string): KeyNetwork {
-  const { config, genesisValidatorsRoot: known } = createNetworkConfig(network);
+  const { config, genesisValidatorsRoot: known, genesisTime } = createNetworkConfig(network);
   const root = genesisValidatorsRoot ?? known;
   if (root === undefined) {
     throw new InputError("INVALID_INPUT", `network ${network} has no known genesis validators root; pass it explicitly`);
@@ -24,7 +27,8 @@ export function keyNetwork(network: string, genesisValidatorsRoot?: string): Key
   return {
     name: config.CONFIG_NAME,
     genesisForkVersion: config.GENESIS_FORK_VERSION,
-    capellaForkVersion: config.CAPELLA_FORK_VERSION,
     genesisValidatorsRoot: fromHex(root, "genesis_validators_root", 32),
+    config,
+    genesisTime,
   };
 }

@@ -1,6 +1,6 @@
 import type { ChainForkConfig } from "@lodestar/config";
 import type { ForkInfo } from "@lodestar/config";
-import { SLOTS_PER_EPOCH } from "@lodestar/params";
+import { DOMAIN_VOLUNTARY_EXIT, ForkSeq, SLOTS_PER_EPOCH } from "@lodestar/params";
 import { ssz, type phase0 } from "@lodestar/types";
 import { InputError } from "../errors.js";
 import { toHex } from "../util/hex.js";
@@ -26,6 +26,11 @@ export function epochAtSlot(slot: number): number {
   return Math.floor(slot / SLOTS_PER_EPOCH);
 }
 
+/** The slot the clock is in (0 before genesis). */
+export function slotAtTime(nowSeconds: number, genesisTime: number, secondsPerSlot: number): number {
+  return Math.max(0, Math.floor((nowSeconds - genesisTime) / secondsPerSlot));
+}
+
 /** A request's fork_info, parsed and matched against the network's fork schedule. */
 export interface RequestFork {
   fork: phase0.Fork;
@@ -39,6 +44,24 @@ export function forkDomain(requestFork: RequestFork, domainType: Uint8Array, epo
   const { fork, genesisValidatorsRoot } = requestFork;
   const version = epoch < fork.epoch ? fork.previousVersion : fork.currentVersion;
   return computeDomain(domainType, version, genesisValidatorsRoot);
+}
+
+/** The fork_info a beacon node following the network's schedule would send at `epoch`. */
+export function scheduledFork(config: ChainForkConfig, epoch: number, genesisValidatorsRoot: Uint8Array): RequestFork {
+  const active = config.getForkInfoAtEpoch(epoch);
+  return { fork: { previousVersion: active.prevVersion, currentVersion: active.version, epoch: active.epoch }, genesisValidatorsRoot, active };
+}
+
+/**
+ * The domain of a voluntary exit signed while the chain is at `chainFork`. EIP-7044: from Deneb on,
+ * exits are signed with the Capella fork version for good, so that a signed exit stays valid across
+ * later forks; before, with the fork version of the exit's epoch.
+ */
+export function voluntaryExitDomain(config: ChainForkConfig, exitEpoch: number, chainFork: RequestFork): Uint8Array {
+  const postDeneb = chainFork.active.seq >= ForkSeq.deneb || config.getForkSeqAtEpoch(exitEpoch) >= ForkSeq.deneb;
+  return postDeneb
+    ? computeDomain(DOMAIN_VOLUNTARY_EXIT, config.CAPELLA_FORK_VERSION, chainFork.genesisValidatorsRoot)
+    : forkDomain(chainFork, DOMAIN_VOLUNTARY_EXIT, exitEpoch);
 }
 
 /**

@@ -10,9 +10,7 @@ import {
   DOMAIN_SELECTION_PROOF,
   DOMAIN_SYNC_COMMITTEE,
   DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
-  DOMAIN_VOLUNTARY_EXIT,
   ForkName,
-  ForkSeq,
   isForkPostBellatrix,
   isForkPostElectra,
 } from "@lodestar/params";
@@ -26,6 +24,7 @@ import {
   epochAtSlot,
   forkDomain,
   matchFork,
+  voluntaryExitDomain,
   type RequestFork,
 } from "./domain.js";
 import type { SigningPlan, SlashingCheck } from "./plan.js";
@@ -110,13 +109,7 @@ const RULES: { [T in SignType]: Rule<T> } = {
   VOLUNTARY_EXIT: (body, ctx) => {
     const exit = parseSszJson(ssz.phase0.VoluntaryExit, body.voluntary_exit, "voluntary_exit");
     const fork = requireFork(ctx);
-    // EIP-7044: from Deneb on, exits are signed with the Capella fork version for good, so that a
-    // signed exit stays valid across later forks.
-    const postDeneb =
-      fork.active.seq >= ForkSeq.deneb || ctx.config.getForkSeqAtEpoch(exit.epoch) >= ForkSeq.deneb;
-    const domain = postDeneb
-      ? computeDomain(DOMAIN_VOLUNTARY_EXIT, ctx.config.CAPELLA_FORK_VERSION, fork.genesisValidatorsRoot)
-      : forkDomain(fork, DOMAIN_VOLUNTARY_EXIT, exit.epoch);
+    const domain = voluntaryExitDomain(ctx.config, exit.epoch, fork);
     return { objectRoot: ssz.phase0.VoluntaryExit.hashTreeRoot(exit), domain, epoch: exit.epoch };
   },
   DEPOSIT: (body) => {

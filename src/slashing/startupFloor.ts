@@ -1,5 +1,6 @@
 import { SignerError } from "../errors.js";
 import type { SlashingCheck } from "../signing/plan.js";
+import { slotAtTime } from "../signing/domain.js";
 
 /**
  * The rollback guard. The slashing database lives on storage the host controls, so the host can
@@ -28,7 +29,7 @@ export function startupFloor(params: {
   marginEpochs: number;
 }): StartupFloor {
   const { nowSeconds, genesisTime, secondsPerSlot, slotsPerEpoch, marginEpochs } = params;
-  const currentSlot = Math.max(0, Math.floor((nowSeconds - genesisTime) / secondsPerSlot));
+  const currentSlot = slotAtTime(nowSeconds, genesisTime, secondsPerSlot);
   const currentEpoch = Math.floor(currentSlot / slotsPerEpoch);
   return { slot: currentSlot + marginEpochs * slotsPerEpoch, epoch: currentEpoch + marginEpochs };
 }

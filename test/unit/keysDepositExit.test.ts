@@ -7,6 +7,9 @@ import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { createDepositData } from "../../src/keys/depositData.js";
 import { createVoluntaryExit } from "../../src/keys/exit.js";
 import { keyNetwork } from "../../src/keys/network.js";
+import type { SignRequest } from "../../src/signing/schema.js";
+import { planSigning } from "../../src/signing/signingRoot.js";
+import { toHex } from "../../src/util/hex.js";
 import { randomKey, vectorsUrl } from "../helpers/keysFixtures.js";
 
 // SSZ hash_tree_root and the signing-domain formulas of consensus-specs, written out independently
@@ -129,12 +132,46 @@ describe("voluntary exit", () => {
       assert.deepEqual(exit.message, { epoch: "300000", validator_index: "123456" });
       // VoluntaryExit{epoch, validator_index}: two leaves.
       const objectRoot = H(uint64(300000), uint64(123456));
-      const domain = computeDomain(DOMAIN_VOLUNTARY_EXIT, network.capellaForkVersion, network.genesisValidatorsRoot);
+      const domain = computeDomain(DOMAIN_VOLUNTARY_EXIT, network.config.CAPELLA_FORK_VERSION, network.genesisValidatorsRoot);
       const sig = Signature.fromBytes(unhex(exit.signature), true);
       assert.ok(verify(signingRoot(objectRoot, domain), PublicKey.fromHex(key.pubkey), sig));
       // Not under the genesis fork version: that would be a pre-Deneb exit, invalid today.
       const genesisDomain = computeDomain(DOMAIN_VOLUNTARY_EXIT, network.genesisForkVersion, network.genesisValidatorsRoot);
       assert.ok(!verify(signingRoot(objectRoot, genesisDomain), PublicKey.fromHex(key.pubkey), sig));
+    });
+  }
+
+  // The exit command and a VOLUNTARY_EXIT sign request share one domain rule: an exit made by the
+  // command verifies under the signing root the signer computes for the fork_info a beacon node
+  // would send when the exit can first be included. Mainnet's clock is set to each era in turn.
+  const mainnet = keyNetwork("mainnet");
+  const epochSeconds = mainnet.config.SECONDS_PER_SLOT * 32;
+  const cases: Array<[string, number, number, string]> = [
+    ["clock in Altair, exit epoch now", 100000, 100000, toHex(mainnet.config.ALTAIR_FORK_VERSION)],
+    ["clock in Capella, exit epoch in Bellatrix", 200000, 150000, toHex(mainnet.config.BELLATRIX_FORK_VERSION)],
+    ["clock in Fulu, exit epoch 0", 420000, 0, toHex(mainnet.config.CAPELLA_FORK_VERSION)],
+    ["clock in Altair, exit epoch after Deneb", 100000, 300000, toHex(mainnet.config.CAPELLA_FORK_VERSION)],
+  ];
+  for (const [label, clockEpoch, exitEpoch, expectedVersion] of cases) {
+    it(`same domain as a VOLUNTARY_EXIT request: ${label}`, async () => {
+      const keys = new LocalSigningKeys();
+      const key = randomKey();
+      await keys.add(key.secretKey);
+      const nowSeconds = mainnet.genesisTime + clockEpoch * epochSeconds + 1;
+      const exit = await createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 9, epoch: exitEpoch, network: mainnet, nowSeconds });
+      const chain = mainnet.config.getForkInfoAtEpoch(Math.max(clockEpoch, exitEpoch));
+      const plan = planSigning(mainnet.config, {
+        type: "VOLUNTARY_EXIT",
+        fork_info: {
+          fork: { previous_version: toHex(chain.prevVersion), current_version: toHex(chain.version), epoch: String(chain.epoch) },
+          genesis_validators_root: toHex(mainnet.genesisValidatorsRoot),
+        },
+        voluntary_exit: { epoch: String(exitEpoch), validator_index: "9" },
+      } as SignRequest);
+      const sig = Signature.fromBytes(unhex(exit.signature), true);
+      assert.ok(verify(plan.signingRoot, PublicKey.fromHex(key.pubkey), sig));
+      const expected = signingRoot(H(uint64(exitEpoch), uint64(9)), computeDomain(DOMAIN_VOLUNTARY_EXIT, unhex(expectedVersion), mainnet.genesisValidatorsRoot));
+      assert.ok(verify(expected, PublicKey.fromHex(key.pubkey), sig), `signed under fork version ${expectedVersion}`);
     });
   }
 
