@@ -23,7 +23,6 @@ import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { createPlatform } from "./tee/index.js";
 import type { Platform } from "./tee/platform.js";
-import { ZERO_ROOT_HEX } from "./util/hex.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -177,7 +176,7 @@ async function start(
           platform,
           transportKey,
           slashing,
-          genesisValidatorsRoot: genesisValidatorsRoot ?? ZERO_ROOT_HEX,
+          ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
           tokenFile: join(config.dataDir, "api-token.txt"),
         }),
     ],

@@ -26,8 +26,11 @@ import { statusFor } from "./errors.js";
 export interface KeymanagerSlashing {
   /** Merges an EIP-3076 document; rejects (changing nothing) when it is invalid or for another chain. */
   importInterchange(json: unknown): Promise<unknown>;
-  /** The interchange of what is on record for `pubkeys` (all keys when absent); keys without records may be absent. */
-  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
+  /**
+   * The interchange of what is on record for `pubkeys` (all keys when absent); keys without records
+   * may be absent. Without a root, for the chain the database is bound to.
+   */
+  exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
 }
 
 export interface KeymanagerOptions {
@@ -36,7 +39,8 @@ export interface KeymanagerOptions {
   platform: Platform;
   transportKey: TransportKey;
   slashing: KeymanagerSlashing;
-  genesisValidatorsRoot: string;
+  /** The network's, when known (a network given as a config file may not say). */
+  genesisValidatorsRoot?: string;
   /** `<dataDir>/api-token.txt`: created (0600) with a random token on first start. */
   tokenFile: string;
 }

@@ -10,7 +10,7 @@ import { DATA_FLAGS, dataDirOf, openSlashingFor } from "./common.js";
 
 const FLAGS = {
   ...DATA_FLAGS,
-  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "export: the chain's root, for networks the signer does not know (config files, minimal)" },
+  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "export: the chain's root (default: the network's, else the one the database is bound to)" },
   pubkeys: { kind: "string", placeholder: "HEX,…", description: "export: only these keys (default: every key on record)" },
   out: { kind: "string", placeholder: "FILE", description: "export: write here instead of standard output" },
   url: { kind: "string", placeholder: "URL", description: "import or export through the running signer at URL (its keymanager API)" },
@@ -31,14 +31,11 @@ const USAGE = [
   formatFlags(FLAGS),
 ].join("\n");
 
-function genesisValidatorsRoot(values: Record<string, unknown>): string {
+/** The chain to export for; undefined (a network the signer has no root for) exports the chain the database is bound to. */
+function genesisValidatorsRoot(values: Record<string, unknown>): string | undefined {
   const explicit = values["genesis-validators-root"] as string | undefined;
   if (explicit) return toHex(fromHex(explicit, "--genesis-validators-root", 32));
-  const network = createNetworkConfig((values.network as string | undefined) ?? "mainnet");
-  if (!network.genesisValidatorsRoot) {
-    throw new InputError("INVALID_INPUT", "this network's genesis_validators_root is not known: pass --genesis-validators-root");
-  }
-  return network.genesisValidatorsRoot;
+  return createNetworkConfig((values.network as string | undefined) ?? "mainnet").genesisValidatorsRoot;
 }
 
 /** Calls the running signer's /eth/v1/slashing-protection route with the API token. */

@@ -19,6 +19,7 @@ import type {
   StoreHealth,
 } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
+import { ZERO_ROOT_HEX } from "../util/hex.js";
 
 export interface PostgresStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
@@ -286,12 +287,13 @@ export class PostgresSlashingStore implements SlashingProtection {
     return summary;
   }
 
-  async exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
-    const gvr = genesisValidatorsRoot.toLowerCase();
-    const states = await this.transaction(async (c) => {
+  async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
+    const exported = await this.transaction(async (c) => {
       // One snapshot for the whole export.
       await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
       const bound = await this.boundChain(c);
+      const gvr = genesisValidatorsRoot?.toLowerCase() ?? bound;
+      if (gvr === null) return { gvr: ZERO_ROOT_HEX, states: [] };
       if (bound !== null) assertChain(bound, gvr);
       const keys = pubkeys?.map((k) => k.toLowerCase()) ?? null;
       const w = await c.query<{ pubkey: string; max_slot: string | null; max_source: string | null; max_target: string | null }>(
@@ -327,9 +329,9 @@ export class PostgresSlashingStore implements SlashingProtection {
           signingRoot: a.signing_root,
         });
       }
-      return [...byKey.values()];
+      return { gvr, states: [...byKey.values()] };
     });
-    return buildInterchange(gvr, states);
+    return buildInterchange(exported.gvr, exported.states);
   }
 
   /** Safe without key locks: watermarks only rise, so a record below one is never needed again. */

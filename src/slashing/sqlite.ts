@@ -92,11 +92,13 @@ export class SqliteSlashingStore implements SlashingProtection {
     return (await this.call({ op: "import", parsed })) as ImportSummary;
   }
 
-  async exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange> {
-    const gvr = genesisValidatorsRoot.toLowerCase();
-    const keys = pubkeys?.map((k) => k.toLowerCase());
-    const states = (await this.call(keys ? { op: "export", genesisValidatorsRoot: gvr, pubkeys: keys } : { op: "export", genesisValidatorsRoot: gvr })) as KeyState[];
-    return buildInterchange(gvr, states);
+  async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
+    const exported = (await this.call({
+      op: "export",
+      ...(genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: genesisValidatorsRoot.toLowerCase() }),
+      ...(pubkeys && { pubkeys: pubkeys.map((k) => k.toLowerCase()) }),
+    })) as { genesisValidatorsRoot: string; states: KeyState[] };
+    return buildInterchange(exported.genesisValidatorsRoot, exported.states);
   }
 
   prune(): Promise<PruneSummary> {

@@ -21,6 +21,7 @@ import {
   type KeyHistory,
 } from "./rules.js";
 import type { ImportSummary, PruneSummary } from "./store.js";
+import { ZERO_ROOT_HEX } from "../util/hex.js";
 
 /**
  * Beyond the UNIQUE constraints (no two blocks at one slot, no two votes for one target), triggers
@@ -303,10 +304,11 @@ export class SqliteEngine {
     return summary;
   }
 
-  /** What is on record for export, in the order the file will list it. */
-  exportStates(genesisValidatorsRoot: string, pubkeys?: string[]): KeyState[] {
-    this.assertChain(genesisValidatorsRoot);
-    const gvr = genesisValidatorsRoot;
+  /** What is on record for export, in the order the file will list it, and the chain it is for. */
+  exportStates(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): { genesisValidatorsRoot: string; states: KeyState[] } {
+    if (genesisValidatorsRoot === undefined && this.gvr === null) return { genesisValidatorsRoot: ZERO_ROOT_HEX, states: [] };
+    const gvr = genesisValidatorsRoot ?? this.gvr!;
+    this.assertChain(gvr);
     try {
       const keys = pubkeys ?? this.stmt.keys.all(gvr).map((r) => r.pubkey);
       const states: KeyState[] = [];
@@ -326,7 +328,7 @@ export class SqliteEngine {
           })),
         });
       }
-      return states;
+      return { genesisValidatorsRoot: gvr, states };
     } catch (e) {
       throw storageError(e, "exporting");
     }

@@ -13,7 +13,7 @@ export interface WorkerConfig {
 export type Request =
   | { id: number; op: "sign"; req: SignRequest }
   | { id: number; op: "import"; parsed: ParsedInterchange }
-  | { id: number; op: "export"; genesisValidatorsRoot: string; pubkeys?: string[] }
+  | { id: number; op: "export"; genesisValidatorsRoot?: string; pubkeys?: string[] }
   | { id: number; op: "prune" }
   | { id: number; op: "ping" }
   | { id: number; op: "close" };

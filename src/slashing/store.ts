@@ -70,8 +70,11 @@ export interface SlashingProtection extends SlashingProtectionStore {
    * for a malformed file, SlashingError("GENESIS_VALIDATORS_ROOT_MISMATCH") for another chain.
    */
   importInterchange(json: unknown): Promise<ImportSummary>;
-  /** Complete form of what is on record, for all keys or the given ones. */
-  exportInterchange(genesisValidatorsRoot: string, pubkeys?: string[]): Promise<Interchange>;
+  /**
+   * Complete form of what is on record, for all keys or the given ones. Without a root, for the
+   * chain the database is bound to (an empty file under the zero root when it is not bound yet).
+   */
+  exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange>;
   /** Deletes records the checks no longer need; watermarks are kept. */
   prune(): Promise<PruneSummary>;
   health(): Promise<StoreHealth>;

@@ -5,6 +5,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { SlashingProtection } from "../../src/slashing/store.js";
+import { ZERO_ROOT_HEX } from "../../src/util/hex.js";
 import { GVR, OTHER_GVR, pubkey, root, sqliteBackend, type Backend } from "../helpers/slashingBackends.js";
 import { postgresBackend } from "../helpers/slashingPostgres.js";
 
@@ -92,6 +93,21 @@ for (const backend of backends) {
         await assert.rejects(s.importInterchange(interchange([], OTHER_GVR)), { code: "GENESIS_VALIDATORS_ROOT_MISMATCH" });
         await assert.rejects(s.exportInterchange(OTHER_GVR), { code: "GENESIS_VALIDATORS_ROOT_MISMATCH" });
       });
+    });
+
+    it("exports for the chain it is bound to when no root is given", async () => {
+      const s = await backend.fresh();
+      try {
+        const before = await s.exportInterchange(undefined);
+        assert.equal(before.metadata.genesis_validators_root, ZERO_ROOT_HEX);
+        assert.deepEqual(before.data, []);
+        assert.equal(await block(s, pubkey(1), 10, root(1)), "allowed");
+        const after = await s.exportInterchange(undefined);
+        assert.equal(after.metadata.genesis_validators_root, GVR);
+        assert.deepEqual(after.data.map((d) => [d.pubkey, d.signed_blocks.map((b) => b.slot)]), [[pubkey(1), ["10"]]]);
+      } finally {
+        await s.close();
+      }
     });
 
     it("keeps every record and watermark across a restart", async () => {
