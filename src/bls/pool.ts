@@ -3,7 +3,7 @@ import { MessageChannel, type MessagePort, type Worker } from "node:worker_threa
 import { SecretKey } from "@chainsafe/blst";
 import { InputError, SignerError } from "../errors.js";
 import { toHex } from "../util/hex.js";
-import { startWorker } from "../util/worker.js";
+import { startWorker, type WithoutId } from "../util/worker.js";
 import type { SigningKeys } from "./signingKeys.js";
 import {
   allocateRing,
@@ -26,8 +26,6 @@ import type { BlsWorkerData } from "./worker.js";
 export class BlsError extends SignerError<"KEY_NOT_LOADED" | "WORKER_FAILED"> {
   readonly domain = "bls";
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
   resolve: (sig: Uint8Array) => void;
@@ -81,7 +79,7 @@ class BlsWorker {
     return ((this.written - this.collected) | 0) + this.overflow.length;
   }
 
-  control(req: DistributiveOmit<ControlRequest, "id">): Promise<void> {
+  control(req: WithoutId<ControlRequest>): Promise<void> {
     if (this.failure) return Promise.reject(new BlsError("WORKER_FAILED", this.failure.message));
     const id = this.nextControlId++;
     return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  * forwards requests to it and resolves each sign check twice: once decided, once durable.
  */
 import type { Worker } from "node:worker_threads";
-import { startWorker } from "../util/worker.js";
+import { startWorker, type WithoutId } from "../util/worker.js";
 import { StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
 import type { SignRequest } from "./sqliteEngine.js";
@@ -39,8 +39,6 @@ interface Waiter {
   durable?: { resolve(): void; reject(error: Error): void };
 }
 
-/** A request before it is numbered (Omit applied to each member of the union). */
-type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 type RequestBody = WithoutId<Request>;
 
 export class SqliteSlashingStore implements SlashingProtection {

@@ -1,5 +1,8 @@
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
+/** A message to a worker before the sender numbers it: `Omit<…, "id">` applied to each member of a union. */
+export type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
 /**
  * Starts the worker module `name` that sits beside `metaUrl`. From dist/ it is plain JavaScript.
  * Under tsx (tests, `npm run bench`) it is a .ts file, and Node 20 does not apply the parent's
