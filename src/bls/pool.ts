@@ -75,12 +75,21 @@ class BlsWorker {
     this.worker.on("exit", (code) => this.failAll(new Error(`BLS worker exited with code ${code}`)));
   }
 
+  /** Requests written to the ring and not yet collected. */
+  private get inRingCount(): number {
+    return (this.written - this.collected) | 0;
+  }
+
   get inflight(): number {
-    return ((this.written - this.collected) | 0) + this.overflow.length;
+    return this.inRingCount + this.overflow.length;
+  }
+
+  private failed(): Promise<never> {
+    return Promise.reject(new BlsError("WORKER_FAILED", this.failure!.message));
   }
 
   control(req: WithoutId<ControlRequest>): Promise<void> {
-    if (this.failure) return Promise.reject(new BlsError("WORKER_FAILED", this.failure.message));
+    if (this.failure) return this.failed();
     const id = this.nextControlId++;
     return new Promise((resolve, reject) => {
       this.controls.set(id, { resolve, reject });
@@ -91,10 +100,10 @@ class BlsWorker {
   }
 
   sign(keyIndex: number, message: Uint8Array): Promise<Uint8Array> {
-    if (this.failure) return Promise.reject(new BlsError("WORKER_FAILED", this.failure.message));
+    if (this.failure) return this.failed();
     return new Promise((resolve, reject) => {
       const p = { resolve, reject };
-      if (((this.written - this.collected) | 0) < SLOTS) this.write(keyIndex, message, p);
+      if (this.inRingCount < SLOTS) this.write(keyIndex, message, p);
       else this.overflow.push({ keyIndex, message, ...p });
       this.ringBell();
       this.awaitSignatures();
@@ -148,7 +157,8 @@ class BlsWorker {
       this.inRing[slot] = undefined;
       const status = this.ring.status[slot];
       if (status === STATUS_SIGNED) p.resolve(this.ring.signatures.slice(slot * SIGNATURE_BYTES, (slot + 1) * SIGNATURE_BYTES));
-      else p.reject(new BlsError(status === STATUS_NO_KEY ? "KEY_NOT_LOADED" : "WORKER_FAILED", status === STATUS_NO_KEY ? "key is not loaded in the signing thread" : "signing failed in the signing thread"));
+      else if (status === STATUS_NO_KEY) p.reject(new BlsError("KEY_NOT_LOADED", "key is not loaded in the signing thread"));
+      else p.reject(new BlsError("WORKER_FAILED", "signing failed in the signing thread"));
       this.collected = (this.collected + 1) | 0;
       const next = this.overflow.shift();
       if (next) {
