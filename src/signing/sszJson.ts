@@ -1,4 +1,4 @@
-import { ArrayType, BitArrayType, ByteArrayType, ByteVectorType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
+import { ArrayType, BitArrayType, ByteArrayType, ByteListType, ByteVectorType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
 import { InputError } from "../errors.js";
 
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
@@ -45,11 +45,16 @@ function checkJson(type: Type<unknown>, json: unknown, field: string): void {
     if ((type instanceof ByteArrayType || type instanceof BitArrayType) && !(typeof json === "string" && HEX_RE.test(json))) {
       throw invalid(field, `must be 0x-prefixed hex, got ${JSON.stringify(json)}`);
     }
-    // Roots and keys are most of a message: their length check needs no decoding, which would
-    // only be done again by the container's fromJson.
-    if (type instanceof ByteVectorType) {
+    // Roots, keys and transactions are most of a message: their length check needs no decoding,
+    // which the container's fromJson does anyway (a block's transactions can be megabytes of hex).
+    if (type instanceof ByteArrayType) {
       const bytes = ((json as string).length - 2) / 2;
-      if (bytes !== type.lengthBytes) throw invalid(field, `is not a valid ${type.typeName}: expected ${type.lengthBytes} bytes, got ${bytes}`);
+      if (type instanceof ByteVectorType && bytes !== type.lengthBytes) {
+        throw invalid(field, `is not a valid ${type.typeName}: expected ${type.lengthBytes} bytes, got ${bytes}`);
+      }
+      if (type instanceof ByteListType && bytes > type.limitBytes) {
+        throw invalid(field, `is not a valid ${type.typeName}: ByteList invalid size ${bytes} limit ${type.limitBytes}`);
+      }
       return;
     }
     try {

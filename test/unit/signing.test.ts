@@ -259,6 +259,13 @@ describe("planSigning: bad input", () => {
     refuses(with_(blockV2, (b) => (b.beacon_block.block.body.execution_payload.transactions = "0x00")), "beacon_block/block/body/execution_payload/transactions");
   });
 
+  it("takes byte lists up to their limit and refuses one byte more", () => {
+    const extraData = (n: number) => (b: Record<string, any>) => (b.beacon_block.block.body.execution_payload.extra_data = "0x" + "ab".repeat(n));
+    assert.ok(plan(with_(blockV2, extraData(32))));
+    const e = refuses(with_(blockV2, extraData(33)), "beacon_block/block/body/execution_payload/extra_data");
+    assert.match(e.message, /ByteList invalid size 33 limit 32/);
+  });
+
   it("refuses missing fields and payloads of the wrong fork", () => {
     refuses(with_(attestation, (b) => delete b.attestation.target), "attestation/target");
     refuses(with_(attestation, (b) => delete b.attestation), "attestation");
