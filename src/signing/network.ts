@@ -9,7 +9,7 @@ import { mainnetChainConfig, minimalChainConfig } from "@lodestar/config/configs
 import { genesisData, networksChainConfig } from "@lodestar/config/networks";
 import { ACTIVE_PRESET, PresetName } from "@lodestar/params";
 import { InputError } from "../errors.js";
-import { fromHex, toHex } from "../util/hex.js";
+import { fromHex, HEX_RE, toHex } from "../util/hex.js";
 import { badFile, isNetworkName, parseConfigFile, presetOf, type NetworkName } from "./preset.js";
 
 export { NETWORK_NAMES, requiredPreset, type NetworkName } from "./preset.js";
@@ -105,7 +105,7 @@ function chainConfigFromFile(path: string): Partial<ChainConfig> {
       typeName === "string" ||
       (typeName === "number" && (value === FAR_FUTURE_EPOCH || (/^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value))))) ||
       (typeName === "bigint" && /^[0-9]+$/.test(value)) ||
-      (typeName === "bytes" && /^0x([0-9a-fA-F]{2})*$/.test(value) && (!key.endsWith("_FORK_VERSION") || value.length === 10));
+      (typeName === "bytes" && HEX_RE.test(value) && (!key.endsWith("_FORK_VERSION") || value.length === 10));
     if (!ok) {
       throw badFile(path, line, `${key} must be ${key.endsWith("_FORK_VERSION") ? "4 bytes of 0x-prefixed hex" : `a ${typeName}`}, got ${value}`);
     }

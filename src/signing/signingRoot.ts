@@ -29,7 +29,7 @@ import {
 } from "./domain.js";
 import type { SigningPlan, SlashingCheck } from "./plan.js";
 import { SIGN_TYPES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
-import { invalid, parseSszJson } from "./sszJson.js";
+import { invalid, object, parseSszJson } from "./sszJson.js";
 
 const ZERO_ROOT = new Uint8Array(32);
 
@@ -247,9 +247,4 @@ function claimedSigningRoot(request: Record<string, unknown>): Uint8Array | unde
     throw invalid("signing_root", "differs from signingRoot; send one of them");
   }
   return camel ?? snake;
-}
-
-function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(field, "must be an object");
-  return value as Record<string, unknown>;
 }

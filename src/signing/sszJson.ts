@@ -1,8 +1,8 @@
 import { ArrayType, BitArrayType, ByteArrayType, ByteListType, ByteVectorType, ContainerType, UintBigintType, UintNumberType, type Type } from "@chainsafe/ssz";
 import { InputError } from "../errors.js";
+import { HEX_RE } from "../util/hex.js";
 
 const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
-const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
 
 /**
  * Parses eth2 JSON into an SSZ value with the library's own `fromJson`, after a walk over the type
@@ -22,11 +22,9 @@ export function parseSszJson<T>(type: Type<T>, json: unknown, field: string): T 
 
 function checkJson(type: Type<unknown>, json: unknown, field: string): void {
   if (type instanceof ContainerType) {
-    if (typeof json !== "object" || json === null || Array.isArray(json)) {
-      throw invalid(field, "must be an object");
-    }
+    const fields = object(json, field);
     for (const { jsonKey, fieldType } of type.fieldsEntries) {
-      const value = (json as Record<string, unknown>)[jsonKey];
+      const value = fields[jsonKey];
       if (value === undefined) throw invalid(`${field}/${jsonKey}`, "is required");
       checkJson(fieldType as Type<unknown>, value, `${field}/${jsonKey}`);
     }
@@ -85,6 +83,11 @@ function checkUint(type: UintNumberType | UintBigintType, json: unknown, field: 
 }
 
 /** An INVALID_INPUT error whose message starts with the field's path in the request body. */
+export function object(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(field, "must be an object");
+  return value as Record<string, unknown>;
+}
+
 export function invalid(field: string, what: string): InputError {
   return new InputError("INVALID_INPUT", `${field} ${what}`, { field });
 }
