@@ -16,6 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { FULU_FORK_INFO } from "../test/helpers/messages.js";
 
 const [url, connArg, durationArg, warmupArg, pubkeyFile, startEpochArg, signerPidArg] = process.argv.slice(2);
 const connections = Number(connArg);
@@ -30,12 +31,8 @@ if (pubkeys.length < connections) {
 }
 const target = new URL(url!);
 
-const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 const ROOT = "0x" + "ab".repeat(32);
-const forkInfo = JSON.stringify({
-  fork: { previous_version: "0x05000000", current_version: "0x06000000", epoch: "411392" },
-  genesis_validators_root: MAINNET_GVR,
-});
+const forkInfo = JSON.stringify(FULU_FORK_INFO);
 
 function request(pubkey: string, targetEpoch: number): string {
   const body =

@@ -10,8 +10,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
+import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
 import { measureRawBls } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -42,17 +42,11 @@ function runLoad(url: string, connections: number, pubkeyFile: string, startEpoc
 }
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  const db = await createTestDatabase(pgUrl);
   try {
-    const url = new URL(pgUrl);
-    url.pathname = `/${name}`;
-    return await fn(url.toString());
+    return await fn(db.url);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

@@ -18,10 +18,13 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates a database with a random name; `drop` removes it, closing whatever is still connected. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a database with a random name on the server of `adminUrl`; `drop` removes it, closing
+ * whatever is still connected.
+ */
+export async function createTestDatabase(adminUrl = ADMIN_URL): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `slashing_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -29,9 +32,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
     await admin.end();
   }
   return {
-    url: withDatabase(ADMIN_URL, name),
+    url: withDatabase(adminUrl, name),
     async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+      const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
