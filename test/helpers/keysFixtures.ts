@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { toHex } from "../../src/util/hex.js";
 
 export interface TestKey {
   secretKey: Uint8Array;
@@ -14,7 +15,7 @@ export interface TestKey {
 export function randomKey(): TestKey {
   const sk = SecretKey.fromKeygen(randomBytes(32));
   const pubkeyBytes = sk.toPublicKey().toBytes();
-  return { secretKey: sk.toBytes(), pubkeyBytes, pubkey: "0x" + Buffer.from(pubkeyBytes).toString("hex") };
+  return { secretKey: sk.toBytes(), pubkeyBytes, pubkey: toHex(pubkeyBytes) };
 }
 
 /** An EIP-2335 keystore with deliberately cheap KDF parameters, so tests stay fast. */

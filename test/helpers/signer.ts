@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { startSigner, type RunningSigner } from "../../src/app.js";
 import { loadConfig, type OptionName } from "../../src/config/config.js";
 import { createLogger } from "../../src/log.js";
+import { MAIN } from "./cli.js";
 import { cheapKeystore, randomKey, tempDir, type TestKey } from "./keysFixtures.js";
 
 export interface TestSigner {
@@ -115,9 +116,8 @@ export function freePort(): Promise<number> {
 
 /** Starts `secure-signer serve` as a separate process (tsx from source) and waits until /upcheck answers. */
 export async function spawnSigner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SignerProcess> {
-  const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", main, "serve", "--port", String(port), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
