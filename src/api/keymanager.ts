@@ -14,6 +14,7 @@ import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportK
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
+import { Exclusive } from "../util/exclusive.js";
 import { statusFor } from "./errors.js";
 
 /**
@@ -113,12 +114,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const mutations = new Exclusive();
 
   app.setErrorHandler((error: Error, request, reply) => {
     const status = statusFor(error);
@@ -168,7 +164,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           `keystores has ${body.keystores.length} entries but passwords has ${body.passwords.length}; passwords[i] must unlock keystores[i]`,
         );
       }
-      const data = await serialized(() => importKeystores(body));
+      const data = await mutations.run(() => importKeystores(body));
       request.log.info(
         { imported: data.filter((d) => d.status === "imported").length, requested: data.length },
         "keystores import",
@@ -189,7 +185,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const result = await serialized(() => deleteKeys(request.body.pubkeys.map((p) => normalizePubkey(p))));
+      const result = await mutations.run(() => deleteKeys(request.body.pubkeys.map((p) => normalizePubkey(p))));
       request.log.info({ deleted: result.data.filter((d) => d.status === "deleted").length }, "keystores delete");
       return result;
     },
@@ -207,7 +203,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const pubkeys = await serialized(() => generateKeys(request.body.count ?? 1, { sealedStore, keys }));
+      const pubkeys = await mutations.run(() => generateKeys(request.body.count ?? 1, { sealedStore, keys }));
       request.log.info({ generated: pubkeys.length }, "keys generated");
       const data = [];
       for (const pubkey of pubkeys) {
@@ -232,7 +228,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   app.post(
     "/eth/v1/slashing-protection",
     { schema: { body: Type.Object({}, { additionalProperties: true }) } },
-    async (request) => ({ data: await serialized(() => slashing.importInterchange(request.body)) }),
+    async (request) => ({ data: await mutations.run(() => slashing.importInterchange(request.body)) }),
   );
 
   app.get(

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { toHex } from "../util/hex.js";
 import { createSealer, type Sealer } from "./aead.js";
 import { TeeError } from "./errors.js";
-import { Exclusive } from "./exclusive.js";
+import { Exclusive } from "../util/exclusive.js";
 import type { Evidence, Platform } from "./platform.js";
 import { REPORT_DATA_BYTES } from "./reportData.js";
 import { parseIntelQuote } from "./verify/intelQuote.js";

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate as tick } from "node:timers/promises";
-import { Exclusive } from "../../src/tee/exclusive.js";
+import { Exclusive } from "../../src/util/exclusive.js";
 
 describe("Exclusive", () => {
   it("runs overlapping sections one after another, in call order, past failures", async () => {
