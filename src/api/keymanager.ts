@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
@@ -9,7 +8,7 @@ import { decryptKeystores, type DecryptJob } from "../keys/decryptPool.js";
 import { MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
 import { parseKeystoreJson } from "../keys/keystore.js";
 import type { SealedKeyStore } from "../keys/sealedStore.js";
-import { createSecretFile } from "../keys/secretFile.js";
+import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
@@ -52,8 +51,7 @@ export class AuthError extends SignerError<"UNAUTHORIZED" | "FORBIDDEN"> {
 
 /** Reads the API token, creating it first (random, 0600, atomically) when the file does not exist. */
 export async function ensureApiToken(tokenFile: string): Promise<string> {
-  await createSecretFile(tokenFile, randomBytes(32).toString("hex") + "\n");
-  const token = (await readFile(tokenFile, "utf8")).trim();
+  const token = (await readOrCreateSecretFile(tokenFile, () => randomBytes(32).toString("hex") + "\n")).toString("utf8").trim();
   if (token.length < 16) {
     throw new InputError("INVALID_INPUT", `${tokenFile} holds a token of ${token.length} characters; at least 16 are required`);
   }

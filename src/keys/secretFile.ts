@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, open, rename, rm } from "node:fs/promises";
+import { link, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -62,4 +62,24 @@ export async function createSecretFile(path: string, data: Uint8Array | string):
   }
   await syncDir(dirname(path));
   return true;
+}
+
+/**
+ * The content of `path`; on first use it is created from `make()` first (with createSecretFile,
+ * so processes starting together all read the one file that won). Bytes from `make()` are zeroed
+ * once written: they are a secret, or sealed from one.
+ */
+export async function readOrCreateSecretFile(path: string, make: () => Uint8Array | string | Promise<Uint8Array | string>): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const data = await make();
+  try {
+    await createSecretFile(path, data);
+  } finally {
+    if (typeof data !== "string") data.fill(0);
+  }
+  return readFile(path);
 }

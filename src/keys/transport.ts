@@ -3,12 +3,11 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { fromHex, toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
-import { createSecretFile } from "./secretFile.js";
+import { readOrCreateSecretFile } from "./secretFile.js";
 
 /**
  * Transport encryption: secrets (keystores, passwords) sent to the signer are encrypted to an
@@ -98,12 +97,17 @@ export class TransportKey {
    */
   static async open(platform: Platform, dataDir: string): Promise<TransportKey> {
     const path = join(dataDir, TRANSPORT_FILE);
-    const fresh = x25519.utils.randomSecretKey();
-    await createSecretFile(path, await platform.seal(fresh, SEAL_CONTEXT));
-    fresh.fill(0);
+    const sealed = await readOrCreateSecretFile(path, async () => {
+      const fresh = x25519.utils.randomSecretKey();
+      try {
+        return await platform.seal(fresh, SEAL_CONTEXT);
+      } finally {
+        fresh.fill(0);
+      }
+    });
     let secretKey: Uint8Array;
     try {
-      secretKey = await platform.unseal(new Uint8Array(await readFile(path)), SEAL_CONTEXT);
+      secretKey = await platform.unseal(new Uint8Array(sealed), SEAL_CONTEXT);
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${path}: cannot unseal the transport key: ${(e as Error).message}`, {
         file: path,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createSecretFile } from "../keys/secretFile.js";
+import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { toHex } from "../util/hex.js";
 import { createSealer, type SealFormat, type Sealer } from "./aead.js";
 import { TeeError } from "./errors.js";
@@ -52,10 +52,7 @@ export async function createDevPlatform(dataDir: string): Promise<Platform> {
   let secret: Uint8Array;
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const fresh = new Uint8Array(randomBytes(SECRET_LENGTH));
-    await createSecretFile(path, fresh);
-    fresh.fill(0);
-    secret = new Uint8Array(await readFile(path));
+    secret = new Uint8Array(await readOrCreateSecretFile(path, () => new Uint8Array(randomBytes(SECRET_LENGTH))));
   } catch (e) {
     throw new TeeError("PLATFORM_UNAVAILABLE", `dev platform cannot use ${path}: ${(e as Error).message}`);
   }
