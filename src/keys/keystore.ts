@@ -1,9 +1,8 @@
 import { decrypt as decryptEip2335, type IKeystore } from "@chainsafe/bls-keystore";
-import { SecretKey } from "@chainsafe/blst";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
+import { pubkeyOf } from "./sealedStore.js";
 
 const Hex = (bytes?: number) =>
   Type.String({ pattern: bytes === undefined ? "^([0-9a-fA-F]{2})*$" : `^[0-9a-fA-F]{${bytes * 2}}$` });
@@ -115,7 +114,7 @@ export async function decryptKeystore(keystore: Keystore, password: string, sour
   }
   let pubkey: string;
   try {
-    pubkey = toHex(SecretKey.fromBytes(secret).toPublicKey().toBytes());
+    pubkey = pubkeyOf(secret);
   } catch {
     secret.fill(0);
     throw new KeyError("INVALID_SECRET", `${source}: decrypted secret is not a valid BLS12-381 secret key`, {
