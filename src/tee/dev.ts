@@ -5,6 +5,7 @@ import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { toHex } from "../util/hex.js";
 import { createSealer, type SealFormat, type Sealer } from "./aead.js";
 import { TeeError } from "./errors.js";
+import { assertReportDataLength } from "./reportData.js";
 import type { Evidence, Platform } from "./platform.js";
 
 /** Printed by the composition root at start; this module logs nothing itself. */
@@ -35,9 +36,7 @@ class DevPlatform implements Platform {
   }
 
   async evidence(reportData: Uint8Array): Promise<Evidence> {
-    if (reportData.length !== 64) {
-      throw new TeeError("EVIDENCE_FAILED", `report data must be 64 bytes, got ${reportData.length}`);
-    }
+    assertReportDataLength(reportData);
     return { platform: this.name, format: "none", quote: "", reportData: toHex(reportData) };
   }
 }

@@ -5,7 +5,7 @@ import { createSealer } from "./aead.js";
 import { TeeError } from "./errors.js";
 import { Exclusive } from "../util/exclusive.js";
 import type { Evidence, Platform } from "./platform.js";
-import { REPORT_DATA_BYTES } from "./reportData.js";
+import { assertReportDataLength } from "./reportData.js";
 import { parseIntelQuote } from "./verify/intelQuote.js";
 
 export interface GramineOptions {
@@ -69,10 +69,8 @@ export async function createGraminePlatform(opts: GramineOptions = {}): Promise<
     async unseal(blob, context) {
       return sealer.unseal(blob, context);
     },
-    evidence(reportData: Uint8Array): Promise<Evidence> {
-      if (reportData.length !== REPORT_DATA_BYTES) {
-        return Promise.reject(new TeeError("EVIDENCE_FAILED", `report data must be ${REPORT_DATA_BYTES} bytes, got ${reportData.length}`));
-      }
+    async evidence(reportData: Uint8Array): Promise<Evidence> {
+      assertReportDataLength(reportData);
       return exclusive.run(async () => {
         let quote: Uint8Array;
         try {

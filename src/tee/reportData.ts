@@ -14,6 +14,13 @@ import { TeeError } from "./errors.js";
  */
 export const REPORT_DATA_VERSION = 1;
 export const REPORT_DATA_BYTES = 64;
+
+/** What every platform's evidence() checks first: the report data field holds exactly 64 bytes. */
+export function assertReportDataLength(reportData: Uint8Array): void {
+  if (reportData.length !== REPORT_DATA_BYTES) {
+    throw new TeeError("EVIDENCE_FAILED", `report data must be ${REPORT_DATA_BYTES} bytes, got ${reportData.length}`);
+  }
+}
 const DOMAIN = Buffer.from("secure-signer/report-data", "ascii");
 const NONCE_BYTES = 32;
 const BLS_PUBKEY_BYTES = 48;

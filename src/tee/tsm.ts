@@ -5,7 +5,7 @@ import { createSealer, type Sealer } from "./aead.js";
 import { TeeError } from "./errors.js";
 import { Exclusive } from "../util/exclusive.js";
 import type { Evidence, Platform } from "./platform.js";
-import { REPORT_DATA_BYTES } from "./reportData.js";
+import { assertReportDataLength } from "./reportData.js";
 import { parseIntelQuote } from "./verify/intelQuote.js";
 import { parseSnpReport } from "./verify/sevSnp.js";
 
@@ -116,9 +116,7 @@ export async function createTsmPlatform(opts: TsmOptions): Promise<TsmPlatform> 
   }
 
   async function evidence(reportData: Uint8Array): Promise<TsmEvidence> {
-    if (reportData.length !== REPORT_DATA_BYTES) {
-      throw new TeeError("EVIDENCE_FAILED", `report data must be ${REPORT_DATA_BYTES} bytes, got ${reportData.length}`);
-    }
+    assertReportDataLength(reportData);
     return exclusive.run(async () => {
       let got;
       try {
