@@ -1,6 +1,6 @@
-import { normalizePubkey, toHex } from "../util/hex.js";
+import { toHex } from "../util/hex.js";
 import type { Evidence, Platform } from "./platform.js";
-import { reportData, type ReportDataClaim } from "./reportData.js";
+import { canonicalBlsPubkeys, reportData, type ReportDataClaim } from "./reportData.js";
 
 /**
  * The evidence document the signer serves and keygen returns (docs/tee-evidence.md): the platform's
@@ -21,7 +21,7 @@ export async function attest(platform: Platform, claim: ReportDataClaim): Promis
   return {
     ...evidence,
     transportPublicKey: toHex(claim.transportPublicKey),
-    blsPubkeys: claim.blsPubkeys.map(normalizePubkey).sort(),
+    blsPubkeys: canonicalBlsPubkeys(claim.blsPubkeys),
     ...(claim.nonce !== undefined ? { nonce: toHex(claim.nonce) } : {}),
   };
 }

@@ -34,6 +34,18 @@ export interface ReportDataClaim {
   nonce?: Uint8Array;
 }
 
+/** The order report data binds BLS public keys in, and evidence lists them in: normalised, sorted, no repeats. */
+export function canonicalBlsPubkeys(blsPubkeys: string[]): string[] {
+  const canonical = blsPubkeys.map((k) => normalizePubkey(k)).sort();
+  for (let i = 1; i < canonical.length; i++) {
+    // Duplicates would let two different claimed lists hash alike only by accident of input; refuse them.
+    if (canonical[i] === canonical[i - 1]) {
+      throw new TeeError("INVALID_EVIDENCE", `BLS public key ${canonical[i]} is listed twice`, { pubkey: canonical[i] });
+    }
+  }
+  return canonical;
+}
+
 /** The versioned pre-image hashed into the first 32 bytes; exported so docs and tests can show it. */
 export function reportDataPreimage(claim: Pick<ReportDataClaim, "transportPublicKey" | "blsPubkeys">): Uint8Array {
   const { transportPublicKey, blsPubkeys } = claim;
@@ -42,13 +54,7 @@ export function reportDataPreimage(claim: Pick<ReportDataClaim, "transportPublic
       length: transportPublicKey?.length,
     });
   }
-  const canonical = blsPubkeys.map((k) => normalizePubkey(k)).sort();
-  for (let i = 1; i < canonical.length; i++) {
-    // Duplicates would let two different claimed lists hash alike only by accident of input; refuse them.
-    if (canonical[i] === canonical[i - 1]) {
-      throw new TeeError("INVALID_EVIDENCE", `BLS public key ${canonical[i]} is listed twice`, { pubkey: canonical[i] });
-    }
-  }
+  const canonical = canonicalBlsPubkeys(blsPubkeys);
   const out = Buffer.alloc(DOMAIN.length + 1 + 2 + transportPublicKey.length + 4 + canonical.length * BLS_PUBKEY_BYTES);
   let o = DOMAIN.copy(out, 0);
   o = out.writeUInt8(REPORT_DATA_VERSION, o);
