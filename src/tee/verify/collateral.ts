@@ -104,8 +104,11 @@ function pckTcb(pck: X509Certificate): PckTcb {
   };
 }
 
-/** Signed JSON: issuer chain to the pinned root, ECDSA P-256 over the exact text, and its date window. */
-function signedJson<T extends TSchema>(what: string, schema: T, text: string, signatureHex: string, chainPem: string, at: Date): { body: Static<T> } | { error: string } {
+/**
+ * Signed JSON: issuer chain to the pinned root, ECDSA P-256 over the exact text, and its date window.
+ * Returns the body and the certificate that signed it.
+ */
+function signedJson<T extends TSchema>(what: string, schema: T, text: string, signatureHex: string, chainPem: string, at: Date): { body: Static<T>; signer: X509Certificate } | { error: string } {
   const [signer, ...rest] = parsePemCertificates(chainPem, `${what} issuer chain`);
   if (!signer) return { error: `${what} issuer chain holds no certificate` };
   const chain = verifyChain(signer, rest, [INTEL_SGX_ROOT_CA], at);
@@ -128,7 +131,7 @@ function signedJson<T extends TSchema>(what: string, schema: T, text: string, si
   if (at < new Date(issueDate) || at > new Date(nextUpdate)) {
     return { error: `${what} is valid from ${issueDate} to ${nextUpdate}, not at ${at.toISOString()}` };
   }
-  return { body };
+  return { body, signer };
 }
 
 interface Crl {
@@ -230,12 +233,11 @@ export function checkIntelCollateral(
   const [pck, pckCa] = pckChain;
   if (!pck || !pckCa) return fail("the quote's PCK chain has no PCK CA certificate to check the PCK CRL against");
   const root = pinnedRootCertificate(INTEL_SGX_ROOT_CA);
-  const tcbSigner = parsePemCertificates(c.tcb_info_issuer_chain, "TCB info issuer chain")[0]!;
   const crlIssue =
     crlProblem(parseCrl(c.pck_crl, "PCK CRL"), "PCK CRL", pckCa, at, [["PCK certificate", pck]]) ??
     crlProblem(parseCrl(c.root_ca_crl, "root CA CRL"), "root CA CRL", root, at, [
       ["PCK CA certificate", pckCa],
-      ["TCB Signing certificate", tcbSigner],
+      ["TCB Signing certificate", tcbInfo.signer],
     ]);
   if (crlIssue) return fail(crlIssue);
 
