@@ -37,7 +37,3 @@ export async function createPlatform(kind: PlatformKind, opts: PlatformOptions):
       throw new TeeError("PLATFORM_UNAVAILABLE", `unknown TEE platform "${String(kind)}" (one of ${PLATFORM_KINDS.join(", ")})`, { kind });
   }
 }
-
-export { attest, type SignerEvidence } from "./evidence.js";
-export { checkReportData, reportData, REPORT_DATA_VERSION, type ReportDataClaim } from "./reportData.js";
-export { renderResult, verifyEvidence, verifyEvidenceFile, type VerifyOptions, type VerifyFileOptions, type VerifyResult } from "./verify/index.js";
