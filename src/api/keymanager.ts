@@ -15,6 +15,7 @@ import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
 import { statusFor } from "./errors.js";
+import { firstSchemaError } from "../util/schema.js";
 
 /**
  * The keymanager API (ethereum/keymanager-APIs, local keystores) plus key generation inside the
@@ -257,10 +258,9 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       plaintext.fill(0);
     }
     if (!importRequestCheck.Check(value)) {
-      const first = importRequestCheck.Errors(value).First();
       throw new InputError(
         "INVALID_INPUT",
-        `transport_encrypted does not hold an import request (${first ? `${first.path || "/"}: ${first.message}` : "invalid"})`,
+        `transport_encrypted does not hold an import request (${firstSchemaError(importRequestCheck.Errors(value)) ?? "invalid"})`,
       );
     }
     return value;

@@ -3,6 +3,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { KeyError } from "./errors.js";
 import { pubkeyOf } from "./sealedStore.js";
+import { firstSchemaError } from "../util/schema.js";
 
 const Hex = (bytes?: number) =>
   Type.String({ pattern: bytes === undefined ? "^([0-9a-fA-F]{2})*$" : `^[0-9a-fA-F]{${bytes * 2}}$` });
@@ -63,8 +64,7 @@ const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
 /** Validates a parsed keystore object; `source` names it in the error (a file name or list index). */
 export function parseKeystore(value: unknown, source: string): Keystore {
   if (!keystoreCheck.Check(value)) {
-    const first = keystoreCheck.Errors(value).First();
-    const where = first ? `${first.path || "/"}: ${first.message}` : "not an object";
+    const where = firstSchemaError(keystoreCheck.Errors(value)) ?? "not an object";
     throw new KeyError("INVALID_KEYSTORE", `${source} is not a valid EIP-2335 keystore (${where})`, { source });
   }
   const kdf = value.crypto.kdf;

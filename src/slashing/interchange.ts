@@ -6,6 +6,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { InterchangeError } from "./errors.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
+import { firstSchemaError } from "../util/schema.js";
 
 const Uint64 = Type.String({ pattern: "^[0-9]{1,20}$", description: "decimal uint64" });
 const Root = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });
@@ -70,8 +71,7 @@ const hi = (a: number | null, b: number): number => (a === null || b > a ? b : a
  */
 export function parseInterchange(json: unknown): ParsedInterchange {
   if (!checker.Check(json)) {
-    const first = checker.Errors(json).First();
-    const where = first ? `${first.path || "/"}: ${first.message}` : "unknown error";
+    const where = firstSchemaError(checker.Errors(json)) ?? "unknown error";
     throw new InterchangeError("INVALID_INTERCHANGE", `interchange file does not match the EIP-3076 schema at ${where}`);
   }
   const version = json.metadata.interchange_format_version;

@@ -8,6 +8,7 @@ import { parsePemCertificates, pinnedRootCertificate, publicKeyOf, verifyChain }
 import { check, type Check } from "./check.js";
 import { findByOid, integerHex, integerValue, parseDer, TAG, timeValue, type Der } from "./der.js";
 import type { EnclaveReport, IntelQuote } from "./intelQuote.js";
+import { firstSchemaError } from "../../util/schema.js";
 
 /**
  * Intel DCAP collateral, as PCCS serves it and dcap-qvl stores it: TCB info and QE identity (JSON
@@ -124,8 +125,7 @@ function signedJson<T extends TSchema>(what: string, schema: T, text: string, si
     return { error: `${what} is not JSON: ${(e as Error).message}` };
   }
   if (!Value.Check(schema, body)) {
-    const first = Value.Errors(schema, body).First();
-    return { error: `${what} is not in the expected format: ${first ? `${first.path} ${first.message}` : "wrong shape"}` };
+    return { error: `${what} is not in the expected format: ${firstSchemaError(Value.Errors(schema, body)) ?? "wrong shape"}` };
   }
   const { issueDate, nextUpdate } = body as { issueDate: string; nextUpdate: string };
   if (at < new Date(issueDate) || at > new Date(nextUpdate)) {
@@ -217,8 +217,7 @@ export function checkIntelCollateral(
   acceptedStatuses: readonly string[] = DEFAULT_ACCEPTED_TCB_STATUSES,
 ): { checks: Check[]; details: Record<string, string> } {
   if (!Value.Check(IntelCollateralSchema, input)) {
-    const first = Value.Errors(IntelCollateralSchema, input).First();
-    throw invalid(`collateral is not in the expected format: ${first ? `${first.path || "/"} ${first.message}` : "wrong shape"}`);
+    throw invalid(`collateral is not in the expected format: ${firstSchemaError(Value.Errors(IntelCollateralSchema, input)) ?? "wrong shape"}`);
   }
   const c = input;
   const fail = (reason: string) => ({ checks: [check("COLLATERAL", false, "", reason)], details: {} });

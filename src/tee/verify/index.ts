@@ -13,6 +13,7 @@ import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES } from "./collatera
 import { parsePemCertificates, publicKeyOf, verifyChain } from "./chain.js";
 import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
 import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, vcekBindingProblem, type SnpReport } from "./sevSnp.js";
+import { firstSchemaError } from "../../util/schema.js";
 
 export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
 export type { Check, CheckId };
@@ -82,8 +83,7 @@ function decodeEvidenceFile(json: unknown): { raw: Uint8Array; file: EvidenceFil
     throw invalid(`evidence from platform "${String(claimed.platform ?? "dev")}" is not attested and cannot be verified`);
   }
   if (!Value.Check(EvidenceFileSchema, json)) {
-    const first = Value.Errors(EvidenceFileSchema, json).First();
-    throw invalid(`evidence JSON is not valid: ${first ? `${first.path || "/"} ${first.message}` : "wrong shape"}`);
+    throw invalid(`evidence JSON is not valid: ${firstSchemaError(Value.Errors(EvidenceFileSchema, json)) ?? "wrong shape"}`);
   }
   const raw = new Uint8Array(Buffer.from(json.quote, "base64"));
   return { raw, file: json };
