@@ -41,14 +41,18 @@ export interface ErrorBody {
   message: string;
 }
 
+/** The status for `error` and the message a client may see: a 500 says nothing of internals, every other status explains what was wrong with the request. */
+export function publicError(error: Error): { status: number; message: string } {
+  const status = statusFor(error);
+  return { status, message: status === 500 ? "internal error" : error.message };
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: Error, request, reply) => {
-    const status = statusFor(error);
+    const { status, message } = publicError(error);
     if (status >= 500 && status !== 503) {
       request.log.error({ err: error }, "request failed");
     }
-    // A 500 says nothing of internals; every other status explains what was wrong with the request.
-    const message = status === 500 ? "internal error" : error.message;
     const body: ErrorBody = { code: status, message };
     void reply.status(status).type("application/json; charset=utf-8").send(body);
   });

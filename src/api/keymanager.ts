@@ -14,7 +14,7 @@ import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
-import { statusFor } from "./errors.js";
+import { publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
 
 /**
@@ -116,9 +116,9 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const mutations = new Exclusive();
 
   app.setErrorHandler((error: Error, request, reply) => {
-    const status = statusFor(error);
+    const { status, message } = publicError(error);
     if (status >= 500) request.log.error({ err: error }, "keymanager request failed");
-    void reply.status(status).send({ message: status === 500 ? "internal error" : error.message });
+    void reply.status(status).send({ message });
   });
 
   app.addHook("onRequest", async (request) => {
