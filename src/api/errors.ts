@@ -10,15 +10,13 @@ const STATUS_BY_DOMAIN: Record<string, number> = {
   input: 400,
   config: 400,
   keys: 400,
+  interchange: 400,
   slashing: 412,
   "slashing-storage": 503,
 };
 
 const STATUS_BY_CODE: Record<string, number> = {
   KEY_NOT_LOADED: 404,
-  KEY_NOT_FOUND: 404,
-  INVALID_INTERCHANGE: 400,
-  UNSUPPORTED_INTERCHANGE_VERSION: 400,
   IO_FAILED: 500,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

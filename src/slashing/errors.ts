@@ -12,7 +12,7 @@ export class SlashingError extends SignerError<SlashingCode> {
 export type InterchangeCode = "INVALID_INTERCHANGE" | "UNSUPPORTED_INTERCHANGE_VERSION";
 
 export class InterchangeError extends SignerError<InterchangeCode> {
-  readonly domain = "slashing";
+  readonly domain = "interchange";
 }
 
 /**
