@@ -10,7 +10,7 @@ import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import type { Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
-import { loadSealedKeys } from "./keys/lifecycle.js";
+import { addAll, loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
@@ -91,13 +91,7 @@ async function start(
     const loaded = await loadKeystoreDir(config.keystoresDir, config.keystoresPasswordsDir);
     for (const { file, message } of loaded.errors) logger.error({ file }, `keystore not loaded: ${message}`);
     keyErrors += loaded.errors.length;
-    for (const key of loaded.keys) {
-      try {
-        await keys.add(key.secretKey);
-      } finally {
-        key.secretKey.fill(0);
-      }
-    }
+    await addAll(keys, loaded.keys);
     logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
 

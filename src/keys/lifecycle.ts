@@ -49,6 +49,11 @@ export async function loadSealedKeys(
   keys: SigningKeys,
 ): Promise<{ pubkeys: string[]; errors: KeystoreDirError[] }> {
   const { keys: loaded, errors } = await sealedStore.loadAll();
+  return { pubkeys: await addAll(keys, loaded), errors };
+}
+
+/** Adds each secret to `keys` and wipes it, whether or not adding it succeeded. */
+export async function addAll(keys: SigningKeys, loaded: Array<{ secretKey: Uint8Array }>): Promise<string[]> {
   const pubkeys: string[] = [];
   for (const key of loaded) {
     try {
@@ -57,7 +62,7 @@ export async function loadSealedKeys(
       key.secretKey.fill(0);
     }
   }
-  return { pubkeys, errors };
+  return pubkeys;
 }
 
 /**
