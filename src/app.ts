@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
@@ -8,7 +7,7 @@ import type { HealthCheck } from "./api/health.js";
 import { registerKeymanager } from "./api/keymanager.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
-import type { Config } from "./config/config.js";
+import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
 import { addAll, loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
@@ -109,7 +108,7 @@ async function start(
   else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
 
   const slashing = await openSlashingProtection(
-    config.slashingDb ?? join(config.dataDir, "slashing-protection.sqlite"),
+    config.slashingDb ?? sqliteFile(config.dataDir),
     genesisValidatorsRoot ? { genesisValidatorsRoot } : {},
   );
   opened.push(() => slashing.close());
@@ -171,7 +170,7 @@ async function start(
           transportKey,
           slashing,
           ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
-          tokenFile: join(config.dataDir, "api-token.txt"),
+          tokenFile: apiTokenFile(config.dataDir),
         }),
     ],
   });

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { InputError } from "../errors.js";
-import { SERVE_OPTIONS } from "../config/config.js";
+import { SERVE_OPTIONS, sqliteFile } from "../config/config.js";
 import { createNetworkConfig } from "../signing/network.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
@@ -28,7 +27,7 @@ export function openSlashingFor(values: Record<string, unknown>, create: boolean
   const url = values["slashing-db"] as string | undefined;
   if (url) return openSlashingProtection(url, options);
   const dataDir = dataDirOf(values);
-  const file = join(dataDir, "slashing-protection.sqlite");
+  const file = sqliteFile(dataDir);
   if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   else if (!existsSync(file)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${file} (is --data-dir right?)`);
   return openSlashingProtection(file, options);

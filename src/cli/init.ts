@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import { ensureApiToken } from "../api/keymanager.js";
+import { apiTokenFile } from "../config/config.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { TransportKey } from "../keys/transport.js";
 import { mkdirSync } from "node:fs";
@@ -30,7 +30,7 @@ export const initCommand: Command = {
     const platform = await openPlatform(config);
     await SealedKeyStore.open(platform, config.dataDir);
     const transportKey = await TransportKey.open(platform, config.dataDir);
-    const tokenFile = join(config.dataDir, "api-token.txt");
+    const tokenFile = apiTokenFile(config.dataDir);
     await ensureApiToken(tokenFile);
     console.log(`data directory  ${config.dataDir}`);
     console.log(`platform        ${platform.name}${platform.attested ? " (attested)" : " (NOT attested)"}`);

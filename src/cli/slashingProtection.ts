@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImportSummary } from "../slashing/store.js";
+import { apiTokenFile } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { createNetworkConfig } from "../signing/network.js";
 import { fromHex, normalizePubkey, toHex } from "../util/hex.js";
@@ -40,7 +41,7 @@ function genesisValidatorsRoot(values: Record<string, unknown>): string | undefi
 
 /** Calls the running signer's /eth/v1/slashing-protection route with the API token. */
 async function throughSigner(values: Record<string, unknown>, method: "GET" | "POST", query: string, body?: unknown): Promise<unknown> {
-  const tokenFile = (values["token-file"] as string | undefined) ?? join(dataDirOf(values), "api-token.txt");
+  const tokenFile = (values["token-file"] as string | undefined) ?? apiTokenFile(dataDirOf(values));
   let token: string;
   try {
     token = (await readFile(tokenFile, "utf8")).trim();
