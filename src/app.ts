@@ -72,7 +72,7 @@ async function start(
   const genesisValidatorsRoot = network.genesisValidatorsRoot ?? config.genesisValidatorsRoot?.toLowerCase();
 
   const platform = await platformFor(config);
-  opened.push(() => (platform as { close?: () => Promise<void> }).close?.());
+  opened.push(() => platform.close?.());
   if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
   const metrics = new SignerMetrics();
   metrics.setPlatform(platform.name, platform.attested);

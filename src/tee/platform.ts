@@ -24,4 +24,6 @@ export interface Platform {
   unseal(blob: Uint8Array, context: string): Promise<Uint8Array>;
   /** Evidence over exactly 64 bytes of report data. */
   evidence(reportData: Uint8Array): Promise<Evidence>;
+  /** Releases what the platform holds open (tsm: its configfs report entry); absent when there is nothing. */
+  close?(): Promise<void>;
 }
