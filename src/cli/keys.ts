@@ -85,10 +85,14 @@ function integer(values: Record<string, unknown>, name: string): number | undefi
   return n;
 }
 
+/** The data directory's sealed-key store, on the platform the flags name. */
+async function openSealedStore(config: Config): Promise<SealedKeyStore> {
+  return SealedKeyStore.open(await openPlatform(config), config.dataDir);
+}
+
 /** Loads every sealed key into a LocalSigningKeys for one-off signatures (deposits, exits). */
 async function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: string[] }> {
-  const platform = await openPlatform(config);
-  const store = await SealedKeyStore.open(platform, config.dataDir);
+  const store = await openSealedStore(config);
   const keys = new LocalSigningKeys();
   const { pubkeys, errors } = await loadSealedKeys(store, keys);
   for (const { file, message } of errors) console.error(`warning: ${file}: ${message}`);
@@ -106,8 +110,7 @@ function progressBar(done: number, total: number, file: string): void {
 const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) => Promise<number>> = {
   async generate(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
-    const config = platformConfig(values);
-    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    const store = await openSealedStore(platformConfig(values));
     for (const pubkey of await generateKeys(integer(values, "count") ?? 1, { sealedStore: store })) console.log(pubkey);
     return 0;
   },
@@ -115,8 +118,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const [dir, ...extra] = args;
     if (!dir || extra.length > 0) throw new UsageError("USAGE", "import takes one keystore DIR");
     if (!values["passwords-dir"]) throw new UsageError("USAGE", "import needs --passwords-dir");
-    const config = platformConfig(values);
-    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    const store = await openSealedStore(platformConfig(values));
     const result = await importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { onProgress: progressBar });
     for (const pubkey of result.imported) console.log(`imported ${pubkey}`);
     for (const pubkey of result.existing) console.log(`already sealed ${pubkey}`);
@@ -126,16 +128,14 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   },
   async list(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
-    const config = platformConfig(values);
-    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    const store = await openSealedStore(platformConfig(values));
     for (const pubkey of await store.list()) console.log(pubkey);
     return 0;
   },
   async delete(values, args) {
     if (args.length === 0) throw new UsageError("USAGE", "delete needs at least one PUBKEY");
     const pubkeys = args.map(normalizePubkey);
-    const config = platformConfig(values);
-    const store = await SealedKeyStore.open(await openPlatform(config), config.dataDir);
+    const store = await openSealedStore(platformConfig(values));
     let missing = 0;
     for (const pubkey of pubkeys) {
       if (await store.delete(pubkey)) console.log(`deleted ${pubkey}`);
