@@ -12,7 +12,7 @@ import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
-import { normalizePubkey } from "../util/hex.js";
+import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
 import { publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
@@ -219,7 +219,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     "/eth/v1/slashing-protection",
     { schema: { querystring: Type.Object({ pubkeys: Type.Optional(Type.String({ maxLength: 100_000 })) }) } },
     async (request) => {
-      const pubkeys = request.query.pubkeys?.split(",").map((p) => normalizePubkey(p.trim()));
+      const pubkeys = (request.query.pubkeys === undefined ? undefined : normalizePubkeyList(request.query.pubkeys));
       return slashing.exportInterchange(genesisValidatorsRoot, pubkeys);
     },
   );

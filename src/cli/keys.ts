@@ -12,7 +12,7 @@ import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
 import type { Platform } from "../tee/platform.js";
-import { normalizePubkey } from "../util/hex.js";
+import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from "./args.js";
 import type { Command } from "./commands.js";
 
@@ -173,7 +173,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const config = platformConfig(values);
     const network = keyNetwork(config.network, config.genesisValidatorsRoot);
     const { keys, pubkeys } = await unsealAll(config);
-    const wanted = values.pubkeys ? (values.pubkeys as string).split(",").map((p) => normalizePubkey(p.trim())) : pubkeys;
+    const wanted = values.pubkeys ? normalizePubkeyList(values.pubkeys as string) : pubkeys;
     if (wanted.length === 0) throw new InputError("INVALID_INPUT", "no sealed keys: generate or import keys first");
     const amountGwei = integer(values, "amount-gwei");
     const deposits = [];

@@ -4,7 +4,7 @@ import type { ImportSummary } from "../slashing/store.js";
 import { apiTokenFile } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { createNetworkConfig } from "../signing/network.js";
-import { fromHex, normalizePubkey, toHex } from "../util/hex.js";
+import { fromHex, normalizePubkeyList, toHex } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
 import { DATA_FLAGS, dataDirOf, openSlashingFor } from "./common.js";
@@ -98,7 +98,7 @@ export const slashingProtectionCommand: Command = {
     }
     if (action === "export") {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}" (use --out FILE)`);
-      const pubkeys = (values.pubkeys as string | undefined)?.split(",").map((p) => normalizePubkey(p.trim()));
+      const pubkeys = values.pubkeys === undefined ? undefined : normalizePubkeyList(values.pubkeys as string);
       let interchange: unknown;
       if (values.url) {
         interchange = await throughSigner(values, "GET", pubkeys ? `?pubkeys=${pubkeys.join(",")}` : "");

@@ -29,5 +29,10 @@ export function normalizePubkey(value: string): string {
   return toHex(fromHex(value, "pubkey", 48));
 }
 
+/** A comma-separated list of public keys (a query parameter, a --pubkeys flag), each normalised. */
+export function normalizePubkeyList(csv: string): string[] {
+  return csv.split(",").map((p) => normalizePubkey(p.trim()));
+}
+
 /** The all-zero 32-byte root, as DEPOSIT and VALIDATOR_REGISTRATION domains use it. */
 export const ZERO_ROOT_HEX = toHex(new Uint8Array(32));
