@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import { SERVE_OPTIONS, sqliteFile } from "../config/config.js";
 import { createNetworkConfig } from "../signing/network.js";
@@ -31,4 +32,11 @@ export function openSlashingFor(values: Record<string, unknown>, create: boolean
   if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   else if (!existsSync(file)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${file} (is --data-dir right?)`);
   return openSlashingProtection(file, options);
+}
+
+/** Pretty JSON to the --out file (created with `mode` when given) or to standard output. */
+export async function writeJsonOutput(values: Record<string, unknown>, json: unknown, mode?: number): Promise<void> {
+  const text = JSON.stringify(json, null, 2) + "\n";
+  if (values.out) await writeFile(values.out as string, text, mode === undefined ? {} : { mode });
+  else process.stdout.write(text);
 }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { platformFor } from "../app.js";
 import { LocalSigningKeys } from "../bls/localKeys.js";
 import { loadConfig, SERVE_OPTIONS, type Config, type OptionName } from "../config/config.js";
@@ -15,6 +15,7 @@ import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from "./args.js";
 import type { Command } from "./commands.js";
+import { writeJsonOutput } from "./common.js";
 
 /** The serve settings that say where the sealed keys are and which platform unseals them. */
 export const PLATFORM_FLAGS = Object.fromEntries(
@@ -69,12 +70,6 @@ export async function openPlatform(config: Config): Promise<Platform> {
   const platform = await platformFor(config);
   if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
   return platform;
-}
-
-async function output(values: Record<string, unknown>, json: unknown): Promise<void> {
-  const text = JSON.stringify(json, null, 2) + "\n";
-  if (values.out) await writeFile(values.out as string, text);
-  else process.stdout.write(text);
 }
 
 function integer(values: Record<string, unknown>, name: string): number | undefined {
@@ -161,7 +156,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const { request, files, errors } = await importRequestFromDir(values["keystores-dir"] as string, values["passwords-dir"] as string, slashing);
     for (const { message } of errors) console.error(`error: ${message}`);
     if (errors.length > 0) return 1;
-    await output(values, encryptImportRequest(values["signer-key"] as string, request));
+    await writeJsonOutput(values, encryptImportRequest(values["signer-key"] as string, request));
     console.error(`encrypted ${files.length} keystores for the signer: POST the output to /eth/v1/keystores`);
     return 0;
   },
@@ -190,7 +185,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
       );
     }
     await keys.close();
-    await output(values, deposits);
+    await writeJsonOutput(values, deposits);
     return 0;
   },
   async exit(values, args) {
@@ -204,7 +199,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const { keys } = await unsealAll(config);
     const exit = await createVoluntaryExit({ keys, pubkey, validatorIndex, epoch, network });
     await keys.close();
-    await output(values, exit);
+    await writeJsonOutput(values, exit);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImportSummary } from "../slashing/store.js";
 import { apiTokenFile } from "../config/config.js";
@@ -7,7 +7,7 @@ import { createNetworkConfig } from "../signing/network.js";
 import { fromHex, normalizePubkeyList, toHex } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
-import { DATA_FLAGS, dataDirOf, openSlashingFor } from "./common.js";
+import { DATA_FLAGS, dataDirOf, openSlashingFor, writeJsonOutput } from "./common.js";
 
 const FLAGS = {
   ...DATA_FLAGS,
@@ -111,9 +111,7 @@ export const slashingProtectionCommand: Command = {
           await store.close();
         }
       }
-      const text = JSON.stringify(interchange, null, 2) + "\n";
-      if (values.out) await writeFile(values.out as string, text, { mode: 0o600 });
-      else process.stdout.write(text);
+      await writeJsonOutput(values, interchange, 0o600);
       return 0;
     }
     if (action === "prune") {
