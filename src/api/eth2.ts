@@ -65,8 +65,8 @@ function recordFor(deps: Eth2Deps, pubkey: string, plan: SigningPlan): Promise<R
 
 /**
  * Check, record, sign, in that order, per request: the signing root is computed here from the
- * message; the slashing record is committed before the signature is released (the BLS work runs
- * while the commit is in flight, and its result is dropped if the commit fails).
+ * message; the slashing record is decided before the signature is computed and committed before it
+ * is released (the signature is dropped if the commit fails).
  */
 export async function signWithProtection(
   deps: Eth2Deps,
@@ -91,7 +91,7 @@ export async function signWithProtection(
   deps.preCheck?.(pubkey, plan);
   const recorded = await recordFor(deps, pubkey, plan);
   const signature = await deps.keys.sign(pubkey, plan.signingRoot);
-  if (recorded) await recorded.durable;
+  if (recorded) await recorded.durable();
   return signature;
 }
 

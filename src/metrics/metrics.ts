@@ -142,24 +142,27 @@ export class SignerMetrics {
 
 /**
  * Wraps a slashing store so that each check-and-record is timed into
- * `secure_signer_slashing_db_seconds`: from the call until the record is durable (or the check
- * refused or failed). Everything else passes through; the wrapper decides nothing.
+ * `secure_signer_slashing_db_seconds`: the time the request waited on the database, i.e. from the
+ * call until decided plus from asking for `durable()` until it settled (the signature is computed
+ * in between and is not counted). Everything else passes through; the wrapper decides nothing.
  */
 export function timeSlashingStore(store: SlashingProtectionStore, metrics: SignerMetrics): SlashingProtectionStore {
   const timed = async (kind: DbStepKind, step: () => Promise<Recorded>): Promise<Recorded> => {
     const started = performance.now();
-    const observe = () => metrics.observeDbStep(kind, (performance.now() - started) / 1000);
     let recorded: Recorded;
     try {
       recorded = await step();
     } catch (e) {
-      observe();
+      metrics.observeDbStep(kind, (performance.now() - started) / 1000);
       throw e;
     }
-    // The caller awaits `durable` itself; this chained copy only reads the time it settles.
-    const durable = recorded.durable.finally(observe);
-    durable.catch(() => undefined);
-    return { ...recorded, durable };
+    const decidedMs = performance.now() - started;
+    return {
+      durable: () => {
+        const asked = performance.now();
+        return recorded.durable().finally(() => metrics.observeDbStep(kind, (decidedMs + performance.now() - asked) / 1000));
+      },
+    };
   };
   return {
     checkAndRecordBlock: (proposal: BlockProposal) => timed("block", () => store.checkAndRecordBlock(proposal)),

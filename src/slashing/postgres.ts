@@ -2,7 +2,7 @@
  * Slashing protection in PostgreSQL, safe for any number of signer processes sharing the
  * database: every check-and-record is one transaction holding a transaction-scoped advisory lock on
  * the key, so requests for one key are serialised across processes while other keys run in
- * parallel. The record is committed before the check resolves, so `durable` is already settled.
+ * parallel. The record is committed before the check resolves, so `durable()` is already settled.
  */
 import pg from "pg";
 import { SignerError } from "../errors.js";
@@ -137,6 +137,9 @@ const GVR_KEY = "genesis_validators_root";
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
+
+/** Every record is committed inside its check. */
+const COMMITTED: Recorded = { durable: () => Promise.resolve() };
 
 type Client = pg.PoolClient;
 
@@ -388,7 +391,7 @@ export class PostgresSlashingStore implements SlashingProtection {
       }
     });
     if (!d.allow) throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
-    return { durable: Promise.resolve() };
+    return COMMITTED;
   }
 
   private async ensureChain(gvr: string): Promise<void> {

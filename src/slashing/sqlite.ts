@@ -2,6 +2,11 @@
  * Slashing protection in a SQLite file, for a single signer process. The connection lives in a
  * worker thread (sqliteWorker.ts) so that its fsyncs never block the HTTP event loop; this class
  * forwards requests to it and resolves each sign check twice: once decided, once durable.
+ *
+ * A decided record is committed when its caller asks for `durable()`, that is once the signature is
+ * computed, together with every record decided by then: under load the signatures queue for the
+ * BLS threads, so one commit (WAL write and fsync) covers tens of records without adding a fixed
+ * delay to any request, and a lone request is committed as soon as its signature is ready.
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker, type WithoutId } from "../util/worker.js";
@@ -9,7 +14,7 @@ import { StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
 import type { SignRequest } from "./sqliteEngine.js";
 import { validateProposal, validateVote } from "./validate.js";
-import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
+import { fromWire, type Batch, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -24,10 +29,8 @@ export interface SqliteStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
   genesisValidatorsRoot?: string;
   /**
-   * How long decided records may wait for their commit (default 2 ms). Decisions are answered at
-   * once, so this only delays `durable`, which the caller awaits after computing the signature
-   * anyway; in exchange one commit (WAL write and fsync, ~130 µs of CPU here) covers more
-   * records. 0 commits as soon as the thread is idle.
+   * The longest a decided record waits for its commit when nobody asks for `durable()` (default
+   * 50 ms), e.g. because signing failed. 0 commits as soon as the thread is idle.
    */
   commitDelayMs?: number;
 }
@@ -45,6 +48,8 @@ export class SqliteSlashingStore implements SlashingProtection {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiter>();
   private outbox: Request[] = [];
+  private commitWanted = false;
+  private flushScheduled = false;
   private failure: StorageError | null = null;
 
   private constructor(
@@ -57,7 +62,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteSlashingStore> {
-    const config: WorkerConfig = { path, commitDelayMs: 2, ...options };
+    const config: WorkerConfig = { path, commitDelayMs: 50, ...options };
     const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
     await new Promise<void>((resolve, reject) => {
       const onFirst = (m: Reply): void => {
@@ -137,17 +142,38 @@ export class SqliteSlashingStore implements SlashingProtection {
     }
     const id = this.nextId++;
     this.waiting.set(id, waiter);
-    // setImmediate rather than a microtask: every request parsed in this event-loop turn (one per
-    // readable socket) then travels in one message, which saves a thread wake-up per request.
-    if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
     this.outbox.push({ id, ...body } as Request);
+    this.scheduleFlush();
   }
 
-  /** One postMessage for everything requested in the same tick. */
+  /**
+   * For a caller whose signature is ready: unless the record is committed already, asks the thread
+   * to commit everything it has decided.
+   */
+  private whenDurable(id: number, durable: Promise<void>): Promise<void> {
+    if (this.waiting.has(id)) {
+      this.commitWanted = true;
+      this.scheduleFlush();
+    }
+    return durable;
+  }
+
+  /**
+   * setImmediate rather than a microtask: every request parsed and every signature finished in
+   * this event-loop turn then travel in one message, which saves a thread wake-up per request.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushOutbox());
+  }
+
   private flushOutbox(): void {
-    const batch = this.outbox;
+    const batch: Batch = { requests: this.outbox, commit: this.commitWanted };
     this.outbox = [];
-    if (batch.length > 0 && !this.failure) this.worker.postMessage(batch);
+    this.commitWanted = false;
+    this.flushScheduled = false;
+    if (!this.failure) this.worker.postMessage(batch);
   }
 
   private onReply(m: Reply): void {
@@ -166,7 +192,7 @@ export class SqliteSlashingStore implements SlashingProtection {
           });
           // The caller awaits `durable` only after signing; until then a rejection is not unhandled.
           durable.catch(() => undefined);
-          w.resolve({ durable } satisfies Recorded);
+          w.resolve({ durable: () => this.whenDurable(id, durable) } satisfies Recorded);
         }
         break;
       case "durable":

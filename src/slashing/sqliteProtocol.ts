@@ -18,6 +18,13 @@ export type Request =
   | { id: number; op: "ping" }
   | { id: number; op: "close" };
 
+/** What the store posts to the thread, once per event-loop turn. */
+export interface Batch {
+  requests: Request[];
+  /** A caller's signature is ready: commit what is decided without waiting for the delay. */
+  commit: boolean;
+}
+
 export interface WireError {
   cls: "SlashingError" | "StorageError" | "InterchangeError" | "Error";
   code: string;

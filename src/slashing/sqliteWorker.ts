@@ -1,12 +1,13 @@
 /**
  * The thread that owns the SQLite connection. Group commit: requests are decided in arrival order
  * as soon as they arrive and the decisions posted at once; the records decided meanwhile are
- * committed together in one transaction shortly after, then "durable" is posted for all of them.
- * The HTTP thread never waits on an fsync, and one fsync covers a whole batch.
+ * committed together in one transaction when a caller needs one of them durable (or after
+ * `commitDelayMs`), then "durable" is posted for all of them. The HTTP thread never waits on an
+ * fsync, and one fsync covers a whole batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SqliteEngine } from "./sqliteEngine.js";
-import { toWire, type Reply, type Request, type WireError, type WorkerConfig } from "./sqliteProtocol.js";
+import { toWire, type Batch, type Reply, type Request, type WireError, type WorkerConfig } from "./sqliteProtocol.js";
 
 const port = parentPort!;
 const config = workerData as WorkerConfig;
@@ -24,12 +25,14 @@ try {
 
 let queue: Request[] = [];
 let scheduled = false;
+let commitWanted = false;
 /** Allowed since the last commit: their `durable` is settled by the next one. */
 let uncommitted: number[] = [];
 let commitTimer: NodeJS.Timeout | null = null;
 
-port.on("message", (batch: Request[]) => {
-  for (const r of batch) queue.push(r);
+port.on("message", (batch: Batch) => {
+  for (const r of batch.requests) queue.push(r);
+  if (batch.commit) commitWanted = true;
   if (!scheduled) {
     scheduled = true;
     // setImmediate runs after the event loop has delivered every message already waiting.
@@ -71,12 +74,15 @@ function flush(): void {
     }
   }
   postDecisions();
-  if (uncommitted.length > 0 && commitTimer === null) commitTimer = setTimeout(commit, config.commitDelayMs);
+  // After deciding, so that the requests that arrived with the wish join its commit.
+  if (commitWanted) commit();
+  else if (uncommitted.length > 0 && commitTimer === null) commitTimer = setTimeout(commit, config.commitDelayMs);
 }
 
 function commit(): void {
   if (commitTimer !== null) clearTimeout(commitTimer);
   commitTimer = null;
+  commitWanted = false;
   if (uncommitted.length === 0) return;
   const ids = uncommitted;
   uncommitted = [];

@@ -26,11 +26,13 @@ export interface AttestationVote {
 /**
  * What a successful check hands back. The decision is final once the check promise resolves (the
  * caller may start computing the signature), but the signature must not leave the process before
- * `durable` resolves: it rejects if the record could not be committed, and then the signature is
- * dropped. Backends that commit inside the check resolve `durable` immediately.
+ * `durable()` resolves: it rejects if the record could not be committed, and then the signature is
+ * dropped. Calling it says the signature is ready, so a backend may hold the commit until then and
+ * let one commit cover every record decided meanwhile; backends that commit inside the check
+ * resolve it at once.
  */
 export interface Recorded {
-  durable: Promise<void>;
+  durable(): Promise<void>;
 }
 
 export interface SlashingProtectionStore {

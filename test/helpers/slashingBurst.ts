@@ -11,7 +11,7 @@ for (let slot = 1; ; slot += 10) {
   await Promise.all(
     Array.from({ length: 10 }, async (_, i) => {
       const recorded = await store.checkAndRecordBlock({ pubkey: pubkey(1), genesisValidatorsRoot: GVR, slot: slot + i, signingRoot: root(1) });
-      await recorded.durable;
+      await recorded.durable();
       process.stdout.write(`${slot + i}\n`);
     }),
   );

@@ -97,7 +97,7 @@ async function runVector(backend: Backend, t: VectorTest): Promise<number> {
             slot: Number(b.slot),
             signingRoot: b.signing_root?.toLowerCase() ?? ZERO,
           })
-          .then(async (r) => (await r.durable, "allowed"), (e: Error) => `refused: ${e.message}`);
+          .then(async (r) => (await r.durable(), "allowed"), (e: Error) => `refused: ${e.message}`);
         assert.equal(outcome === "allowed", expected, `step ${i} block slot ${b.slot}${repeat ? " (repeat)" : ""}: ${outcome}`);
         if (expected) record.block(b.pubkey, b.slot, b.signing_root);
         attempts++;
@@ -113,7 +113,7 @@ async function runVector(backend: Backend, t: VectorTest): Promise<number> {
             targetEpoch: Number(a.target_epoch),
             signingRoot: a.signing_root?.toLowerCase() ?? ZERO,
           })
-          .then(async (r) => (await r.durable, "allowed"), (e: Error) => `refused: ${e.message}`);
+          .then(async (r) => (await r.durable(), "allowed"), (e: Error) => `refused: ${e.message}`);
         assert.equal(
           outcome === "allowed",
           expected,

@@ -241,7 +241,7 @@ describe("metrics", () => {
     const metrics = new SignerMetrics({ defaultMetrics: false });
     const failure = new Error("commit failed");
     const inner = {
-      checkAndRecordBlock: async () => ({ durable: Promise.reject(failure) }),
+      checkAndRecordBlock: async () => ({ durable: () => Promise.reject(failure) }),
       checkAndRecordAttestation: async () => {
         throw new Error("refused");
       },
@@ -249,7 +249,7 @@ describe("metrics", () => {
     };
     const timed = timeSlashingStore(inner, metrics);
     const recorded = await timed.checkAndRecordBlock({ pubkey: "0x", genesisValidatorsRoot: "0x", slot: 1, signingRoot: "0x" });
-    await assert.rejects(recorded.durable, (e) => e === failure);
+    await assert.rejects(recorded.durable(), (e) => e === failure);
     await assert.rejects(
       timed.checkAndRecordAttestation({ pubkey: "0x", genesisValidatorsRoot: "0x", sourceEpoch: 0, targetEpoch: 1, signingRoot: "0x" }),
       /refused/,

@@ -8,7 +8,7 @@ import pg from "pg";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
 import { SqliteSlashingStore } from "../../src/slashing/sqlite.js";
-import type { SlashingProtection } from "../../src/slashing/store.js";
+import type { Recorded, SlashingProtection } from "../../src/slashing/store.js";
 import { Relay } from "../helpers/relay.js";
 import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
 import { GVR, pubkey, root } from "../helpers/slashingBackends.js";
@@ -22,9 +22,9 @@ after(() => db.drop());
 let n = 0;
 const schema = (): string => `p${n++}`;
 
-async function outcome(p: Promise<{ durable: Promise<void> }>): Promise<string> {
+async function outcome(p: Promise<Recorded>): Promise<string> {
   try {
-    await (await p).durable;
+    await (await p).durable();
     return "allowed";
   } catch (e) {
     return (e as { code: string }).code;

@@ -17,7 +17,7 @@ type Outcome = "allowed" | string;
 async function block(store: SlashingProtection, key: string, slot: number, r: string): Promise<Outcome> {
   try {
     const rec = await store.checkAndRecordBlock({ pubkey: key, genesisValidatorsRoot: GVR, slot, signingRoot: r });
-    await rec.durable;
+    await rec.durable();
     return "allowed";
   } catch (e) {
     return (e as { code: string }).code;
@@ -27,7 +27,7 @@ async function block(store: SlashingProtection, key: string, slot: number, r: st
 async function vote(store: SlashingProtection, key: string, source: number, target: number, r: string): Promise<Outcome> {
   try {
     const rec = await store.checkAndRecordAttestation({ pubkey: key, genesisValidatorsRoot: GVR, sourceEpoch: source, targetEpoch: target, signingRoot: r });
-    await rec.durable;
+    await rec.durable();
     return "allowed";
   } catch (e) {
     return (e as { code: string }).code;

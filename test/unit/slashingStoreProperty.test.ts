@@ -26,7 +26,7 @@ async function allows(store: SlashingProtection, m: Msg): Promise<boolean> {
             targetEpoch: m.target,
             signingRoot: m.root,
           });
-    await recorded.durable;
+    await recorded.durable();
     return true;
   } catch (e) {
     if ((e as { domain?: string }).domain !== "slashing") throw e;
