@@ -54,8 +54,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook("preClose", async () => {
     draining = true;
   });
-  app.addHook("onSend", async (_request, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request on the signing path.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (draining) void reply.header("connection", "close");
+    done(null, payload);
   });
   const allow = opts.hostAllowlist;
   if (allow && allow.length > 0 && !allow.includes("*")) {

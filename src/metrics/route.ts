@@ -13,8 +13,9 @@ export const UNMATCHED_ROUTE = "unmatched";
  * encapsulated plugins (the keymanager API).
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: SignerMetrics): void {
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     metrics.countHttpRequest(request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode);
+    done();
   });
 
   app.get("/metrics", async (_request, reply) => {
