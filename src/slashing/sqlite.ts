@@ -1,20 +1,36 @@
 /**
- * Slashing protection in a SQLite file, for a single signer process. The connection lives in a
- * worker thread (sqliteWorker.ts) so that its fsyncs never block the HTTP event loop; this class
- * forwards requests to it and resolves each sign check twice: once decided, once durable.
+ * Slashing protection in a SQLite file, for a single signer process.
  *
- * A decided record is committed when its caller asks for `durable()`, that is once the signature is
- * computed, together with every record decided by then: under load the signatures queue for the
- * BLS threads, so one commit (WAL write and fsync) covers tens of records without adding a fixed
- * delay to any request, and a lone request is committed as soon as its signature is ready.
+ * Decisions are taken here, on the caller's thread, against each key's history in memory
+ * (rules.ts). The connection lives in a worker thread (sqliteWorker.ts) that reads a key's history
+ * the first time it is needed and writes the records decided, so that its fsyncs never block the
+ * HTTP event loop and deciding costs no round trip to it. Deciding from memory is sound because
+ * this store is the database's only writer (the file is locked exclusively) and every history it
+ * holds is the one on record plus what it decided since.
+ *
+ * Group commit: an allowed request's record joins the open batch, which is committed (in one
+ * transaction) when a caller asks for `durable()` because its signature is ready, or after
+ * `commitDelayMs`. Under load the signatures queue for the BLS threads, so one commit (WAL write
+ * and fsync) covers tens of records without adding a fixed delay to any request, and a lone
+ * request is committed as soon as its signature is ready.
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker, type WithoutId } from "../util/worker.js";
-import { StorageError } from "./errors.js";
+import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
-import type { SignRequest } from "./sqliteEngine.js";
+import {
+  checkAndApplyAttestation,
+  checkAndApplyBlock,
+  emptyHistory,
+  raiseWatermarks,
+  recordAttestation,
+  recordBlock,
+  type Decision,
+  type KeyHistory,
+} from "./rules.js";
+import type { SignRecord, StoredHistory } from "./sqliteEngine.js";
 import { validateProposal, validateVote } from "./validate.js";
-import { fromWire, type Batch, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
+import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -30,31 +46,72 @@ export interface SqliteStoreOptions {
   genesisValidatorsRoot?: string;
   /**
    * The longest a decided record waits for its commit when nobody asks for `durable()` (default
-   * 50 ms), e.g. because signing failed. 0 commits as soon as the thread is idle.
+   * 50 ms), e.g. because signing failed. 0 commits at the next turn of the event loop.
    */
   commitDelayMs?: number;
 }
 
-interface Waiter {
-  resolve(value: unknown): void;
+interface Waiter<T> {
+  resolve(value: T): void;
   reject(error: Error): void;
-  /** Present for sign requests once allowed: settled by the "durable" reply. */
-  durable?: { resolve(): void; reject(error: Error): void };
+}
+
+interface Deferred extends Waiter<void> {
+  promise: Promise<void>;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers ask for `durable()` only after signing; until then a rejection is not unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Records decided since the last commit was sent, and everyone waiting for them to be durable. */
+interface Batch {
+  gvr: string;
+  records: SignRecord[];
+  waiters: Deferred[];
 }
 
 type RequestBody = WithoutId<Request>;
 
+function historyOf(stored: StoredHistory): KeyHistory {
+  const h = emptyHistory();
+  for (const b of stored.blocks) recordBlock(h, b.slot, b.signingRoot);
+  for (const a of stored.attestations) recordAttestation(h, a.sourceEpoch, a.targetEpoch, a.signingRoot);
+  // The watermark row may stand above every record (pruned or imported-around data).
+  if (stored.watermarks) raiseWatermarks(h, stored.watermarks);
+  return h;
+}
+
 export class SqliteSlashingStore implements SlashingProtection {
   private nextId = 1;
-  private readonly waiting = new Map<number, Waiter>();
+  private readonly waiting = new Map<number, Waiter<unknown>>();
   private outbox: Request[] = [];
-  private commitWanted = false;
   private flushScheduled = false;
+  private commitWanted = false;
   private failure: StorageError | null = null;
+
+  private readonly histories = new Map<string, KeyHistory>();
+  private readonly loads = new Map<string, Promise<void>>();
+  /** Set while an import or prune runs: sign requests wait for it, then see its outcome. */
+  private barrier: Promise<unknown> | null = null;
+  private batch: Batch | null = null;
+  private batchesInFlight = 0;
+  private commitTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly path: string,
     private readonly worker: Worker,
+    /** The chain the database is bound to, or will be once the batch that binds it commits. */
+    private chain: string | null,
+    private readonly commitDelayMs: number,
   ) {
     worker.on("message", (m: Reply) => this.onReply(m));
     worker.on("error", (e) => this.fail(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread crashed: ${e.message}`)));
@@ -62,12 +119,12 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteSlashingStore> {
-    const config: WorkerConfig = { path, commitDelayMs: 50, ...options };
+    const config: WorkerConfig = { path, ...(options.genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: options.genesisValidatorsRoot }) };
     const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
-    await new Promise<void>((resolve, reject) => {
+    const chain = await new Promise<string | null>((resolve, reject) => {
       const onFirst = (m: Reply): void => {
         worker.off("error", onError);
-        if (m.t === "ready") resolve();
+        if (m.t === "ready") resolve(m.chain);
         else if (m.t === "openFailed") reject(fromWire(m.error));
       };
       const onError = (e: Error): void => {
@@ -77,25 +134,31 @@ export class SqliteSlashingStore implements SlashingProtection {
       worker.once("message", onFirst);
       worker.once("error", onError);
     });
-    return new SqliteSlashingStore(path, worker);
+    return new SqliteSlashingStore(path, worker, chain, options.commitDelayMs ?? 50);
   }
 
   async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
     validateProposal(p);
-    return this.sign({ kind: "block", ...p });
+    const record: SignRecord = { kind: "block", pubkey: p.pubkey, slot: p.slot, signingRoot: p.signingRoot };
+    return this.decide(p.genesisValidatorsRoot, record, (h) => checkAndApplyBlock(h, p.slot, p.signingRoot));
   }
 
   async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
     validateVote(v);
-    return this.sign({ kind: "attestation", ...v });
+    const { pubkey, sourceEpoch, targetEpoch, signingRoot } = v;
+    const record: SignRecord = { kind: "attestation", pubkey, sourceEpoch, targetEpoch, signingRoot };
+    return this.decide(v.genesisValidatorsRoot, record, (h) => checkAndApplyAttestation(h, sourceEpoch, targetEpoch, signingRoot));
   }
 
   async importInterchange(json: unknown): Promise<ImportSummary> {
     const parsed = parseInterchange(json);
-    return (await this.call({ op: "import", parsed })) as ImportSummary;
+    return (await this.exclusive({ op: "import", parsed }, () => {
+      for (const k of parsed.keys) this.histories.delete(k.pubkey);
+    })) as ImportSummary;
   }
 
   async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
+    this.sendBatch();
     const exported = (await this.call({
       op: "export",
       ...(genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: genesisValidatorsRoot.toLowerCase() }),
@@ -105,7 +168,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   prune(): Promise<PruneSummary> {
-    return this.call({ op: "prune" }) as Promise<PruneSummary>;
+    return this.exclusive({ op: "prune" }, () => this.histories.clear()) as Promise<PruneSummary>;
   }
 
   async health(): Promise<StoreHealth> {
@@ -120,22 +183,132 @@ export class SqliteSlashingStore implements SlashingProtection {
   async close(): Promise<void> {
     if (this.failure) return;
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.sendBatch();
     await this.call({ op: "close" });
     await exited;
   }
 
-  /** Resolves once decided (see the "decisions" reply); the returned `durable` settles after the commit. */
-  private sign(req: SignRequest): Promise<Recorded> {
-    return this.call({ op: "sign", req }) as Promise<Recorded>;
+  /**
+   * Decides against the key's history in memory, after reading it if needed and after any import
+   * or prune in progress. From the last check on, everything is synchronous: the decision and the
+   * update of the history it was taken on are one step, whatever else is in flight.
+   */
+  private async decide(gvr: string, record: SignRecord, apply: (h: KeyHistory) => Decision): Promise<Recorded> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.barrier) {
+        await this.barrier.catch(() => undefined);
+        continue;
+      }
+      if (this.chain !== null && this.chain !== gvr) {
+        throw new SlashingError(
+          "GENESIS_VALIDATORS_ROOT_MISMATCH",
+          `genesis_validators_root ${gvr} differs from ${this.chain}, the chain this slashing database protects`,
+          { expected: this.chain, actual: gvr },
+        );
+      }
+      const h = this.histories.get(record.pubkey);
+      if (!h) {
+        await this.load(record.pubkey, gvr);
+        continue;
+      }
+      const d = apply(h);
+      if (!d.allow) throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
+      this.chain = gvr;
+      return this.join(gvr, d.repeat ? null : record);
+    }
+  }
+
+  private load(pubkey: string, gvr: string): Promise<void> {
+    let loading = this.loads.get(pubkey);
+    if (!loading) {
+      loading = this.call({ op: "load", pubkey, gvr })
+        .then((stored) => {
+          // Read before an import or prune that is running now, so perhaps without its outcome.
+          if (!this.barrier) this.histories.set(pubkey, historyOf(stored as StoredHistory));
+        })
+        .finally(() => this.loads.delete(pubkey));
+      this.loads.set(pubkey, loading);
+    }
+    return loading;
+  }
+
+  /**
+   * Adds an allowed request to the open batch. A repeat adds no record but waits for the batch all
+   * the same: the record it repeats may still be on its way to the database.
+   */
+  private join(gvr: string, record: SignRecord | null): Recorded {
+    const batch = (this.batch ??= { gvr, records: [], waiters: [] });
+    const waiter = deferred();
+    batch.waiters.push(waiter);
+    if (record) batch.records.push(record);
+    this.commitTimer ??= setTimeout(() => this.sendBatch(), this.commitDelayMs);
+    return {
+      durable: () => {
+        if (this.batch === batch) {
+          this.commitWanted = true;
+          this.scheduleFlush();
+        }
+        return waiter.promise;
+      },
+    };
+  }
+
+  /** Sends the open batch to be committed, ahead of anything requested after this. */
+  private sendBatch(): void {
+    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    this.commitWanted = false;
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    this.batchesInFlight++;
+    this.enqueue(
+      { op: "commit", gvr: batch.gvr, records: batch.records },
+      {
+        resolve: () => {
+          this.batchesInFlight--;
+          for (const w of batch.waiters) w.resolve();
+        },
+        reject: (e) => {
+          this.batchesInFlight--;
+          this.commitFailed(batch, e);
+        },
+      },
+    );
+  }
+
+  /**
+   * A batch that could not be committed: its callers get the error and drop their signatures. The
+   * histories in memory hold records the database does not, so they are all read again; the open
+   * batch was decided against them and fails too (a refusal is always safe).
+   */
+  private commitFailed(batch: Batch, error: Error): void {
+    for (const w of batch.waiters) w.reject(error);
+    const open = this.batch;
+    this.batch = null;
+    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    for (const w of open?.waiters ?? []) w.reject(error);
+    this.histories.clear();
+  }
+
+  /** Sign requests wait until `body` is done; `after` then drops the histories it may have changed. */
+  private exclusive(body: RequestBody, after: () => void): Promise<unknown> {
+    this.sendBatch();
+    const done: Promise<unknown> = this.call(body).finally(() => {
+      after();
+      if (this.barrier === done) this.barrier = null;
+    });
+    this.barrier = done;
+    return done;
   }
 
   private call(body: RequestBody): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.enqueue(body, { resolve, reject });
-    });
+    return new Promise((resolve, reject) => this.enqueue(body, { resolve, reject }));
   }
 
-  private enqueue(body: RequestBody, waiter: Waiter): void {
+  private enqueue(body: RequestBody, waiter: Waiter<unknown>): void {
     if (this.failure) {
       waiter.reject(this.failure);
       return;
@@ -147,20 +320,8 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   /**
-   * For a caller whose signature is ready: unless the record is committed already, asks the thread
-   * to commit everything it has decided.
-   */
-  private whenDurable(id: number, durable: Promise<void>): Promise<void> {
-    if (this.waiting.has(id)) {
-      this.commitWanted = true;
-      this.scheduleFlush();
-    }
-    return durable;
-  }
-
-  /**
-   * setImmediate rather than a microtask: every request parsed and every signature finished in
-   * this event-loop turn then travel in one message, which saves a thread wake-up per request.
+   * setImmediate rather than a microtask: every history read and every commit asked for in this
+   * event-loop turn then travel in one message, which saves a thread wake-up each.
    */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -169,60 +330,38 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   private flushOutbox(): void {
-    const batch: Batch = { requests: this.outbox, commit: this.commitWanted };
-    this.outbox = [];
-    this.commitWanted = false;
     this.flushScheduled = false;
-    if (!this.failure) this.worker.postMessage(batch);
+    // Last, so that the batch holds every request decided in this turn.
+    if (this.commitWanted) this.sendBatch();
+    const requests = this.outbox;
+    this.outbox = [];
+    if (requests.length > 0 && !this.failure) this.worker.postMessage(requests);
   }
 
   private onReply(m: Reply): void {
-    switch (m.t) {
-      case "decisions":
-        for (const { id, error } of m.items) {
-          const w = this.waiting.get(id);
-          if (!w) continue;
-          if (error) {
-            this.waiting.delete(id);
-            w.reject(fromWire(error));
-            continue;
-          }
-          const durable = new Promise<void>((resolve, reject) => {
-            w.durable = { resolve, reject };
-          });
-          // The caller awaits `durable` only after signing; until then a rejection is not unhandled.
-          durable.catch(() => undefined);
-          w.resolve({ durable: () => this.whenDurable(id, durable) } satisfies Recorded);
-        }
-        break;
-      case "durable":
-        for (const id of m.ids) {
-          const w = this.waiting.get(id);
-          this.waiting.delete(id);
-          if (m.error) w?.durable?.reject(fromWire(m.error));
-          else w?.durable?.resolve();
-        }
-        break;
-      case "result": {
-        const w = this.waiting.get(m.id);
-        this.waiting.delete(m.id);
-        if (m.error) w?.reject(fromWire(m.error));
-        else w?.resolve(m.value);
-        break;
-      }
-      default:
-        break;
+    if (m.t !== "results") return;
+    for (const { id, value, error } of m.items) {
+      const w = this.waiting.get(id);
+      this.waiting.delete(id);
+      if (error) w?.reject(fromWire(error));
+      else w?.resolve(value);
     }
+    // With nothing decided and not yet committed, the database's binding is the whole truth (an
+    // import may have bound it, a failed first commit may have left it unbound).
+    if (this.batchesInFlight === 0 && this.batch === null) this.chain = m.chain;
   }
 
-  /** Everything still waiting fails: a decision not heard of is a refusal, a record not durable is lost. */
+  /** Everything still waiting fails: a history not read refuses, a record not durable is lost. */
   private fail(error: StorageError): void {
     this.failure ??= error;
-    for (const w of this.waiting.values()) {
-      if (w.durable) w.durable.reject(error);
-      else w.reject(error);
-    }
+    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    const waiters = [...this.waiting.values()];
     this.waiting.clear();
+    for (const w of waiters) w.reject(error);
+    const open = this.batch;
+    this.batch = null;
+    for (const w of open?.waiters ?? []) w.reject(error);
   }
 }
 

@@ -1,25 +1,16 @@
 /**
  * The synchronous SQLite side of slashing protection. It runs on the thread that owns the single
- * database connection (sqliteWorker.ts): decisions are taken in memory against a per-key cache and
- * queued, and `commit()` writes every queued record in one transaction.
+ * database connection (sqliteWorker.ts): it reads a key's history for the store, which decides in
+ * memory (sqlite.ts), and writes the records the store decided, a batch per transaction.
  *
- * The cache is only valid because this connection is the only writer: the file is opened with
- * `locking_mode=EXCLUSIVE`, so a second signer process on the same file fails to open it.
+ * Deciding from memory is only valid because this connection is the only writer: the file is
+ * opened with `locking_mode=EXCLUSIVE`, so a second signer process on the same file fails to open.
  */
 import Database from "better-sqlite3";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
-import {
-  checkAndApplyAttestation,
-  checkAndApplyBlock,
-  emptyHistory,
-  raiseWatermarks,
-  recordAttestation,
-  recordBlock,
-  type Decision,
-  type KeyHistory,
-} from "./rules.js";
+import type { AttestationRecord, BlockRecord } from "./rules.js";
 import type { ImportSummary, PruneSummary } from "./store.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
@@ -102,16 +93,17 @@ BEGIN SELECT RAISE(ABORT, 'slashing protection: watermarks are never deleted'); 
 INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
 `;
 
-export type SignRequest =
-  | { kind: "block"; pubkey: string; genesisValidatorsRoot: string; slot: number; signingRoot: string }
-  | {
-      kind: "attestation";
-      pubkey: string;
-      genesisValidatorsRoot: string;
-      sourceEpoch: number;
-      targetEpoch: number;
-      signingRoot: string;
-    };
+/** A signed message the store decided to allow, to be written under the database's chain. */
+export type SignRecord =
+  | { kind: "block"; pubkey: string; slot: number; signingRoot: string }
+  | { kind: "attestation"; pubkey: string; sourceEpoch: number; targetEpoch: number; signingRoot: string };
+
+/** Everything on record for one key: its watermarks row (if any) and the records still kept. */
+export interface StoredHistory {
+  watermarks: { maxSlot: number | null; maxSource: number | null; maxTarget: number | null } | null;
+  blocks: BlockRecord[];
+  attestations: AttestationRecord[];
+}
 
 /** Domain errors pass through; anything else the database threw is an infrastructure failure. */
 function storageError(e: unknown, what: string): SignerError {
@@ -122,8 +114,6 @@ function storageError(e: unknown, what: string): SignerError {
 
 export class SqliteEngine {
   private readonly db: Database.Database;
-  private readonly cache = new Map<string, KeyHistory>();
-  private pending: SignRequest[] = [];
   private gvr: string | null;
   private readonly stmt;
 
@@ -208,67 +198,51 @@ export class SqliteEngine {
     }
   }
 
-  private history(pubkey: string, gvr: string): KeyHistory {
-    let h = this.cache.get(pubkey);
-    if (h) return h;
-    h = emptyHistory();
-    const w = this.stmt.watermarks.get(pubkey, gvr);
-    for (const b of this.stmt.blocks.all(pubkey, gvr)) recordBlock(h, b.slot, b.signing_root);
-    for (const a of this.stmt.attestations.all(pubkey, gvr)) {
-      recordAttestation(h, a.source_epoch, a.target_epoch, a.signing_root);
-    }
-    // The watermark row may stand above every record (pruned or imported-around data).
-    if (w) raiseWatermarks(h, { maxSlot: w.max_slot, maxSource: w.max_source, maxTarget: w.max_target });
-    this.cache.set(pubkey, h);
-    return h;
+  /** The chain the database is bound to, or null before its first record or import. */
+  get boundChain(): string | null {
+    return this.gvr;
   }
 
-  /**
-   * Decides one request in memory, in arrival order, and queues its record for the next commit.
-   * Throws SlashingError for a refusal and StorageError when the history cannot be read.
-   */
-  decide(req: SignRequest): Decision & { allow: true } {
-    let h: KeyHistory;
+  loadHistory(pubkey: string, gvr: string): StoredHistory {
     try {
-      this.bindGenesisValidatorsRoot(req.genesisValidatorsRoot);
-      h = this.history(req.pubkey, req.genesisValidatorsRoot);
+      this.assertChain(gvr);
+      const w = this.stmt.watermarks.get(pubkey, gvr);
+      return {
+        watermarks: w ? { maxSlot: w.max_slot, maxSource: w.max_source, maxTarget: w.max_target } : null,
+        blocks: this.stmt.blocks.all(pubkey, gvr).map((b) => ({ slot: b.slot, signingRoot: b.signing_root })),
+        attestations: this.stmt.attestations.all(pubkey, gvr).map((a) => ({
+          sourceEpoch: a.source_epoch,
+          targetEpoch: a.target_epoch,
+          signingRoot: a.signing_root,
+        })),
+      };
     } catch (e) {
       throw storageError(e, "reading the key's history");
     }
-    const d =
-      req.kind === "block"
-        ? checkAndApplyBlock(h, req.slot, req.signingRoot)
-        : checkAndApplyAttestation(h, req.sourceEpoch, req.targetEpoch, req.signingRoot);
-    if (!d.allow) {
-      throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
-    }
-    if (!d.repeat) this.pending.push(req);
-    return d;
   }
 
   /**
-   * Writes every record decided since the last commit in one transaction. On failure the cache of
-   * the keys involved is dropped (it holds records the database does not), so that the next
-   * request reloads what was really committed.
+   * Writes a batch of decided records in one transaction, binding the database to `gvr` first if
+   * it is not bound yet. All or nothing: on failure nothing of the batch, binding included, stays.
    */
-  commit(): void {
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
+  commitRecords(gvr: string, records: SignRecord[]): void {
+    const boundBefore = this.gvr;
     try {
       this.db.transaction(() => {
-        for (const r of batch) {
+        this.bindGenesisValidatorsRoot(gvr);
+        for (const r of records) {
           const info =
             r.kind === "block"
-              ? this.stmt.insertBlock.run(r.pubkey, r.genesisValidatorsRoot, r.slot, r.signingRoot, 0)
-              : this.stmt.insertAttestation.run(r.pubkey, r.genesisValidatorsRoot, r.sourceEpoch, r.targetEpoch, r.signingRoot, 0);
-          // rules.ts and the constraints disagree: never release a signature on that.
+              ? this.stmt.insertBlock.run(r.pubkey, gvr, r.slot, r.signingRoot, 0)
+              : this.stmt.insertAttestation.run(r.pubkey, gvr, r.sourceEpoch, r.targetEpoch, r.signingRoot, 0);
+          // The store's decision and the constraints disagree: never release a signature on that.
           if (info.changes !== 1) throw new Error(`record for ${r.pubkey} was not inserted`);
         }
       })();
     } catch (e) {
-      for (const r of batch) this.cache.delete(r.pubkey);
-      throw new StorageError("COMMIT_FAILED", `slashing database could not commit ${batch.length} record(s): ${(e as Error).message}`);
+      this.gvr = boundBefore;
+      if (e instanceof SlashingError) throw e;
+      throw new StorageError("COMMIT_FAILED", `slashing database could not commit ${records.length} record(s): ${(e as Error).message}`);
     }
   }
 
@@ -298,8 +272,6 @@ export class SqliteEngine {
     } catch (e) {
       this.gvr = boundBefore; // the binding rolled back with the rest
       throw storageError(e, "importing an interchange file");
-    } finally {
-      for (const k of parsed.keys) this.cache.delete(k.pubkey);
     }
     return summary;
   }
@@ -340,7 +312,6 @@ export class SqliteEngine {
         blocks: this.stmt.pruneBlocks.run().changes,
         attestations: this.stmt.pruneAttestations.run().changes,
       }))();
-      this.cache.clear();
       return summary;
     } catch (e) {
       throw storageError(e, "pruning");

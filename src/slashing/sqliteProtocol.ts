@@ -2,28 +2,22 @@
 import { SignerError } from "../errors.js";
 import { InterchangeError, SlashingError, StorageError } from "./errors.js";
 import type { ParsedInterchange } from "./interchange.js";
-import type { SignRequest } from "./sqliteEngine.js";
+import type { SignRecord } from "./sqliteEngine.js";
 
 export interface WorkerConfig {
   path: string;
   genesisValidatorsRoot?: string;
-  commitDelayMs: number;
 }
 
+/** Posted by the store once per event-loop turn, carried out in order. */
 export type Request =
-  | { id: number; op: "sign"; req: SignRequest }
+  | { id: number; op: "load"; pubkey: string; gvr: string }
+  | { id: number; op: "commit"; gvr: string; records: SignRecord[] }
   | { id: number; op: "import"; parsed: ParsedInterchange }
   | { id: number; op: "export"; genesisValidatorsRoot?: string; pubkeys?: string[] }
   | { id: number; op: "prune" }
   | { id: number; op: "ping" }
   | { id: number; op: "close" };
-
-/** What the store posts to the thread, once per event-loop turn. */
-export interface Batch {
-  requests: Request[];
-  /** A caller's signature is ready: commit what is decided without waiting for the delay. */
-  commit: boolean;
-}
 
 export interface WireError {
   cls: "SlashingError" | "StorageError" | "InterchangeError" | "Error";
@@ -32,13 +26,11 @@ export interface WireError {
   context: Record<string, unknown>;
 }
 
+/** `chain` is the genesis_validators_root the database is bound to once the request is done. */
 export type Reply =
-  | { t: "ready" }
+  | { t: "ready"; chain: string | null }
   | { t: "openFailed"; error: WireError }
-  /** Sent before the commit, so the caller can compute signatures while the fsync runs. */
-  | { t: "decisions"; items: { id: number; error?: WireError }[] }
-  | { t: "durable"; ids: number[]; error?: WireError }
-  | { t: "result"; id: number; value?: unknown; error?: WireError };
+  | { t: "results"; items: { id: number; value?: unknown; error?: WireError }[]; chain: string | null };
 
 export function toWire(e: unknown): WireError {
   if (e instanceof SignerError) {
