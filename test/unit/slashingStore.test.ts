@@ -84,6 +84,39 @@ for (const backend of backends) {
       });
     });
 
+    it("imports in the middle of a burst without deciding anything against what it brings", async () => {
+      await withStore(backend, async (s) => {
+        // Each key votes at targets 1..30 while a file says it already voted at 10..20 with other
+        // roots. Every vote must come out allowed or refused by a rule: a vote decided against the
+        // history from before the import would clash with its rows and fail to commit instead.
+        const keys = [pubkey(300), pubkey(301), pubkey(302)];
+        const file = interchange(
+          keys.map((k) => ({
+            pubkey: k,
+            signed_blocks: [],
+            signed_attestations: Array.from({ length: 11 }, (_, i) => ({ source_epoch: String(9 + i), target_epoch: String(10 + i), signing_root: root(99) })),
+          })),
+        );
+        const votes = keys.flatMap((k) => Array.from({ length: 30 }, (_, t) => vote(s, k, t, t + 1, root(1))));
+        const imported = s.importInterchange(file);
+        const outcomes = await Promise.all(votes);
+        await imported;
+        const ruled = new Set(["allowed", "DOUBLE_VOTE", "SURROUNDING_VOTE", "SURROUNDED_VOTE", "SOURCE_BELOW_WATERMARK", "TARGET_NOT_ABOVE_WATERMARK"]);
+        assert.ok(outcomes.every((o) => ruled.has(o)), outcomes.join());
+        const exported = (await s.exportInterchange(GVR, keys)) as {
+          data: { signed_attestations: { target_epoch: string; signing_root: string }[] }[];
+        };
+        for (const [i, k] of keys.entries()) {
+          const targets = exported.data[i]!.signed_attestations.map((a) => a.target_epoch);
+          assert.equal(new Set(targets).size, targets.length, `one record per target for ${k}`);
+          // Every vote that was allowed is on record with its own root.
+          const allowed = outcomes.slice(30 * i, 30 * i + 30).flatMap((o, t) => (o === "allowed" ? [String(t + 1)] : []));
+          const mine = exported.data[i]!.signed_attestations.filter((a) => a.signing_root === root(1)).map((a) => a.target_epoch);
+          assert.deepEqual(mine.sort(), allowed.sort());
+        }
+      });
+    });
+
     it("refuses a sign request or import for another chain", async () => {
       await withStore(backend, async (s) => {
         await assert.rejects(
