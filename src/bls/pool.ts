@@ -138,17 +138,27 @@ class BlsWorker {
     Atomics.notify(this.ring.control, DOORBELL);
   }
 
-  /** At most one wait is armed; it is re-armed after collecting while requests are still out. */
+  /** At most one wait is armed; it is re-armed after waking while requests are still out. */
   private awaitSignatures(): void {
     if (this.waiting || this.failure || this.inflight === 0) return;
     this.waiting = true;
     const w = Atomics.waitAsync(this.ring.control, RESPONSES_WRITTEN, this.collected);
-    if (w.async) void w.value.then(this.collect);
-    else queueMicrotask(this.collect);
+    if (w.async) void w.value.then(this.onWake);
+    else queueMicrotask(this.onWake);
   }
 
-  private readonly collect = (): void => {
+  private readonly onWake = (): void => {
     this.waiting = false;
+    this.collect();
+    this.awaitSignatures();
+  };
+
+  /** Takes the signatures published since the worker last woke the pool (see worker.ts). */
+  poll(): void {
+    if (!this.failure && Atomics.load(this.ring.control, RESPONSES_WRITTEN) !== this.collected) this.collect();
+  }
+
+  private collect(): void {
     const ready = Atomics.load(this.ring.control, RESPONSES_WRITTEN);
     let refilled = false;
     while (this.collected !== ready && !this.failure) {
@@ -167,9 +177,8 @@ class BlsWorker {
       }
     }
     if (refilled) this.ringBell();
-    this.awaitSignatures();
     this.holdLoopWhileBusy();
-  };
+  }
 
   private failAll(e: Error): void {
     this.failure ??= e;
@@ -245,6 +254,7 @@ export class WorkerPoolSigningKeys implements SigningKeys {
     const keyIndex = this.loaded.get(pubkey);
     if (keyIndex === undefined) return Promise.reject(new BlsError("KEY_NOT_LOADED", `no key loaded for ${pubkey}`));
     if (message.length !== MESSAGE_BYTES) return Promise.reject(new BlsError("WORKER_FAILED", `signing root must be ${MESSAGE_BYTES} bytes`));
+    for (const w of this.workers) w.poll();
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.inflight < best.inflight) best = w;
     return best.sign(keyIndex, message);
