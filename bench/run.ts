@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
 import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
-import { measureRawBls } from "./rawBls.js";
+import { availableParallelism } from "node:os";
+import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const keyCount = Number(process.env.BENCH_KEYS ?? 200);
@@ -50,15 +51,45 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function measureHttp(label: string, dir: string, extraArgs: string[], pubkeyFile: string, dirs: { keystoresDir: string; passwordsDir: string }) {
+/**
+ * Raw blst on all cores, measured again whenever asked for the figure next to a row. On a shared VM
+ * the speed of the cores drifts by several percent within minutes, so each row is compared with the
+ * mean of the raw figures taken just before and just after it (the signer idles meanwhile).
+ */
+class RawBaseline {
+  readonly threads = availableParallelism();
+  readonly all: number[] = [];
+
+  async measure(): Promise<number> {
+    const perSecond = await rawSignsPerSecond(seconds * 1000, this.threads);
+    this.all.push(perSecond);
+    return perSecond;
+  }
+}
+
+interface Row extends LoadResult {
+  rawAllCores: number;
+}
+
+async function measureHttp(
+  label: string,
+  dir: string,
+  extraArgs: string[],
+  pubkeyFile: string,
+  dirs: { keystoresDir: string; passwordsDir: string },
+  raw: RawBaseline,
+): Promise<Row[]> {
   const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...extraArgs));
   try {
-    const rows: LoadResult[] = [];
+    const rows: Row[] = [];
     let epoch = 1000;
+    let rawBefore = raw.all.at(-1)!;
     for (const connections of [10, 100]) {
       const r = await runLoad(signer.url, connections, pubkeyFile, epoch, signer.child.pid!);
+      const rawAfter = await raw.measure();
       epoch = r.nextEpoch + 1;
-      rows.push(r);
+      rows.push({ ...r, rawAllCores: (rawBefore + rawAfter) / 2 });
+      rawBefore = rawAfter;
     }
     return rows;
   } finally {
@@ -70,40 +101,38 @@ async function measureHttp(label: string, dir: string, extraArgs: string[], pubk
 const dir = await mkdtemp(join(tmpdir(), "secure-signer-bench-"));
 try {
   console.log(`secure-signer benchmark: ${seconds}s per measurement, ${keyCount} keys`);
-  const rawBefore = await measureRawBls(seconds * 1000);
-  console.log(`raw blst sign: ${rawBefore.perCore.toFixed(0)}/s on one thread, ${rawBefore.allCores.toFixed(0)}/s on ${rawBefore.threads} worker threads`);
+  const raw = new RawBaseline();
+  const perCore = await rawSignsPerSecond(seconds * 1000, 1);
+  await raw.measure();
+  console.log(`raw blst sign: ${perCore.toFixed(0)}/s on one thread, ${raw.all[0]!.toFixed(0)}/s on ${raw.threads} worker threads`);
 
   const dirs = await writeKeystores(dir, keyCount);
   const pubkeyFile = join(dir, "pubkeys.json");
   await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
 
-  const backends: Array<[string, (fn: (args: string[]) => Promise<LoadResult[]>) => Promise<LoadResult[]>]> = [
+  const backends: Array<[string, (fn: (args: string[]) => Promise<Row[]>) => Promise<Row[]>]> = [
     ["sqlite", (fn) => fn([])],
   ];
   if (pgUrl !== "none") backends.push(["postgres", (fn) => withDatabase((url) => fn(["--slashing-db", url]))]);
 
-  const measured: Array<[string, LoadResult]> = [];
+  const measured: Array<[string, Row]> = [];
   for (const [label, run] of backends) {
-    for (const r of await run((args) => measureHttp(label, dir, args, pubkeyFile, dirs))) measured.push([label, r]);
+    for (const r of await run((args) => measureHttp(label, dir, args, pubkeyFile, dirs, raw))) measured.push([label, r]);
   }
-  // Measured again after the HTTP rows and averaged: on a shared VM the speed of the cores drifts
-  // by several percent within minutes, and the ratio should not depend on when raw was taken.
-  const rawAfter = await measureRawBls(seconds * 1000);
-  const rawAllCores = (rawBefore.allCores + rawAfter.allCores) / 2;
-  console.log(`raw blst sign again: ${rawAfter.allCores.toFixed(0)}/s on ${rawAfter.threads} worker threads; the ratios below use the mean, ${rawAllCores.toFixed(0)}/s`);
-  const rawUsPerSignature = (rawBefore.threads / rawAllCores) * 1e6;
+  console.log(`raw blst on ${raw.threads} worker threads, measured before, between and after the rows below: ${raw.all.map((r) => r.toFixed(0)).join(", ")} /s`);
 
   console.log("\nsigned ATTESTATIONs over HTTP, slashing protection on, load generator in a second process:");
-  console.log("backend   conns   signed/s   p50 ms   p99 ms   errors   x raw all-core   CPU us/request: signer + loadgen");
+  console.log("backend   conns   signed/s   p50 ms   p99 ms   errors   raw/s   x raw   CPU us/request: signer + loadgen (raw: us/signature)");
   const us = (v: number | null) => (v === null ? "?" : v.toFixed(0));
   for (const [label, r] of measured) {
+    const rawUs = (raw.threads / r.rawAllCores) * 1e6;
     console.log(
-      `${label.padEnd(9)} ${String(r.connections).padStart(5)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${(r.perSecond / rawAllCores).toFixed(2).padStart(16)}   ${us(r.signerCpuUsPerRequest).padStart(6)} + ${us(r.loadgenCpuUsPerRequest)}`,
+      `${label.padEnd(9)} ${String(r.connections).padStart(5)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${r.rawAllCores.toFixed(0).padStart(7)} ${(r.perSecond / r.rawAllCores).toFixed(2).padStart(7)}   ${us(r.signerCpuUsPerRequest).padStart(6)} + ${us(r.loadgenCpuUsPerRequest)} (${rawUs.toFixed(0)})`,
     );
   }
   console.log(
-    `\nA raw signature costs ${rawUsPerSignature.toFixed(0)} us of CPU. Where signer and load generator share the cores, ` +
-      `"x raw" cannot exceed that divided by the CPU per request in the last column.`,
+    `\n"raw/s" is the mean of the raw figures taken just before and just after the row. Where signer and load generator ` +
+      `share the cores, "x raw" cannot exceed the raw us per signature divided by the CPU per request (signer + loadgen).`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
