@@ -13,6 +13,11 @@
  * `commitDelayMs`. Under load the signatures queue for the BLS threads, so one commit (WAL write
  * and fsync) covers tens of records without adding a fixed delay to any request, and a lone
  * request is committed as soon as its signature is ready.
+ *
+ * One batch is committed at a time. The open batch was decided against histories that include the
+ * batch being committed, and may hold a repeat whose original is in it; were the open batch sent
+ * before that commit's outcome is known, a failed commit could be followed by one that releases
+ * such a repeat with its original not on record.
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker, type WithoutId } from "../util/worker.js";
@@ -103,7 +108,8 @@ export class SqliteSlashingStore implements SlashingProtection {
   /** Set while an import or prune runs: sign requests wait for it, then see its outcome. */
   private barrier: Promise<unknown> | null = null;
   private batch: Batch | null = null;
-  private batchesInFlight = 0;
+  /** Settles when the batch being committed has been answered; null when none is. */
+  private committing: Promise<void> | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -158,8 +164,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
-    this.sendBatch();
-    const exported = (await this.call({
+    const exported = (await this.afterCommits({
       op: "export",
       ...(genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: genesisValidatorsRoot.toLowerCase() }),
       ...(pubkeys && { pubkeys: pubkeys.map((k) => k.toLowerCase()) }),
@@ -183,8 +188,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   async close(): Promise<void> {
     if (this.failure) return;
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-    this.sendBatch();
-    await this.call({ op: "close" });
+    await this.afterCommits({ op: "close" });
     await exited;
   }
 
@@ -242,16 +246,19 @@ export class SqliteSlashingStore implements SlashingProtection {
     const waiter = deferred();
     batch.waiters.push(waiter);
     if (record) batch.records.push(record);
-    this.commitTimer ??= setTimeout(() => this.sendBatch(), this.commitDelayMs);
+    this.commitTimer ??= setTimeout(() => this.wantCommit(), this.commitDelayMs);
     return {
       durable: () => {
-        if (this.batch === batch) {
-          this.commitWanted = true;
-          this.scheduleFlush();
-        }
+        if (this.batch === batch) this.wantCommit();
         return waiter.promise;
       },
     };
+  }
+
+  /** The open batch is to be committed as soon as no other commit is in flight. */
+  private wantCommit(): void {
+    this.commitWanted = true;
+    this.scheduleFlush();
   }
 
   /** Sends the open batch to be committed, ahead of anything requested after this. */
@@ -262,20 +269,34 @@ export class SqliteSlashingStore implements SlashingProtection {
     const batch = this.batch;
     if (!batch) return;
     this.batch = null;
-    this.batchesInFlight++;
+    let settle!: () => void;
+    const committing = new Promise<void>((resolve) => (settle = resolve));
+    this.committing = committing;
+    const answered = (): void => {
+      if (this.committing === committing) this.committing = null;
+      settle();
+      if (this.commitWanted) this.scheduleFlush();
+    };
     this.enqueue(
       { op: "commit", gvr: batch.gvr, records: batch.records },
       {
         resolve: () => {
-          this.batchesInFlight--;
           for (const w of batch.waiters) w.resolve();
+          answered();
         },
         reject: (e) => {
-          this.batchesInFlight--;
           this.commitFailed(batch, e);
+          answered();
         },
       },
     );
+  }
+
+  /** Sends `body` once every record decided so far has been committed, or has failed to be. */
+  private async afterCommits(body: RequestBody): Promise<unknown> {
+    while (this.committing) await this.committing;
+    this.sendBatch();
+    return this.call(body);
   }
 
   /**
@@ -295,8 +316,7 @@ export class SqliteSlashingStore implements SlashingProtection {
 
   /** Sign requests wait until `body` is done; `after` then drops the histories it may have changed. */
   private exclusive(body: RequestBody, after: () => void): Promise<unknown> {
-    this.sendBatch();
-    const done: Promise<unknown> = this.call(body).finally(() => {
+    const done: Promise<unknown> = this.afterCommits(body).finally(() => {
       after();
       if (this.barrier === done) this.barrier = null;
     });
@@ -332,7 +352,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   private flushOutbox(): void {
     this.flushScheduled = false;
     // Last, so that the batch holds every request decided in this turn.
-    if (this.commitWanted) this.sendBatch();
+    if (this.commitWanted && !this.committing) this.sendBatch();
     const requests = this.outbox;
     this.outbox = [];
     if (requests.length > 0 && !this.failure) this.worker.postMessage(requests);
@@ -348,7 +368,7 @@ export class SqliteSlashingStore implements SlashingProtection {
     }
     // With nothing decided and not yet committed, the database's binding is the whole truth (an
     // import may have bound it, a failed first commit may have left it unbound).
-    if (this.batchesInFlight === 0 && this.batch === null) this.chain = m.chain;
+    if (this.committing === null && this.batch === null) this.chain = m.chain;
   }
 
   /** Everything still waiting fails: a history not read refuses, a record not durable is lost. */
