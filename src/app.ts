@@ -153,7 +153,7 @@ async function start(
       ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
       keys,
       slashing: timeSlashingStore(slashing, metrics),
-      ...(floor && { preCheck: (_pubkey: string, plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
+      ...(floor && { preCheck: (plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
       onOutcome: (o) => {
         metrics.onSignOutcome(o);
         logger.info(o, "sign");

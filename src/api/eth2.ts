@@ -30,7 +30,7 @@ export interface Eth2Deps {
   keys: SigningKeys;
   slashing: SlashingProtectionStore;
   /** Extra refusals before anything is recorded (the start-up rollback floor); throws to refuse. */
-  preCheck?: (pubkey: string, plan: SigningPlan) => void;
+  preCheck?: (plan: SigningPlan) => void;
   onOutcome?: (outcome: SignOutcome) => void;
 }
 
@@ -68,7 +68,7 @@ function recordFor(deps: Eth2Deps, pubkey: string, plan: SigningPlan): Promise<R
  * message; the slashing record is decided before the signature is computed and committed before it
  * is released (the signature is dropped if the commit fails).
  */
-export async function signWithProtection(
+async function signWithProtection(
   deps: Eth2Deps,
   pubkey: string,
   body: SignRequest,
@@ -88,7 +88,7 @@ export async function signWithProtection(
       { field: "fork_info.genesis_validators_root" },
     );
   }
-  deps.preCheck?.(pubkey, plan);
+  deps.preCheck?.(plan);
   const recorded = await recordFor(deps, pubkey, plan);
   const signature = await deps.keys.sign(pubkey, plan.signingRoot);
   if (recorded) await recorded.durable();
