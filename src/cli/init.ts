@@ -5,7 +5,7 @@ import { TransportKey } from "../keys/transport.js";
 import { mkdirSync } from "node:fs";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
-import { openPlatform, PLATFORM_FLAGS, platformConfig } from "./keys.js";
+import { PLATFORM_FLAGS, platformConfig, withPlatform } from "./keys.js";
 
 const USAGE = [
   "Usage: secure-signer init [options]",
@@ -27,15 +27,16 @@ export const initCommand: Command = {
     if (positionals.length > 0) throw new UsageError("USAGE", `unexpected argument "${positionals[0]}"`);
     const config = platformConfig(values);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const platform = await openPlatform(config);
-    await SealedKeyStore.open(platform, config.dataDir);
-    const transportKey = await TransportKey.open(platform, config.dataDir);
-    const tokenFile = apiTokenFile(config.dataDir);
-    await ensureApiToken(tokenFile);
-    console.log(`data directory  ${config.dataDir}`);
-    console.log(`platform        ${platform.name}${platform.attested ? " (attested)" : " (NOT attested)"}`);
-    console.log(`transport key   ${transportKey.publicKeyHex}`);
-    console.log(`API token       ${tokenFile}`);
-    return 0;
+    return withPlatform(config, async (platform) => {
+      await SealedKeyStore.open(platform, config.dataDir);
+      const transportKey = await TransportKey.open(platform, config.dataDir);
+      const tokenFile = apiTokenFile(config.dataDir);
+      await ensureApiToken(tokenFile);
+      console.log(`data directory  ${config.dataDir}`);
+      console.log(`platform        ${platform.name}${platform.attested ? " (attested)" : " (NOT attested)"}`);
+      console.log(`transport key   ${transportKey.publicKeyHex}`);
+      console.log(`API token       ${tokenFile}`);
+      return 0;
+    });
   },
 };

@@ -66,10 +66,18 @@ export function platformConfig(values: Record<string, unknown>): Config {
   return loadConfig(picked as Partial<Record<OptionName, string | boolean>>);
 }
 
-export async function openPlatform(config: Config): Promise<Platform> {
+/**
+ * Runs `use` on the platform the flags name and closes it after, however `use` ends: on tsm that
+ * removes the configfs report entry, which would otherwise stay until reboot.
+ */
+export async function withPlatform<T>(config: Config, use: (platform: Platform) => Promise<T>): Promise<T> {
   const platform = await platformFor(config);
-  if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
-  return platform;
+  try {
+    if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
+    return await use(platform);
+  } finally {
+    await platform.close?.();
+  }
 }
 
 function integer(values: Record<string, unknown>, name: string): number | undefined {
@@ -80,18 +88,19 @@ function integer(values: Record<string, unknown>, name: string): number | undefi
   return n;
 }
 
-/** The data directory's sealed-key store, on the platform the flags name. */
-async function openSealedStore(config: Config): Promise<SealedKeyStore> {
-  return SealedKeyStore.open(await openPlatform(config), config.dataDir);
+/** Runs `use` on the data directory's sealed-key store, on the platform the flags name. */
+function withSealedStore<T>(config: Config, use: (store: SealedKeyStore) => Promise<T>): Promise<T> {
+  return withPlatform(config, async (platform) => use(await SealedKeyStore.open(platform, config.dataDir)));
 }
 
 /** Loads every sealed key into a LocalSigningKeys for one-off signatures (deposits, exits). */
-async function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: string[] }> {
-  const store = await openSealedStore(config);
-  const keys = new LocalSigningKeys();
-  const { pubkeys, errors } = await loadSealedKeys(store, keys);
-  for (const { file, message } of errors) console.error(`warning: ${file}: ${message}`);
-  return { keys, pubkeys };
+function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: string[] }> {
+  return withSealedStore(config, async (store) => {
+    const keys = new LocalSigningKeys();
+    const { pubkeys, errors } = await loadSealedKeys(store, keys);
+    for (const { file, message } of errors) console.error(`warning: ${file}: ${message}`);
+    return { keys, pubkeys };
+  });
 }
 
 function progressBar(done: number, total: number, file: string): void {
@@ -105,16 +114,18 @@ function progressBar(done: number, total: number, file: string): void {
 const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) => Promise<number>> = {
   async generate(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
-    const store = await openSealedStore(platformConfig(values));
-    for (const pubkey of await generateKeys(integer(values, "count") ?? 1, { sealedStore: store })) console.log(pubkey);
+    const count = integer(values, "count") ?? 1;
+    const pubkeys = await withSealedStore(platformConfig(values), (store) => generateKeys(count, { sealedStore: store }));
+    for (const pubkey of pubkeys) console.log(pubkey);
     return 0;
   },
   async import(values, args) {
     const [dir, ...extra] = args;
     if (!dir || extra.length > 0) throw new UsageError("USAGE", "import takes one keystore DIR");
     if (!values["passwords-dir"]) throw new UsageError("USAGE", "import needs --passwords-dir");
-    const store = await openSealedStore(platformConfig(values));
-    const result = await importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { onProgress: progressBar });
+    const result = await withSealedStore(platformConfig(values), (store) =>
+      importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { onProgress: progressBar }),
+    );
     for (const pubkey of result.imported) console.log(`imported ${pubkey}`);
     for (const pubkey of result.existing) console.log(`already sealed ${pubkey}`);
     for (const { message } of result.errors) console.error(`error: ${message}`);
@@ -123,28 +134,29 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   },
   async list(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
-    const store = await openSealedStore(platformConfig(values));
-    for (const pubkey of await store.list()) console.log(pubkey);
+    for (const pubkey of await withSealedStore(platformConfig(values), (store) => store.list())) console.log(pubkey);
     return 0;
   },
   async delete(values, args) {
     if (args.length === 0) throw new UsageError("USAGE", "delete needs at least one PUBKEY");
     const pubkeys = args.map(normalizePubkey);
-    const store = await openSealedStore(platformConfig(values));
-    let missing = 0;
-    for (const pubkey of pubkeys) {
-      if (await store.delete(pubkey)) console.log(`deleted ${pubkey}`);
-      else {
-        console.error(`not found ${pubkey}`);
-        missing++;
+    const missing = await withSealedStore(platformConfig(values), async (store) => {
+      let notFound = 0;
+      for (const pubkey of pubkeys) {
+        if (await store.delete(pubkey)) console.log(`deleted ${pubkey}`);
+        else {
+          console.error(`not found ${pubkey}`);
+          notFound++;
+        }
       }
-    }
+      return notFound;
+    });
     return missing === 0 ? 0 : 1;
   },
   async "transport-key"(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
     const config = platformConfig(values);
-    console.log((await TransportKey.open(await openPlatform(config), config.dataDir)).publicKeyHex);
+    console.log(await withPlatform(config, async (platform) => (await TransportKey.open(platform, config.dataDir)).publicKeyHex));
     return 0;
   },
   async "encrypt-for-signer"(values, args) {

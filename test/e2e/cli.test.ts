@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cli } from "../helpers/cli.js";
@@ -72,6 +73,27 @@ describe("secure-signer CLI", () => {
     const reexported = await cli("slashing-protection", "export", "--data-dir", otherData);
     assert.equal(reexported.code, 0, reexported.stderr);
     assert.deepEqual(JSON.parse(reexported.stdout), interchange, "the other database holds exactly what was exported");
+  });
+
+  it("leaves no configfs-tsm report entry behind, whichever command ran and however it ended", async (t) => {
+    // A plain directory stands in for /sys/kernel/config/tsm/report: each tsm platform makes its
+    // entry there on start, and an entry left behind would stay in the kernel until reboot.
+    const dir = await tempDir(t, "cli-tsm");
+    const reportDir = join(dir, "report");
+    await mkdir(reportDir);
+    const keyFile = join(dir, "sealing.key");
+    await writeFile(keyFile, randomBytes(32));
+    const flags = ["--data-dir", join(dir, "data"), "--platform", "tsm", "--tsm-report-dir", reportDir, "--tsm-sealing-key-file", keyFile];
+    const runs = [
+      await cli("init", ...flags),
+      await cli("keys", "generate", "--count", "2", ...flags),
+      await cli("keys", "list", ...flags),
+      await cli("keys", "transport-key", ...flags),
+      await cli("keys", "delete", "0x" + "ab".repeat(48), ...flags),
+    ];
+    assert.deepEqual(runs.map((r) => r.code), [0, 0, 0, 0, 1], runs.map((r) => r.stderr).join("\n"));
+    assert.equal(runs[2]!.stdout.trim().split("\n").length, 2, "the generated keys are listed");
+    assert.deepEqual(await readdir(reportDir), []);
   });
 
   it("verify-evidence exits 0 on a real quote and 1 on a tampered one", async () => {
