@@ -89,6 +89,39 @@ describe("SQLite slashing store", () => {
     }
   });
 
+  it("releases nothing whose commit failed, repeats included, when the disk fills up mid-burst", async () => {
+    // A real write failure: the child runs under a 200 KiB file-size limit, so once the WAL cannot
+    // grow every commit of new records fails (SQLITE_FULL) while the store keeps deciding; exact
+    // repeats of records still being committed are decided meanwhile (see slashingDiskFull.ts).
+    const path = freshPath();
+    const script = fileURLToPath(new URL("../helpers/slashingDiskFull.ts", import.meta.url));
+    const child = spawn("bash", ["-c", 'ulimit -f 200 && exec "$0" --import tsx "$1" "$2"', process.execPath, script, path], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("exit", resolve);
+    });
+    assert.equal(code, 0);
+    const lines = out.trim().split("\n").map((l) => l.split(" "));
+    const released = lines.filter((l) => l[3] === "released");
+    assert.ok(lines.filter((l) => l[3] === "COMMIT_FAILED").length >= 5 * 16, "commits failed");
+    assert.ok(released.length > 0, "some were released before the disk filled");
+    assert.ok(lines.every((l) => l[3] === "released" || l[3] === "COMMIT_FAILED"), out);
+
+    const store = await openSqliteStore(path);
+    try {
+      const exported = (await store.exportInterchange(GVR)).data;
+      const onRecord = new Set(exported.flatMap((k) => k.signed_blocks.map((b) => `${k.pubkey} ${Number(b.slot)} ${b.signing_root}`)));
+      const forgotten = released.filter(([key, slot, r]) => !onRecord.has(`${pubkey(Number(key))} ${slot} ${r}`));
+      assert.deepEqual(forgotten, []);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("remembers every block whose record was reported durable when the process is killed mid-burst", async () => {
     const path = freshPath();
     const script = fileURLToPath(new URL("../helpers/slashingBurst.ts", import.meta.url));
