@@ -68,8 +68,8 @@ async function start(
 ): Promise<RunningSigner> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hasher = await useFastestHasher();
-  const network = createNetworkConfig(config.network);
-  const genesisValidatorsRoot = network.genesisValidatorsRoot ?? config.genesisValidatorsRoot?.toLowerCase();
+  const network = createNetworkConfig(config.network, config.genesisValidatorsRoot);
+  const genesisValidatorsRoot = network.genesisValidatorsRoot;
 
   const platform = await platformFor(config);
   opened.push(() => platform.close?.());

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import { SERVE_OPTIONS, sqliteFile } from "../config/config.js";
-import { createNetworkConfig } from "../signing/network.js";
+import { createNetworkConfig, type NetworkConfig } from "../signing/network.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
 
@@ -22,8 +22,13 @@ export function dataDirOf(values: Record<string, unknown>): string {
  * SQLite). `create`: make the data directory and database when they do not exist yet (import);
  * otherwise a missing SQLite file is an error rather than an empty database (export, prune).
  */
+/** The network of --network (default mainnet) and its chain's root, --genesis-validators-root included. */
+export function networkOf(values: Record<string, unknown>): NetworkConfig {
+  return createNetworkConfig((values.network as string | undefined) ?? "mainnet", values["genesis-validators-root"] as string | undefined);
+}
+
 export function openSlashingFor(values: Record<string, unknown>, create: boolean): Promise<SlashingProtection> {
-  const network = createNetworkConfig((values.network as string | undefined) ?? "mainnet");
+  const network = networkOf(values);
   const options = network.genesisValidatorsRoot ? { genesisValidatorsRoot: network.genesisValidatorsRoot } : {};
   const url = values["slashing-db"] as string | undefined;
   if (url) return openSlashingProtection(url, options);

@@ -3,15 +3,14 @@ import { join } from "node:path";
 import type { ImportSummary } from "../slashing/store.js";
 import { apiTokenFile } from "../config/config.js";
 import { InputError } from "../errors.js";
-import { createNetworkConfig } from "../signing/network.js";
-import { fromHex, normalizePubkeyList, toHex } from "../util/hex.js";
+import { normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
-import { DATA_FLAGS, dataDirOf, openSlashingFor, writeJsonOutput } from "./common.js";
+import { DATA_FLAGS, dataDirOf, networkOf, openSlashingFor, writeJsonOutput } from "./common.js";
 
 const FLAGS = {
   ...DATA_FLAGS,
-  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "export: the chain's root (default: the network's, else the one the database is bound to)" },
+  "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "the chain's genesis_validators_root, for networks given as a config file (export default: the network's, else the one the database is bound to)" },
   pubkeys: { kind: "string", placeholder: "HEX,…", description: "export: only these keys (default: every key on record)" },
   out: { kind: "string", placeholder: "FILE", description: "export: write here instead of standard output" },
   url: { kind: "string", placeholder: "URL", description: "import or export through the running signer at URL (its keymanager API)" },
@@ -34,9 +33,7 @@ const USAGE = [
 
 /** The chain to export for; undefined (a network the signer has no root for) exports the chain the database is bound to. */
 function genesisValidatorsRoot(values: Record<string, unknown>): string | undefined {
-  const explicit = values["genesis-validators-root"] as string | undefined;
-  if (explicit) return toHex(fromHex(explicit, "--genesis-validators-root", 32));
-  return createNetworkConfig((values.network as string | undefined) ?? "mainnet").genesisValidatorsRoot;
+  return networkOf(values).genesisValidatorsRoot;
 }
 
 /** Calls the running signer's /eth/v1/slashing-protection route with the API token. */

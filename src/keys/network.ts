@@ -19,8 +19,7 @@ export interface KeyNetwork {
  * accepts. A config file does not carry the genesis validators root, so it must be given for exits.
  */
 export function keyNetwork(network: string, genesisValidatorsRoot?: string): KeyNetwork {
-  const { config, genesisValidatorsRoot: known, genesisTime } = createNetworkConfig(network);
-  const root = genesisValidatorsRoot ?? known;
+  const { config, genesisValidatorsRoot: root, genesisTime } = createNetworkConfig(network, genesisValidatorsRoot);
   if (root === undefined) {
     throw new InputError("INVALID_INPUT", `network ${network} has no known genesis validators root; pass it explicitly`);
   }

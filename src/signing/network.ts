@@ -64,8 +64,13 @@ const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRo
   minimal: { chainConfig: minimalChainConfig },
 };
 
-/** A named network, or the path of a consensus-specs style `config.yaml`. */
-export function createNetworkConfig(network: string): NetworkConfig {
+/**
+ * A named network, or the path of a consensus-specs style `config.yaml`, and its chain's
+ * genesis_validators_root: the named network's own, else `givenRoot` (--genesis-validators-root,
+ * which a config file needs since it does not carry one). A given root that contradicts a named
+ * network's is refused: obeying it would sign for no chain, ignoring it would hide the mistake.
+ */
+export function createNetworkConfig(network: string, givenRoot?: string): NetworkConfig {
   let chainConfig: Partial<ChainConfig>;
   let genesisValidatorsRoot: string | undefined;
   let genesisTime: number | undefined;
@@ -85,6 +90,17 @@ export function createNetworkConfig(network: string): NetworkConfig {
   }
   const config = createChainForkConfig(chainConfig);
   genesisTime ??= config.MIN_GENESIS_TIME + config.GENESIS_DELAY;
+  if (givenRoot !== undefined) {
+    const given = toHex(fromHex(givenRoot, "--genesis-validators-root", 32));
+    if (genesisValidatorsRoot !== undefined && given !== genesisValidatorsRoot) {
+      throw new InputError(
+        "INVALID_INPUT",
+        `--genesis-validators-root ${given} is not the root of network ${network} (${genesisValidatorsRoot}); leave it out for a named network`,
+        { field: "genesis-validators-root" },
+      );
+    }
+    genesisValidatorsRoot = given;
+  }
   return genesisValidatorsRoot === undefined ? { config, genesisTime } : { config, genesisValidatorsRoot, genesisTime };
 }
 

@@ -10,7 +10,8 @@ import { keyNetwork } from "../../src/keys/network.js";
 import type { SignRequest } from "../../src/signing/schema.js";
 import { planSigning } from "../../src/signing/signingRoot.js";
 import { toHex } from "../../src/util/hex.js";
-import { randomKey, vectorsUrl } from "../helpers/keysFixtures.js";
+import { randomKey, tempDir, vectorsUrl } from "../helpers/keysFixtures.js";
+import { networkAt } from "../helpers/networks.js";
 
 // SSZ hash_tree_root and the signing-domain formulas of consensus-specs, written out independently
 // of @chainsafe/ssz: every container here has at most four 32-byte leaves.
@@ -175,13 +176,16 @@ describe("voluntary exit", () => {
     });
   }
 
-  it("uses the given genesis validators root and refuses bad input", async () => {
+  it("uses the given genesis validators root for a config-file network and refuses bad input", async (t) => {
     const keys = new LocalSigningKeys();
     const key = randomKey();
     await keys.add(key.secretKey);
     const gvr = "0x" + "07".repeat(32);
-    const network = keyNetwork("mainnet", gvr);
+    const configFile = await networkAt(await tempDir(t, "exit-network"), 100);
+    assert.throws(() => keyNetwork(configFile), /has no known genesis validators root/);
+    const network = keyNetwork(configFile, gvr);
     assert.deepEqual(network.genesisValidatorsRoot, unhex(gvr));
+    assert.throws(() => keyNetwork("mainnet", gvr), /is not the root of network mainnet/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: -1, epoch: 1, network }), /validator index/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 1, epoch: 1.5, network }), /epoch/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: randomKey().pubkey, validatorIndex: 1, epoch: 1, network }), /no key loaded/);

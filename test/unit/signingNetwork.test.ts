@@ -121,6 +121,18 @@ describe("createNetworkConfig: named networks", () => {
   });
 });
 
+describe("createNetworkConfig: the chain's genesis_validators_root", () => {
+  it("takes a named network's own, the given one for a config file, and refuses a contradiction", () => {
+    const mainnet = createNetworkConfig("mainnet").genesisValidatorsRoot!;
+    assert.equal(createNetworkConfig("mainnet", mainnet.toUpperCase().replace("0X", "0x")).genesisValidatorsRoot, mainnet);
+    throwsInput(() => createNetworkConfig("mainnet", "0x" + "07".repeat(32)), "INVALID_INPUT", /--genesis-validators-root 0x0707.* is not the root of network mainnet \(0x4b363d/);
+    throwsInput(() => createNetworkConfig("mainnet", "0x07"), "INVALID_INPUT", /--genesis-validators-root/);
+    const path = configFile(DEVNET);
+    assert.equal(createNetworkConfig(path).genesisValidatorsRoot, undefined);
+    assert.equal(createNetworkConfig(path, "0x" + "07".repeat(32)).genesisValidatorsRoot, "0x" + "07".repeat(32));
+  });
+});
+
 describe("createNetworkConfig: config files", () => {
   it("reads a consensus-specs style config.yaml", () => {
     const path = configFile(DEVNET);
