@@ -111,6 +111,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   /** Settles when the batch being committed has been answered; null when none is. */
   private committing: Promise<void> | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -120,6 +121,11 @@ export class SqliteSlashingStore implements SlashingProtection {
     private readonly commitDelayMs: number,
   ) {
     worker.on("message", (m: Reply) => this.onReply(m));
+    // A reply that cannot be read leaves its callers waiting forever; nothing more is trusted.
+    worker.on("messageerror", (e) => {
+      this.fail(new StorageError("DATABASE_UNAVAILABLE", `unreadable reply from the slashing database thread: ${e.message}`));
+      void worker.terminate();
+    });
     worker.on("error", (e) => this.fail(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread crashed: ${e.message}`)));
     worker.on("exit", () => this.fail(new StorageError("STORE_CLOSED", `slashing database ${path} is closed`)));
   }
@@ -128,17 +134,27 @@ export class SqliteSlashingStore implements SlashingProtection {
     const config: WorkerConfig = { path, ...(options.genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: options.genesisValidatorsRoot }) };
     const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
     const chain = await new Promise<string | null>((resolve, reject) => {
-      const onFirst = (m: Reply): void => {
+      const settle = (): void => {
+        worker.off("message", onFirst);
         worker.off("error", onError);
+        worker.off("exit", onExit);
+      };
+      const onFirst = (m: Reply): void => {
+        settle();
         if (m.t === "ready") resolve(m.chain);
         else if (m.t === "openFailed") reject(fromWire(m.error));
       };
       const onError = (e: Error): void => {
-        worker.off("message", onFirst);
+        settle();
         reject(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread failed to start: ${e.message}`));
+      };
+      const onExit = (code: number): void => {
+        settle();
+        reject(new StorageError("DATABASE_UNAVAILABLE", `slashing database thread exited (code ${code}) before opening ${path}`));
       };
       worker.once("message", onFirst);
       worker.once("error", onError);
+      worker.once("exit", onExit);
     });
     return new SqliteSlashingStore(path, worker, chain, options.commitDelayMs ?? 50);
   }
@@ -185,11 +201,16 @@ export class SqliteSlashingStore implements SlashingProtection {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.failure) return;
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-    await this.afterCommits({ op: "close" });
-    await exited;
+  /** Commits what is decided, then closes; sign requests made from now on are refused. */
+  close(): Promise<void> {
+    this.closing ??= this.failure
+      ? Promise.resolve()
+      : (async () => {
+          const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+          await this.afterCommits({ op: "close" });
+          await exited;
+        })();
+    return this.closing;
   }
 
   /**
@@ -200,6 +221,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   private async decide(gvr: string, record: SignRecord, apply: (h: KeyHistory) => Decision): Promise<Recorded> {
     for (;;) {
       if (this.failure) throw this.failure;
+      if (this.closing) throw new StorageError("STORE_CLOSED", `slashing database ${this.path} is closing`);
       if (this.barrier) {
         await this.barrier.catch(() => undefined);
         continue;

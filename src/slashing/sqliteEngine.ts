@@ -198,6 +198,18 @@ export class SqliteEngine {
     }
   }
 
+  /**
+   * Runs `fn` in one transaction, refusing to when a failed rollback has left the connection inside
+   * one: better-sqlite3 would then nest it as a savepoint, whose release writes nothing to disk, and
+   * a commit would be reported durable without being so. A connection in that state stays refused.
+   */
+  private write<T>(fn: () => T): T {
+    if (this.db.inTransaction) {
+      throw new StorageError("DATABASE_UNAVAILABLE", `slashing database ${this.path} is stuck in a transaction that could not be rolled back; restart the signer`);
+    }
+    return this.db.transaction(fn)();
+  }
+
   /** The chain the database is bound to, or null before its first record or import. */
   get boundChain(): string | null {
     return this.gvr;
@@ -228,7 +240,7 @@ export class SqliteEngine {
   commitRecords(gvr: string, records: SignRecord[]): void {
     const boundBefore = this.gvr;
     try {
-      this.db.transaction(() => {
+      this.write(() => {
         this.bindGenesisValidatorsRoot(gvr);
         for (const r of records) {
           const info =
@@ -238,10 +250,10 @@ export class SqliteEngine {
           // The store's decision and the constraints disagree: never release a signature on that.
           if (info.changes !== 1) throw new Error(`record for ${r.pubkey} was not inserted`);
         }
-      })();
+      });
     } catch (e) {
       this.gvr = boundBefore;
-      if (e instanceof SlashingError) throw e;
+      if (e instanceof SignerError) throw e;
       throw new StorageError("COMMIT_FAILED", `slashing database could not commit ${records.length} record(s): ${(e as Error).message}`);
     }
   }
@@ -251,7 +263,7 @@ export class SqliteEngine {
     const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
     const boundBefore = this.gvr;
     try {
-      this.db.transaction(() => {
+      this.write(() => {
         this.bindGenesisValidatorsRoot(parsed.genesisValidatorsRoot);
         const gvr = parsed.genesisValidatorsRoot;
         for (const k of parsed.keys) {
@@ -268,7 +280,7 @@ export class SqliteEngine {
             summary.skipped += 1 - n;
           }
         }
-      })();
+      });
     } catch (e) {
       this.gvr = boundBefore; // the binding rolled back with the rest
       throw storageError(e, "importing an interchange file");
@@ -308,11 +320,10 @@ export class SqliteEngine {
 
   prune(): PruneSummary {
     try {
-      const summary = this.db.transaction(() => ({
+      return this.write(() => ({
         blocks: this.stmt.pruneBlocks.run().changes,
         attestations: this.stmt.pruneAttestations.run().changes,
-      }))();
-      return summary;
+      }));
     } catch (e) {
       throw storageError(e, "pruning");
     }

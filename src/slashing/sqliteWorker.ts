@@ -21,6 +21,9 @@ try {
   process.exit(0);
 }
 
+// A request that cannot be read would leave its caller waiting: end the thread, and the store with it.
+port.on("messageerror", () => process.exit(1));
+
 port.on("message", (requests: Request[]) => {
   const items: { id: number; value?: unknown; error?: WireError }[] = [];
   let closing = false;

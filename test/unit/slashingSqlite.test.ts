@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { openSqliteStore } from "../../src/slashing/sqlite.js";
+import { SqliteEngine } from "../../src/slashing/sqliteEngine.js";
 import { GVR, OTHER_GVR, pubkey, root } from "../helpers/slashingBackends.js";
 
 const dir = mkdtempSync(join(tmpdir(), "slashing-sqlite-"));
@@ -87,6 +88,38 @@ describe("SQLite slashing store", () => {
         await store.close();
       }
     }
+  });
+
+  it("closes once however often it is asked, committing what was decided and refusing what comes after", async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path, { genesisValidatorsRoot: GVR });
+    const decided = await store.checkAndRecordBlock({ pubkey: pubkey(1), genesisValidatorsRoot: GVR, slot: 5, signingRoot: root(1) });
+    const closes = [store.close(), store.close()];
+    await assert.rejects(store.checkAndRecordBlock({ pubkey: pubkey(1), genesisValidatorsRoot: GVR, slot: 6, signingRoot: root(1) }), { code: "STORE_CLOSED" });
+    await Promise.all(closes);
+    await decided.durable();
+    const reopened = await openSqliteStore(path);
+    try {
+      assert.deepEqual((await reopened.exportInterchange(GVR)).data[0]!.signed_blocks.map((b) => b.slot), ["5"]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("refuses to write while a failed rollback has left the connection inside a transaction", () => {
+    // Unreachable by request: a ROLLBACK that fails after a failed COMMIT. better-sqlite3 would
+    // then run the next commit as a savepoint inside it, reported done but never written.
+    const path = freshPath();
+    const engine = new SqliteEngine(path, GVR);
+    const db = (engine as unknown as { db: Database.Database }).db;
+    db.exec("BEGIN");
+    const block = { kind: "block" as const, pubkey: pubkey(1), slot: 10, signingRoot: root(1) };
+    assert.throws(() => engine.commitRecords(GVR, [block]), { code: "DATABASE_UNAVAILABLE" });
+    assert.throws(() => engine.prune(), { code: "DATABASE_UNAVAILABLE" });
+    engine.close();
+    const reopened = new SqliteEngine(path);
+    assert.deepEqual(reopened.loadHistory(pubkey(1), GVR).blocks, []);
+    reopened.close();
   });
 
   it("releases nothing whose commit failed, repeats included, when the disk fills up mid-burst", async () => {
