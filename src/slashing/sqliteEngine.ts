@@ -202,12 +202,33 @@ export class SqliteEngine {
    * Runs `fn` in one transaction, refusing to when a failed rollback has left the connection inside
    * one: better-sqlite3 would then nest it as a savepoint, whose release writes nothing to disk, and
    * a commit would be reported durable without being so. A connection in that state stays refused.
+   * A chain binding made inside `fn` is undone with the rest when it throws.
    */
   private write<T>(fn: () => T): T {
     if (this.db.inTransaction) {
       throw new StorageError("DATABASE_UNAVAILABLE", `slashing database ${this.path} is stuck in a transaction that could not be rolled back; restart the signer`);
     }
-    return this.db.transaction(fn)();
+    const boundBefore = this.gvr;
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      this.gvr = boundBefore;
+      throw e;
+    }
+  }
+
+  /** One key's watermarks row and records, as the file holds them. */
+  private stored(pubkey: string, gvr: string): StoredHistory {
+    const w = this.stmt.watermarks.get(pubkey, gvr);
+    return {
+      watermarks: w ? { maxSlot: w.max_slot, maxSource: w.max_source, maxTarget: w.max_target } : null,
+      blocks: this.stmt.blocks.all(pubkey, gvr).map((b) => ({ slot: b.slot, signingRoot: b.signing_root })),
+      attestations: this.stmt.attestations.all(pubkey, gvr).map((a) => ({
+        sourceEpoch: a.source_epoch,
+        targetEpoch: a.target_epoch,
+        signingRoot: a.signing_root,
+      })),
+    };
   }
 
   /** The chain the database is bound to, or null before its first record or import. */
@@ -218,16 +239,7 @@ export class SqliteEngine {
   loadHistory(pubkey: string, gvr: string): StoredHistory {
     try {
       this.assertChain(gvr);
-      const w = this.stmt.watermarks.get(pubkey, gvr);
-      return {
-        watermarks: w ? { maxSlot: w.max_slot, maxSource: w.max_source, maxTarget: w.max_target } : null,
-        blocks: this.stmt.blocks.all(pubkey, gvr).map((b) => ({ slot: b.slot, signingRoot: b.signing_root })),
-        attestations: this.stmt.attestations.all(pubkey, gvr).map((a) => ({
-          sourceEpoch: a.source_epoch,
-          targetEpoch: a.target_epoch,
-          signingRoot: a.signing_root,
-        })),
-      };
+      return this.stored(pubkey, gvr);
     } catch (e) {
       throw storageError(e, "reading the key's history");
     }
@@ -238,7 +250,6 @@ export class SqliteEngine {
    * it is not bound yet. All or nothing: on failure nothing of the batch, binding included, stays.
    */
   commitRecords(gvr: string, records: SignRecord[]): void {
-    const boundBefore = this.gvr;
     try {
       this.write(() => {
         this.bindGenesisValidatorsRoot(gvr);
@@ -252,7 +263,6 @@ export class SqliteEngine {
         }
       });
     } catch (e) {
-      this.gvr = boundBefore;
       if (e instanceof SignerError) throw e;
       throw new StorageError("COMMIT_FAILED", `slashing database could not commit ${records.length} record(s): ${(e as Error).message}`);
     }
@@ -261,7 +271,6 @@ export class SqliteEngine {
   /** Merges an already validated file (the main thread parses it, to keep TypeBox off this thread). */
   importInterchange(parsed: ParsedInterchange): ImportSummary {
     const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
-    const boundBefore = this.gvr;
     try {
       this.write(() => {
         this.bindGenesisValidatorsRoot(parsed.genesisValidatorsRoot);
@@ -282,7 +291,6 @@ export class SqliteEngine {
         }
       });
     } catch (e) {
-      this.gvr = boundBefore; // the binding rolled back with the rest
       throw storageError(e, "importing an interchange file");
     }
     return summary;
@@ -297,20 +305,8 @@ export class SqliteEngine {
       const keys = pubkeys ?? this.stmt.keys.all(gvr).map((r) => r.pubkey);
       const states: KeyState[] = [];
       for (const pubkey of keys) {
-        const w = this.stmt.watermarks.get(pubkey, gvr);
-        if (!w) continue;
-        states.push({
-          pubkey,
-          maxSlot: w.max_slot,
-          maxSource: w.max_source,
-          maxTarget: w.max_target,
-          blocks: this.stmt.blocks.all(pubkey, gvr).map((b) => ({ slot: b.slot, signingRoot: b.signing_root })),
-          attestations: this.stmt.attestations.all(pubkey, gvr).map((a) => ({
-            sourceEpoch: a.source_epoch,
-            targetEpoch: a.target_epoch,
-            signingRoot: a.signing_root,
-          })),
-        });
+        const { watermarks, blocks, attestations } = this.stored(pubkey, gvr);
+        if (watermarks) states.push({ pubkey, ...watermarks, blocks, attestations });
       }
       return { genesisValidatorsRoot: gvr, states };
     } catch (e) {
