@@ -285,8 +285,7 @@ export class SqliteSlashingStore implements SlashingProtection {
 
   /** Sends the open batch to be committed, ahead of anything requested after this. */
   private sendBatch(): void {
-    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
-    this.commitTimer = null;
+    this.stopCommitTimer();
     this.commitWanted = false;
     const batch = this.batch;
     if (!batch) return;
@@ -328,12 +327,20 @@ export class SqliteSlashingStore implements SlashingProtection {
    */
   private commitFailed(batch: Batch, error: Error): void {
     for (const w of batch.waiters) w.reject(error);
+    this.failOpenBatch(error);
+    this.histories.clear();
+  }
+
+  private failOpenBatch(error: Error): void {
+    this.stopCommitTimer();
     const open = this.batch;
     this.batch = null;
+    for (const w of open?.waiters ?? []) w.reject(error);
+  }
+
+  private stopCommitTimer(): void {
     if (this.commitTimer !== null) clearTimeout(this.commitTimer);
     this.commitTimer = null;
-    for (const w of open?.waiters ?? []) w.reject(error);
-    this.histories.clear();
   }
 
   /** Sign requests wait until `body` is done; `after` then drops the histories it may have changed. */
@@ -396,14 +403,10 @@ export class SqliteSlashingStore implements SlashingProtection {
   /** Everything still waiting fails: a history not read refuses, a record not durable is lost. */
   private fail(error: StorageError): void {
     this.failure ??= error;
-    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
-    this.commitTimer = null;
     const waiters = [...this.waiting.values()];
     this.waiting.clear();
     for (const w of waiters) w.reject(error);
-    const open = this.batch;
-    this.batch = null;
-    for (const w of open?.waiters ?? []) w.reject(error);
+    this.failOpenBatch(error);
   }
 }
 
