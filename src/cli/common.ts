@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import { SERVE_OPTIONS, sqliteFile } from "../config/config.js";
-import { createNetworkConfig, type NetworkConfig } from "../signing/network.js";
+import { createNetworkConfig } from "../signing/network.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
 
@@ -18,25 +18,34 @@ export function dataDirOf(values: Record<string, unknown>): string {
 }
 
 /**
- * Opens the slashing database the signer with these flags would use (fails while it runs on
- * SQLite). `create`: make the data directory and database when they do not exist yet (import);
- * otherwise a missing SQLite file is an error rather than an empty database (export, prune).
+ * Runs `use` on the slashing database the signer with these flags would use (fails while it runs
+ * on SQLite), with the chain's genesis_validators_root when the network gives one, and closes the
+ * database after. `create`: make the data directory and database when they do not exist yet
+ * (import); otherwise a missing SQLite file is an error rather than an empty database.
  */
-/** The network of --network (default mainnet) and its chain's root, --genesis-validators-root included. */
-export function networkOf(values: Record<string, unknown>): NetworkConfig {
-  return createNetworkConfig((values.network as string | undefined) ?? "mainnet", values["genesis-validators-root"] as string | undefined);
-}
-
-export function openSlashingFor(values: Record<string, unknown>, create: boolean): Promise<SlashingProtection> {
-  const network = networkOf(values);
-  const options = network.genesisValidatorsRoot ? { genesisValidatorsRoot: network.genesisValidatorsRoot } : {};
-  const url = values["slashing-db"] as string | undefined;
-  if (url) return openSlashingProtection(url, options);
-  const dataDir = dataDirOf(values);
-  const file = sqliteFile(dataDir);
-  if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  else if (!existsSync(file)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${file} (is --data-dir right?)`);
-  return openSlashingProtection(file, options);
+export async function withSlashingFor<T>(
+  values: Record<string, unknown>,
+  create: boolean,
+  use: (store: SlashingProtection, genesisValidatorsRoot: string | undefined) => Promise<T>,
+): Promise<T> {
+  const { genesisValidatorsRoot } = createNetworkConfig(
+    (values.network as string | undefined) ?? "mainnet",
+    values["genesis-validators-root"] as string | undefined,
+  );
+  const options = genesisValidatorsRoot ? { genesisValidatorsRoot } : {};
+  let location = values["slashing-db"] as string | undefined;
+  if (!location) {
+    const dataDir = dataDirOf(values);
+    location = sqliteFile(dataDir);
+    if (create) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    else if (!existsSync(location)) throw new InputError("INVALID_INPUT", `no slashing-protection database at ${location} (is --data-dir right?)`);
+  }
+  const store = await openSlashingProtection(location, options);
+  try {
+    return await use(store, genesisValidatorsRoot);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Pretty JSON to the --out file (created with `mode` when given) or to standard output. */

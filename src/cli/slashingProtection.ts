@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 import { normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
-import { DATA_FLAGS, dataDirOf, networkOf, openSlashingFor, writeJsonOutput } from "./common.js";
+import { DATA_FLAGS, dataDirOf, withSlashingFor, writeJsonOutput } from "./common.js";
 
 const FLAGS = {
   ...DATA_FLAGS,
@@ -31,10 +31,6 @@ const USAGE = [
   formatFlags(FLAGS),
 ].join("\n");
 
-/** The chain to export for; undefined (a network the signer has no root for) exports the chain the database is bound to. */
-function genesisValidatorsRoot(values: Record<string, unknown>): string | undefined {
-  return networkOf(values).genesisValidatorsRoot;
-}
 
 /** Calls the running signer's /eth/v1/slashing-protection route with the API token. */
 async function throughSigner(values: Record<string, unknown>, method: "GET" | "POST", query: string, body?: unknown): Promise<unknown> {
@@ -81,12 +77,7 @@ export const slashingProtectionCommand: Command = {
       if (values.url) {
         summary = ((await throughSigner(values, "POST", "", json)) as { data: ImportSummary }).data;
       } else {
-        const store = await openSlashingFor(values, true);
-        try {
-          summary = await store.importInterchange(json);
-        } finally {
-          await store.close();
-        }
+        summary = await withSlashingFor(values, true, (store) => store.importInterchange(json));
       }
       console.log(
         `imported ${file}: ${summary.keys} keys, ${summary.blocks} blocks and ${summary.attestations} attestations added, ${summary.skipped} kept as watermarks only`,
@@ -100,26 +91,16 @@ export const slashingProtectionCommand: Command = {
       if (values.url) {
         interchange = await throughSigner(values, "GET", pubkeys ? `?pubkeys=${pubkeys.join(",")}` : "");
       } else {
-        const gvr = genesisValidatorsRoot(values);
-        const store = await openSlashingFor(values, false);
-        try {
-          interchange = await store.exportInterchange(gvr, pubkeys);
-        } finally {
-          await store.close();
-        }
+        // Without a root (a network the signer has none for), the chain the database is bound to.
+        interchange = await withSlashingFor(values, false, (store, gvr) => store.exportInterchange(gvr, pubkeys));
       }
       await writeJsonOutput(values, interchange, 0o600);
       return 0;
     }
     if (action === "prune") {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}"`);
-      const store = await openSlashingFor(values, false);
-      try {
-        const pruned = await store.prune();
-        console.log(`pruned ${pruned.blocks} blocks and ${pruned.attestations} attestations; watermarks kept`);
-      } finally {
-        await store.close();
-      }
+      const pruned = await withSlashingFor(values, false, (store) => store.prune());
+      console.log(`pruned ${pruned.blocks} blocks and ${pruned.attestations} attestations; watermarks kept`);
       return 0;
     }
     throw new UsageError("USAGE", action ? `unknown action "${action}"` : "missing action: import, export or prune");
