@@ -1,14 +1,15 @@
 /**
  * Slashing protection in PostgreSQL, safe for any number of signer processes sharing the
- * database: every check-and-record is one transaction holding a transaction-scoped advisory lock on
- * the key, so requests for one key are serialised across processes while other keys run in
- * parallel. The record is committed before the check resolves, so `durable()` is already settled.
+ * database: every check-and-record runs in a transaction holding a transaction-scoped advisory lock
+ * on the key, so requests for one key are serialised across processes while other keys run in
+ * parallel. Sign requests share transactions in batches (postgresBatch.ts); `durable()` settles
+ * when their batch has committed.
  */
 import pg from "pg";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
-import { decideAttestation, decideBlock, type AttestationRecord, type Decision } from "./rules.js";
+import { LOCK_SEED, PostgresSignBatcher } from "./postgresBatch.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -138,9 +139,6 @@ const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
-/** Every record is committed inside its check. */
-const COMMITTED: Recorded = { durable: () => Promise.resolve() };
-
 type Client = pg.PoolClient;
 
 export class PostgresSlashingStore implements SlashingProtection {
@@ -149,6 +147,8 @@ export class PostgresSlashingStore implements SlashingProtection {
    * transaction (under READ COMMITTED a read before our own write only sees committed values).
    */
   private gvr: string | null = null;
+
+  private readonly batcher = new PostgresSignBatcher((fn) => this.withClient(fn));
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -195,60 +195,16 @@ export class PostgresSlashingStore implements SlashingProtection {
     return store;
   }
 
-  async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
-    validateProposal(p);
-    const [pk, gvr, slot] = [hexLit(p.pubkey), hexLit(p.genesisValidatorsRoot), intLit(p.slot)];
-    return this.checkAndRecord<{ max_slot: string | null; same_root: string | null; same: boolean }>(
-      p.pubkey,
-      p.genesisValidatorsRoot,
-      `SELECT (SELECT max_slot FROM slashing_watermarks WHERE pubkey = ${pk} AND gvr = ${gvr}) AS max_slot,
-              b.signing_root AS same_root, b.slot IS NOT NULL AS same
-       FROM (SELECT 1) AS one LEFT JOIN signed_blocks b ON b.pubkey = ${pk} AND b.gvr = ${gvr} AND b.slot = ${slot}`,
-      (row) => {
-        const maxSlot = num(row.max_slot);
-        const ev = row.same ? { maxSlot, sameSlot: { slot: p.slot, signingRoot: row.same_root } } : { maxSlot };
-        return {
-          decision: decideBlock(ev, p.slot, p.signingRoot),
-          insert: `INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported)
-                   VALUES (${pk}, ${gvr}, ${slot}, ${hexLit(p.signingRoot)}, false)`,
-        };
-      },
-    );
+  async checkAndRecordBlock(proposal: BlockProposal): Promise<Recorded> {
+    validateProposal(proposal);
+    await this.ensureChain(proposal.genesisValidatorsRoot);
+    return this.batcher.submit({ kind: "block", proposal });
   }
 
-  async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {
-    validateVote(v);
-    const [pk, gvr, source, target] = [hexLit(v.pubkey), hexLit(v.genesisValidatorsRoot), intLit(v.sourceEpoch), intLit(v.targetEpoch)];
-    const record = (where: string): string =>
-      `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)
-        FROM signed_attestations WHERE pubkey = ${pk} AND gvr = ${gvr} AND ${where} LIMIT 1)`;
-    type Row = { w: { maxSource: number | null; maxTarget: number | null } | null } & Record<
-      "same" | "surrounded" | "surrounding",
-      AttestationRecord | null
-    >;
-    return this.checkAndRecord<Row>(
-      v.pubkey,
-      v.genesisValidatorsRoot,
-      `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
-               FROM slashing_watermarks WHERE pubkey = ${pk} AND gvr = ${gvr}) AS w,
-              ${record(`target_epoch = ${target}`)} AS same,
-              ${record(`source_epoch > ${source} AND target_epoch < ${target}`)} AS surrounded,
-              ${record(`source_epoch < ${source} AND target_epoch > ${target}`)} AS surrounding`,
-      (row) => {
-        const ev = {
-          maxSource: row.w?.maxSource ?? null,
-          maxTarget: row.w?.maxTarget ?? null,
-          ...(row.same && { sameTarget: row.same }),
-          ...(row.surrounded && { surrounded: row.surrounded }),
-          ...(row.surrounding && { surrounding: row.surrounding }),
-        };
-        return {
-          decision: decideAttestation(ev, v.sourceEpoch, v.targetEpoch, v.signingRoot),
-          insert: `INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported)
-                   VALUES (${pk}, ${gvr}, ${source}, ${target}, ${hexLit(v.signingRoot)}, false)`,
-        };
-      },
-    );
+  async checkAndRecordAttestation(vote: AttestationVote): Promise<Recorded> {
+    validateVote(vote);
+    await this.ensureChain(vote.genesisValidatorsRoot);
+    return this.batcher.submit({ kind: "attestation", vote });
   }
 
   async importInterchange(json: unknown): Promise<ImportSummary> {
@@ -360,38 +316,8 @@ export class PostgresSlashingStore implements SlashingProtection {
   }
 
   async close(): Promise<void> {
+    this.batcher.close();
     await this.pool.end();
-  }
-
-  /**
-   * The sign path in two round trips, which matters because the pg client's protocol work runs on
-   * the HTTP thread: [BEGIN; lock the key; read the evidence], then [INSERT; COMMIT] or [COMMIT].
-   * Several statements in one query need the simple protocol, which takes no parameters, hence the
-   * literals. Under READ COMMITTED the read, a statement after the lock, sees everything the
-   * previous holder of the lock committed.
-   */
-  private async checkAndRecord<Row extends pg.QueryResultRow>(
-    pubkey: string,
-    gvr: string,
-    evidenceSql: string,
-    decide: (row: Row) => { decision: Decision; insert: string },
-  ): Promise<Recorded> {
-    await this.ensureChain(gvr);
-    const d = await this.withClient(async (c) => {
-      try {
-        const results = (await c.query(
-          `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${hexLit(pubkey)}, ${LOCK_SEED})); ${evidenceSql}`,
-        )) as unknown as pg.QueryResult<Row>[];
-        const { decision, insert } = decide(results[2]!.rows[0]!);
-        await c.query(decision.allow && !decision.repeat ? `${insert}; COMMIT` : "COMMIT");
-        return decision;
-      } catch (e) {
-        await c.query("ROLLBACK").catch(() => undefined);
-        throw e;
-      }
-    });
-    if (!d.allow) throw new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {});
-    return COMMITTED;
   }
 
   private async ensureChain(gvr: string): Promise<void> {
@@ -453,22 +379,8 @@ export class PostgresSlashingStore implements SlashingProtection {
   }
 }
 
-/** Seeds the key-lock hash; the same on the sign path and in imports, so both exclude each other. */
-const LOCK_SEED = 3076;
-
 async function lockKey(c: Client, pubkey: string): Promise<void> {
   await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", [pubkey, LOCK_SEED]);
-}
-
-/** Literals for the sign path; validate.ts already checked the values, this refuses anything else. */
-function hexLit(v: string): string {
-  if (!/^0x[0-9a-f]+$/.test(v)) throw new Error(`not a lower-case hex literal: ${v}`);
-  return `'${v}'`;
-}
-
-function intLit(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a non-negative safe integer: ${n}`);
-  return String(n);
 }
 
 function assertChain(bound: string, gvr: string): void {

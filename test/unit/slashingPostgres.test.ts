@@ -65,6 +65,43 @@ describe("PostgreSQL slashing store", () => {
     }
   });
 
+  it("lets a key held by another transaction delay only that key's requests, not its batch", { timeout: 30_000 }, async () => {
+    const s = schema();
+    const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR, timeoutMs: 2000 });
+    // Another process (or a connection that died inside its transaction) holds key 1's lock.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      const vote = (k: number, target: number) =>
+        store.checkAndRecordAttestation({ pubkey: pubkey(k), genesisValidatorsRoot: GVR, sourceEpoch: target - 1, targetEpoch: target, signingRoot: root(k) });
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey(1)]);
+
+      // Sent together, so that they share batches with key 1.
+      let held = outcome(vote(1, 10));
+      const behind = outcome(vote(1, 11));
+      const others = await Promise.all([2, 3, 4, 5].map((k) => outcome(vote(k, 10))));
+      assert.deepEqual(others, ["allowed", "allowed", "allowed", "allowed"]);
+      // Key 1 is still waiting, in order: the lock released, both go through.
+      const settled = await Promise.race([held.then(() => "settled"), new Promise((r) => setTimeout(() => r("waiting"), 300))]);
+      assert.equal(settled, "waiting");
+      await holder.query("COMMIT");
+      assert.deepEqual([await held, await behind], ["allowed", "allowed"]);
+
+      // Held past the statement timeout: that request fails, and nothing was recorded for it.
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey(1)]);
+      held = outcome(vote(1, 12));
+      assert.deepEqual(await Promise.all([2, 3].map((k) => outcome(vote(k, 11)))), ["allowed", "allowed"]);
+      assert.notEqual(await held, "allowed");
+      await holder.query("COMMIT");
+      assert.equal(await outcome(vote(1, 12)), "allowed");
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
   it("has constraints that refuse slashable rows written around the store", async () => {
     const s = schema();
     const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR });
