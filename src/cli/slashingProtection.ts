@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { ImportSummary } from "../slashing/store.js";
 import { apiTokenFile } from "../config/config.js";
 import { InputError } from "../errors.js";

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { KeyError } from "./errors.js";
 import { decryptKeystores, type DecryptJob } from "./decryptPool.js";
-import { parseKeystoreJson } from "./keystore.js";
+import { parseKeystoreJson, type Keystore } from "./keystore.js";
 
 export interface LoadedKeystore {
   /** Canonical 0x-hex public key. */
@@ -30,17 +30,19 @@ export interface LoadKeystoreDirOptions {
   workers?: number;
 }
 
-/** A keystore file of a Teku-layout directory with its password, read but not yet parsed. */
+/** A keystore file of a Teku-layout directory with its password, parsed but not decrypted. */
 export interface KeystoreDirEntry {
   file: string;
   text: string;
+  keystore: Keystore;
   password: string;
 }
 
 /**
  * Reads a Teku-layout keystore directory: every `NAME.json` in `keystoresDir` with the content of
  * `NAME.txt` in `passwordsDir`, less one trailing line break (the one editors and `echo` add; any
- * other whitespace is part of the password). A file that cannot be read is reported in `errors`.
+ * other whitespace is part of the password). A file that cannot be read or is not an EIP-2335
+ * keystore is reported in `errors`.
  */
 export async function readKeystoreDir(
   keystoresDir: string,
@@ -63,8 +65,9 @@ export async function readKeystoreDir(
     const file = join(keystoresDir, name);
     try {
       const text = await readFile(file, "utf8");
+      const keystore = parseKeystoreJson(text, file);
       const password = await readPassword(join(passwordsDir, basename(name, ".json") + ".txt"), file);
-      entries.push({ file, text, password });
+      entries.push({ file, text, keystore, password });
     } catch (e) {
       errors.push({ file, message: (e as Error).message });
     }
@@ -88,15 +91,7 @@ export async function loadKeystoreDir(
   let done = 0;
   for (const { file } of errors) options.onProgress?.(++done, total, file);
 
-  const jobs: DecryptJob[] = [];
-  for (const { file, text, password } of entries) {
-    try {
-      jobs.push({ keystore: parseKeystoreJson(text, file), password, source: file });
-    } catch (e) {
-      errors.push({ file, message: (e as Error).message });
-      options.onProgress?.(++done, total, file);
-    }
-  }
+  const jobs: DecryptJob[] = entries.map(({ file, keystore, password }) => ({ keystore, password, source: file }));
 
   const results = await decryptKeystores(jobs, {
     workers: options.workers,

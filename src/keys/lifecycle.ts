@@ -1,6 +1,5 @@
 import type { SigningKeys } from "../bls/signingKeys.js";
 import { loadKeystoreDir, readKeystoreDir, type KeystoreDirError, type LoadKeystoreDirOptions } from "./keystoreDir.js";
-import { parseKeystoreJson } from "./keystore.js";
 import type { SealedKeyStore } from "./sealedStore.js";
 import type { ImportRequest } from "./transport.js";
 
@@ -79,12 +78,6 @@ export async function importRequestFromDir(
   const request: ImportRequest = { keystores: [], passwords: [] };
   const files: string[] = [];
   for (const { file, text, password } of entries) {
-    try {
-      parseKeystoreJson(text, file);
-    } catch (e) {
-      errors.push({ file, message: (e as Error).message });
-      continue;
-    }
     request.keystores.push(text);
     request.passwords.push(password);
     files.push(file);
