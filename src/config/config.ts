@@ -134,6 +134,8 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
     else if (env[envName(name)] !== undefined) value = coerce(spec, env[envName(name)], envName(name));
     else if (file[name] !== undefined) value = coerce(spec, file[name], `${name} in config file ${configPath}`);
     else value = spec.default;
+    // Paths are made absolute once, so that nothing later depends on the working directory.
+    if (typeof value === "string" && (spec.placeholder === "DIR" || spec.placeholder === "FILE")) value = resolve(value);
     if (value !== undefined) merged[camel(name)] = value;
   }
   if (typeof merged.startupFloorEpochs === "string" && /^[0-9]+$/.test(merged.startupFloorEpochs)) {
@@ -141,9 +143,6 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
   }
   if (typeof merged.hostAllowlist === "string") {
     merged.hostAllowlist = merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
-  }
-  for (const key of ["dataDir", "keystoresDir", "keystoresPasswordsDir", "tlsCert", "tlsKey", "tlsClientCa", "tsmSealingKeyFile"]) {
-    if (typeof merged[key] === "string") merged[key] = resolve(merged[key] as string);
   }
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {

@@ -32,13 +32,16 @@ describe("configuration", () => {
   it("parses booleans, lists, 'off' and resolves paths", () => {
     const c = loadConfig(
       { "require-attested": true, "host-allowlist": "LocalHost, 127.0.0.1", "startup-floor-epochs": "off", "data-dir": "rel/dir" },
-      { SECURE_SIGNER_PRUNE_INTERVAL_MINUTES: "0" },
+      { SECURE_SIGNER_PRUNE_INTERVAL_MINUTES: "0", SECURE_SIGNER_TLS_CERT: "c.pem", SECURE_SIGNER_TLS_KEY: "/abs/k.pem" },
     );
     assert.equal(c.requireAttested, true);
     assert.deepEqual(c.hostAllowlist, ["localhost", "127.0.0.1"]);
     assert.equal(c.startupFloorEpochs, "off");
     assert.equal(c.pruneIntervalMinutes, 0);
     assert.equal(c.dataDir, join(process.cwd(), "rel/dir"));
+    assert.equal(c.tlsCert, join(process.cwd(), "c.pem"));
+    assert.equal(c.tlsKey, "/abs/k.pem");
+    assert.equal(c.network, "mainnet");
     assert.equal(loadConfig({}, { SECURE_SIGNER_REQUIRE_ATTESTED: "false" }).requireAttested, false);
   });
 
