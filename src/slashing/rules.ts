@@ -227,25 +227,3 @@ export function checkAndApplyAttestation(
   if (d.allow && !d.repeat) recordAttestation(h, sourceEpoch, targetEpoch, signingRoot);
   return d;
 }
-
-/**
- * What pruning keeps: the block at the highest slot and the attestation at the highest target
- * (so the most recent message can still be repeated). The watermarks are untouched.
- */
-export function pruneHistory(h: KeyHistory): { blocks: number; attestations: number } {
-  let blocks = 0;
-  let attestations = 0;
-  for (const slot of h.blocks.keys()) {
-    if (slot !== h.maxSlot) {
-      h.blocks.delete(slot);
-      blocks++;
-    }
-  }
-  for (const target of h.attestations.keys()) {
-    if (target !== h.maxTarget) {
-      h.attestations.delete(target);
-      attestations++;
-    }
-  }
-  return { blocks, attestations };
-}

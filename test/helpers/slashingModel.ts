@@ -4,6 +4,7 @@
  * sequences the property tests feed to both the pure rules and the real stores.
  */
 import fc from "fast-check";
+import type { KeyHistory } from "../../src/slashing/rules.js";
 
 export const R1 = "0x" + "11".repeat(32);
 export const R2 = "0x" + "22".repeat(32);
@@ -45,3 +46,25 @@ export function slashablePair(a: Msg, b: Msg): boolean {
   return false;
 }
 
+/**
+ * What the stores' prune keeps, on an in-memory history: the block at the highest slot and the
+ * attestation at the highest target (so the most recent message can still be repeated). The
+ * watermarks are untouched. The stores do this in SQL; this is its model for the rules' tests.
+ */
+export function pruneHistory(h: KeyHistory): { blocks: number; attestations: number } {
+  let blocks = 0;
+  let attestations = 0;
+  for (const slot of h.blocks.keys()) {
+    if (slot !== h.maxSlot) {
+      h.blocks.delete(slot);
+      blocks++;
+    }
+  }
+  for (const target of h.attestations.keys()) {
+    if (target !== h.maxTarget) {
+      h.attestations.delete(target);
+      attestations++;
+    }
+  }
+  return { blocks, attestations };
+}

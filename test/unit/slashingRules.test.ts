@@ -7,13 +7,12 @@ import {
   decideAttestation,
   decideBlock,
   emptyHistory,
-  pruneHistory,
   raiseWatermarks,
   type Decision,
   type KeyHistory,
 } from "../../src/slashing/rules.js";
 
-import { msgArb, R1, R2, referenceAllows, slashablePair, ZERO, type Msg } from "../helpers/slashingModel.js";
+import { msgArb, pruneHistory, R1, R2, referenceAllows, slashablePair, ZERO, type Msg } from "../helpers/slashingModel.js";
 
 function code(d: Decision): string {
   return d.allow ? (d.repeat ? "REPEAT" : "ALLOW") : d.code;
