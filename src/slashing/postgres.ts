@@ -148,9 +148,14 @@ export class PostgresSlashingStore implements SlashingProtection {
    */
   private gvr: string | null = null;
 
-  private readonly batcher = new PostgresSignBatcher((fn) => this.withClient(fn));
+  private readonly batcher: PostgresSignBatcher;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    timeoutMs: number,
+  ) {
+    this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), timeoutMs);
+  }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSlashingStore> {
     const schema = options.schema ?? "public";
@@ -164,13 +169,17 @@ export class PostgresSlashingStore implements SlashingProtection {
       connectionTimeoutMillis: timeout,
       query_timeout: timeout,
       statement_timeout: timeout,
+      // A connection lost inside a transaction leaves the server holding that transaction's key
+      // locks until it notices (TCP keepalive: hours); this ends such a transaction soon instead.
+      // Ours never idle between statements for more than a moment.
+      idle_in_transaction_session_timeout: 2 * timeout,
       options: `-c search_path=${schema}`,
     });
     // A connection dropped by the server must not crash the process: an idle one is discarded by
     // the pool, a busy one fails its query (handled in withClient) and is destroyed on release.
     pool.on("error", () => undefined);
     pool.on("connect", (client) => client.on("error", () => undefined));
-    const store = new PostgresSlashingStore(pool);
+    const store = new PostgresSlashingStore(pool, timeout);
     try {
       await store.transaction(async (c) => {
         await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -195,13 +204,17 @@ export class PostgresSlashingStore implements SlashingProtection {
     return store;
   }
 
-  async checkAndRecordBlock(proposal: BlockProposal): Promise<Recorded> {
+  // Each copies the request before its first await: what is checked is what is recorded, whatever
+  // the caller does with its object meanwhile.
+  async checkAndRecordBlock(request: BlockProposal): Promise<Recorded> {
+    const proposal = { ...request };
     validateProposal(proposal);
     await this.ensureChain(proposal.genesisValidatorsRoot);
     return this.batcher.submit({ kind: "block", proposal });
   }
 
-  async checkAndRecordAttestation(vote: AttestationVote): Promise<Recorded> {
+  async checkAndRecordAttestation(request: AttestationVote): Promise<Recorded> {
+    const vote = { ...request };
     validateVote(vote);
     await this.ensureChain(vote.genesisValidatorsRoot);
     return this.batcher.submit({ kind: "attestation", vote });
@@ -394,13 +407,14 @@ function assertChain(bound: string, gvr: string): void {
 }
 
 /**
- * Connection trouble (no SQLSTATE, class 08, shutdown 57P, resources 53) is DATABASE_UNAVAILABLE;
- * any other SQL error, e.g. a constraint refusing a row, is COMMIT_FAILED.
+ * Connection trouble (no SQLSTATE, class 08), an operator or timeout cancelling the statement
+ * (class 57: a statement_timeout is 57014) and exhausted resources (class 53) are
+ * DATABASE_UNAVAILABLE; any other SQL error, e.g. a constraint refusing a row, is COMMIT_FAILED.
  */
 function unavailable(e: unknown): StorageError {
   const sqlstate = (e as { code?: unknown }).code;
   const message = (e as Error).message;
-  const connection = typeof sqlstate !== "string" || !/^[0-9A-Z]{5}$/.test(sqlstate) || /^(08|57P|53)/.test(sqlstate);
+  const connection = typeof sqlstate !== "string" || !/^[0-9A-Z]{5}$/.test(sqlstate) || /^(08|57|53)/.test(sqlstate);
   return connection
     ? new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: ${message}`)
     : new StorageError("COMMIT_FAILED", `slashing database (PostgreSQL) refused the write: ${message}`, { sqlstate });

@@ -1,13 +1,13 @@
 /**
- * The PostgreSQL sign path, in batches. Requests that arrive while earlier batches are in the
- * database wait and go together: one transaction locks every key of the batch, reads all their
- * evidence in one statement, and, once rules.ts has decided each request, inserts every allowed
- * record in one statement and commits. The database's work per transaction (locks, planning,
- * the commit's WAL flush) and the client's protocol work on the HTTP thread are then paid once per
+ * The PostgreSQL sign path, in batches. Requests that arrive while a batch is in the database wait
+ * and go together: one transaction tries every key's advisory lock, reads the evidence of the keys
+ * it holds in one statement and, once rules.ts has decided each request, inserts every allowed
+ * record in one statement and commits. The database's work per transaction (planning, the
+ * commit's WAL flush) and the client's protocol work on the HTTP thread are then paid once per
  * batch rather than once per request, and the commit runs while the signatures are computed.
  *
- * A batch holds at most one request per key, and no two batches of this process hold the same key,
- * so a key's requests are decided in the order they arrived.
+ * A batch holds at most one request per key, and a key is in at most one batch at a time, so a
+ * key's requests are decided in the order they arrived.
  */
 import type pg from "pg";
 import { SlashingError, StorageError } from "./errors.js";
@@ -19,12 +19,19 @@ export type SignItem = { kind: "block"; proposal: BlockProposal } | { kind: "att
 interface Pending {
   item: SignItem;
   pubkey: string;
+  /** When the request gives up waiting for a key that other transactions hold (ms, Date.now()). */
+  deadline: number;
+  /** Not batched before this moment: its key's lock was taken when last tried. */
+  notBefore: number;
   resolve: (r: Recorded) => void;
   reject: (e: unknown) => void;
 }
 
 /** Bounds the statement size; a longer queue waits for the next batch. */
 const MAX_BATCH = 256;
+
+/** How long a request whose key was locked elsewhere waits before its lock is tried again. */
+const LOCK_RETRY_MS = 10;
 
 /** Seeds the key-lock hash; the same on the sign path and in imports, so both exclude each other. */
 export const LOCK_SEED = 3076;
@@ -40,10 +47,18 @@ export class PostgresSignBatcher {
   private readonly keysInFlight = new Set<string>();
   private running = false;
   private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
-  /** @param withClient runs `fn` on a pooled connection and maps its failures to StorageError */
-  constructor(private readonly withClient: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>) {}
+  /**
+   * @param withClient runs `fn` on a pooled connection and maps its failures to StorageError
+   * @param lockWaitMs how long a request waits for a key that other transactions hold
+   */
+  constructor(
+    private readonly withClient: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
+    private readonly lockWaitMs: number,
+  ) {}
 
+  /** `item` must be the store's own copy: the statements are built from it later. */
   submit(item: SignItem): Promise<Recorded> {
     if (this.closed) return Promise.reject(new StorageError("STORE_CLOSED", "the slashing protection store is closed"));
     try {
@@ -53,7 +68,7 @@ export class PostgresSignBatcher {
     }
     const pubkey = item.kind === "block" ? item.proposal.pubkey : item.vote.pubkey;
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, pubkey, resolve, reject });
+      this.queue.push({ item, pubkey, deadline: Date.now() + this.lockWaitMs, notBefore: 0, resolve, reject });
       this.pump();
     });
   }
@@ -61,6 +76,7 @@ export class PostgresSignBatcher {
   /** Refuses what has not been sent to the database; batches already there finish. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     const error = new StorageError("STORE_CLOSED", "the slashing protection store is closed");
     for (const p of this.queue.splice(0)) p.reject(error);
   }
@@ -70,25 +86,37 @@ export class PostgresSignBatcher {
    * smaller and both throughput and latency worse (bench/, PostgreSQL row).
    */
   private pump(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running || this.closed || this.queue.length === 0) return;
     const batch = this.take();
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      // Only requests whose key is held elsewhere: try again when the first of them may go.
+      const next = Math.min(...this.queue.map((p) => p.notBefore));
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.pump(), Math.max(1, next - Date.now()));
+      return;
+    }
     this.running = true;
-    void this.run(batch, "try").finally(() => {
+    void this.run(batch).finally(() => {
       this.running = false;
       this.pump();
     });
   }
 
-  /** The oldest waiting request of each key not already in the database, in arrival order. */
+  /**
+   * The oldest waiting request of each key that may go now, in arrival order. A key waits while
+   * one of its requests is in the database or its oldest request is backing off.
+   */
   private take(): Pending[] {
+    const now = Date.now();
     const batch: Pending[] = [];
     const rest: Pending[] = [];
+    const waiting = new Set<string>();
     for (const p of this.queue) {
-      if (batch.length < MAX_BATCH && !this.keysInFlight.has(p.pubkey)) {
+      if (batch.length < MAX_BATCH && !this.keysInFlight.has(p.pubkey) && !waiting.has(p.pubkey) && p.notBefore <= now) {
         this.keysInFlight.add(p.pubkey);
         batch.push(p);
       } else {
+        waiting.add(p.pubkey);
         rest.push(p);
       }
     }
@@ -97,13 +125,12 @@ export class PostgresSignBatcher {
   }
 
   /**
-   * One transaction for the batch. A batch only tries its keys' locks: a key that another
-   * transaction holds (another process signing or importing it, or a connection that died inside a
-   * transaction and still holds it) must not stall every key batched with it. Its request goes on
-   * alone, in a transaction that waits for the lock as long as the statement timeout allows.
+   * One transaction for the batch. Its locks are only tried, never waited for: a key that another
+   * transaction holds (another process signing or importing it) leaves the batch and goes back to
+   * the head of the queue, to be tried again in a later batch until its deadline. No connection
+   * ever waits for a lock, so held keys delay only their own requests.
    */
-  private async run(batch: Pending[], lock: "try" | "wait"): Promise<void> {
-    let decided: Pending[] = [];
+  private async run(batch: Pending[]): Promise<void> {
     // Set once the locks and evidence are read: the requests whose key another transaction holds.
     let missed: Pending[] | undefined;
     let commit: ((error?: unknown) => void) | undefined;
@@ -117,11 +144,11 @@ export class PostgresSignBatcher {
           const attestations = batch.flatMap((p) => (p.item.kind === "attestation" ? [p.item.vote] : []));
           const blocks = batch.flatMap((p) => (p.item.kind === "block" ? [p.item.proposal] : []));
           const results = (await c.query(
-            `BEGIN; ${lockSql(batch.map((p) => p.pubkey), lock)}` +
+            `BEGIN; ${lockSql(batch.map((p) => p.pubkey))}` +
               (attestations.length > 0 ? attestationEvidenceSql(attestations) : "") +
               (blocks.length > 0 ? blockEvidenceSql(blocks) : ""),
           )) as unknown as pg.QueryResult[];
-          const locked = results[1]!.rows.map((r: { locked: boolean | string }) => lock === "wait" || r.locked === true);
+          const locked = results[1]!.rows.map((r: { locked: boolean }) => r.locked);
           const attestationRows = attestations.length > 0 ? (results[2]!.rows as AttestationRow[]) : [];
           const blockRows = blocks.length > 0 ? (results.at(-1)!.rows as BlockRow[]) : [];
           const decisions: Array<[Pending, Decision]> = [];
@@ -144,7 +171,6 @@ export class PostgresSignBatcher {
             }
           });
           // Decided: signing may start now, the commit runs meanwhile and gates the release.
-          decided = decisions.map(([p]) => p);
           missed = notLocked;
           for (const [p, d] of decisions) {
             if (d.allow) p.resolve(recorded);
@@ -163,24 +189,38 @@ export class PostgresSignBatcher {
       commit!();
     } catch (e) {
       commit!(e);
-      if (missed === undefined) {
-        for (const p of batch) p.reject(e);
-        decided = batch;
+      if (missed === undefined) for (const p of batch) p.reject(e);
+    }
+    for (const p of batch) this.keysInFlight.delete(p.pubkey);
+    this.retry(missed ?? []);
+  }
+
+  /** Back to the head of the queue, ahead of their keys' later requests, or refused past their deadline. */
+  private retry(missed: Pending[]): void {
+    const now = Date.now();
+    const again: Pending[] = [];
+    for (const p of missed) {
+      if (now >= p.deadline || this.closed) {
+        p.reject(
+          this.closed
+            ? new StorageError("STORE_CLOSED", "the slashing protection store is closed")
+            : new StorageError(
+                "DATABASE_UNAVAILABLE",
+                `slashing database (PostgreSQL): key ${p.pubkey} stayed locked by another transaction (another signer instance or an import) for ${this.lockWaitMs} ms`,
+              ),
+        );
+      } else {
+        p.notBefore = now + LOCK_RETRY_MS;
+        again.push(p);
       }
     }
-    for (const p of decided) this.keysInFlight.delete(p.pubkey);
-    // Still in keysInFlight, so the key's later requests keep waiting behind this one.
-    for (const p of missed ?? []) void this.run([p], "wait").finally(() => this.pump());
+    this.queue.unshift(...again);
   }
 }
 
-/**
- * Locks the batch's keys, one result row per key in the order given. Tried locks never wait, so
- * their order cannot deadlock; a waited-for lock is taken by a batch of one key.
- */
-function lockSql(pubkeys: string[], lock: "try" | "wait"): string {
-  const fn = lock === "try" ? "pg_try_advisory_xact_lock" : "pg_advisory_xact_lock";
-  return `SELECT ${fn}(hashtextextended(k, ${LOCK_SEED})) AS locked FROM unnest(${textArray(pubkeys)}) WITH ORDINALITY AS u(k, n) ORDER BY n;`;
+/** One result row per key, in the order given, saying whether this transaction now holds its lock. */
+function lockSql(pubkeys: string[]): string {
+  return `SELECT pg_try_advisory_xact_lock(hashtextextended(k, ${LOCK_SEED})) AS locked FROM unnest(${textArray(pubkeys)}) WITH ORDINALITY AS u(k, n) ORDER BY n;`;
 }
 
 function decideAttestationRow(row: AttestationRow, v: AttestationVote): Decision {
@@ -251,7 +291,7 @@ function insertBlocksSql(proposals: BlockProposal[]): string {
 function assertLiterals(item: SignItem): void {
   const v = item.kind === "block" ? item.proposal : item.vote;
   for (const hex of [v.pubkey, v.genesisValidatorsRoot, v.signingRoot]) {
-    if (!/^0x[0-9a-f]+$/.test(hex)) throw new Error(`not a lower-case hex literal: ${hex}`);
+    if (typeof hex !== "string" || !/^0x[0-9a-f]+$/.test(hex)) throw new Error(`not a lower-case hex literal: ${hex}`);
   }
   const ints = item.kind === "block" ? [item.proposal.slot] : [item.vote.sourceEpoch, item.vote.targetEpoch];
   for (const n of ints) if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a non-negative safe integer: ${n}`);

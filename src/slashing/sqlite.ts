@@ -161,8 +161,10 @@ export class SqliteSlashingStore implements SlashingProtection {
 
   async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
     validateProposal(p);
-    const record: SignRecord = { kind: "block", pubkey: p.pubkey, slot: p.slot, signingRoot: p.signingRoot };
-    return this.decide(p.genesisValidatorsRoot, record, (h) => checkAndApplyBlock(h, p.slot, p.signingRoot));
+    // Read once, before any await: what is decided is what is recorded.
+    const { pubkey, slot, signingRoot } = p;
+    const record: SignRecord = { kind: "block", pubkey, slot, signingRoot };
+    return this.decide(p.genesisValidatorsRoot, record, (h) => checkAndApplyBlock(h, slot, signingRoot));
   }
 
   async checkAndRecordAttestation(v: AttestationVote): Promise<Recorded> {

@@ -117,6 +117,29 @@ for (const backend of backends) {
       });
     });
 
+    it("records what it decided when the request arrived, whatever the caller does with its object later", async () => {
+      await withStore(backend, async (s) => {
+        const k = pubkey(1);
+        const v = { pubkey: k, genesisValidatorsRoot: GVR, sourceEpoch: 1, targetEpoch: 2, signingRoot: root(1) };
+        const b = { pubkey: k, genesisValidatorsRoot: GVR, slot: 5, signingRoot: root(1) };
+        const pending = [s.checkAndRecordAttestation(v), s.checkAndRecordBlock(b)];
+        Object.assign(v, { signingRoot: "0x00'); DROP TABLE signed_attestations; --", targetEpoch: 3, pubkey: pubkey(2) });
+        Object.assign(b, { signingRoot: root(2), slot: 9 });
+        for (const p of pending) await (await p).durable();
+        const exported = await s.exportInterchange(GVR);
+        assert.deepEqual(exported.data, [
+          {
+            pubkey: k,
+            signed_blocks: [{ slot: "5", signing_root: root(1) }],
+            signed_attestations: [{ source_epoch: "1", target_epoch: "2", signing_root: root(1) }],
+          },
+        ]);
+        // The decision was made on the same values: slot 6 and target 3 are still free.
+        assert.equal(await block(s, k, 6, root(3)), "allowed");
+        assert.equal(await vote(s, k, 2, 3, root(3)), "allowed");
+      });
+    });
+
     it("refuses a sign request or import for another chain", async () => {
       await withStore(backend, async (s) => {
         await assert.rejects(
