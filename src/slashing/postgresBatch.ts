@@ -90,7 +90,7 @@ export class PostgresSignBatcher {
     const batch = this.take();
     if (batch.length === 0) {
       // Only requests whose key is held elsewhere: try again when the first of them may go.
-      const next = Math.min(...this.queue.map((p) => p.notBefore));
+      const next = this.queue.reduce((min, p) => Math.min(min, p.notBefore), Infinity);
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.pump(), Math.max(1, next - Date.now()));
       return;
