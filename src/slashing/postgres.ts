@@ -147,6 +147,7 @@ export class PostgresSlashingStore implements SlashingProtection {
    * transaction (under READ COMMITTED a read before our own write only sees committed values).
    */
   private gvr: string | null = null;
+  private binding: Promise<void> = Promise.resolve();
 
   private readonly batcher: PostgresSignBatcher;
 
@@ -197,6 +198,7 @@ export class PostgresSlashingStore implements SlashingProtection {
         );
         if (options.genesisValidatorsRoot !== undefined) await store.bindChain(c, options.genesisValidatorsRoot);
       });
+      if (options.genesisValidatorsRoot !== undefined) store.gvr = options.genesisValidatorsRoot;
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw e;
@@ -335,8 +337,15 @@ export class PostgresSlashingStore implements SlashingProtection {
 
   private async ensureChain(gvr: string): Promise<void> {
     if (this.gvr !== null) return assertChain(this.gvr, gvr);
-    await this.transaction((c) => this.bindChain(c, gvr));
-    this.gvr = gvr;
+    // One at a time until the chain is bound, so that requests still reach the batcher in the
+    // order they came (and one transaction binds it, not one per request).
+    const bound = this.binding.then(async () => {
+      if (this.gvr !== null) return assertChain(this.gvr, gvr);
+      await this.transaction((c) => this.bindChain(c, gvr));
+      this.gvr = gvr;
+    });
+    this.binding = bound.catch(() => undefined);
+    return bound;
   }
 
   private async boundChain(c: Client): Promise<string | null> {

@@ -140,6 +140,17 @@ for (const backend of backends) {
       });
     });
 
+    it("decides one key's requests in the order they came, also while the first ones bind the chain", async () => {
+      const store = await backend.fresh();
+      try {
+        const k = pubkey(1);
+        const votes = await Promise.all(Array.from({ length: 12 }, (_, i) => vote(store, k, i, i + 1, root(1))));
+        assert.deepEqual(votes, Array(12).fill("allowed"));
+      } finally {
+        await store.close();
+      }
+    });
+
     it("refuses a sign request or import for another chain", async () => {
       await withStore(backend, async (s) => {
         await assert.rejects(
