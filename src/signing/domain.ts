@@ -39,10 +39,14 @@ export interface RequestFork {
   active: ForkInfo;
 }
 
-/** get_domain: the fork version of the message's epoch, as the beacon state's `fork` gives it. */
+/**
+ * get_domain: the fork version of the message's epoch, as the beacon state's `fork` gives it. The
+ * state's fork epoch is when its current version took effect, which the network's schedule knows:
+ * clients do not all send that epoch in fork_info (see matchFork).
+ */
 export function forkDomain(requestFork: RequestFork, domainType: Uint8Array, epoch: number): Uint8Array {
-  const { fork, genesisValidatorsRoot } = requestFork;
-  const version = epoch < fork.epoch ? fork.previousVersion : fork.currentVersion;
+  const { fork, genesisValidatorsRoot, active } = requestFork;
+  const version = epoch < active.epoch ? fork.previousVersion : fork.currentVersion;
   return computeDomain(domainType, version, genesisValidatorsRoot);
 }
 
@@ -68,6 +72,11 @@ export function voluntaryExitDomain(config: ChainForkConfig, exitEpoch: number, 
  * Refuses a fork_info that is not a fork of the configured network, so that a key is never made
  * to sign for another chain. The previous version may equal the current one: a network that
  * starts at a later fork has a genesis state whose fork is {v, v, 0}.
+ *
+ * fork.epoch may be any epoch from the current version's activation on. Most clients send the
+ * activation epoch (the state's fork); Lodestar sends the epoch of the slot it signs for, as
+ * Web3Signer, which does not check the field, accepts. An epoch before the activation contradicts
+ * the schedule and is refused.
  */
 export function matchFork(config: ChainForkConfig, fork: phase0.Fork): ForkInfo {
   const sameVersion = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
@@ -87,10 +96,10 @@ export function matchFork(config: ChainForkConfig, fork: phase0.Fork): ForkInfo 
       { field: "fork_info/fork/previous_version" },
     );
   }
-  if (fork.epoch !== active.epoch) {
+  if (fork.epoch < active.epoch) {
     throw new InputError(
       "INVALID_INPUT",
-      `fork_info/fork/epoch ${fork.epoch} is not the epoch of ${active.name} on network ${config.CONFIG_NAME} (${active.epoch})`,
+      `fork_info/fork/epoch ${fork.epoch} is before ${active.name} (${toHex(active.version)}) took effect on network ${config.CONFIG_NAME}, at epoch ${active.epoch}`,
       { field: "fork_info/fork/epoch" },
     );
   }

@@ -68,6 +68,25 @@ describe("planSigning: every case of test/helpers/signingCases.ts", () => {
     assert.equal(ran, 83);
   });
 
+  it("computes the same root when fork_info's epoch is the message's, as Lodestar sends it, or any later one", () => {
+    // Lodestar's external signer client sends fork.epoch = the epoch of the slot it signs for
+    // (seen from @lodestar/validator 1.5.1 against this signer), not the fork's activation epoch.
+    let ran = 0;
+    for (const c of cases) {
+      if (!c.body.fork_info) continue;
+      const p = plan(c.body);
+      const activation = Number((c.body.fork_info as any).fork.epoch);
+      for (const epoch of [p.epoch ?? (p.slot === undefined ? undefined : Math.floor(p.slot / 32)), activation + 1, activation + 100_000]) {
+        if (epoch === undefined || epoch < activation) continue;
+        const body = structuredClone(c.body) as Record<string, any>;
+        body.fork_info.fork.epoch = String(epoch);
+        assert.equal(toHex(plan(body).signingRoot), toHex(c.expectedRoot), `${c.name}, fork.epoch ${epoch}`);
+        ran++;
+      }
+    }
+    assert.ok(ran > 150, `only ${ran} variants`);
+  });
+
   it("orders slashable cases so that one key can sign them all in turn", () => {
     let lastBlock = { slot: -1, root: "" };
     let lastAttestation = { source: -1, target: -1 };
