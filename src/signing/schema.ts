@@ -72,7 +72,12 @@ const AggregateAndProof = Type.Object({
 /** The `version` strings Web3Signer accepts for BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone). */
 export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU"] as const;
 export type Version = (typeof VERSIONS)[number];
-const VersionSchema = Type.Unsafe<Version>({ type: "string", enum: VERSIONS });
+/**
+ * Web3Signer reads these names case-insensitively, and Nimbus sends AGGREGATE_AND_PROOF_V2's in
+ * lower case ("electra"); either case is accepted.
+ */
+export const VERSION_NAMES: readonly string[] = [...VERSIONS, ...VERSIONS.map((v) => v.toLowerCase())];
+const VersionSchema = Type.Unsafe<string>({ type: "string", enum: VERSION_NAMES });
 
 const variants = {
   BLOCK: Type.Object({ type: Type.Literal("BLOCK"), ...withForkInfo, block: BeaconBlock }),

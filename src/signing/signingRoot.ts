@@ -28,7 +28,7 @@ import {
   type RequestFork,
 } from "./domain.js";
 import type { SigningPlan, SlashingCheck } from "./plan.js";
-import { SIGN_TYPES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
+import { SIGN_TYPES, VERSION_NAMES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
 import { invalid, object, parseSszJson } from "./sszJson.js";
 
 const ZERO_ROOT = new Uint8Array(32);
@@ -91,12 +91,11 @@ const RULES: { [T in SignType]: Rule<T> } = {
     const slot = parseSszJson(ssz.Slot, object(body.aggregation_slot, "aggregation_slot").slot, "aggregation_slot/slot");
     return slotMessage(ssz.Slot.hashTreeRoot(slot), DOMAIN_SELECTION_PROOF, slot, ctx);
   },
-  AGGREGATE_AND_PROOF: (body, ctx) => aggregateMessage(ssz.phase0.AggregateAndProof, body.aggregate_and_proof, "aggregate_and_proof", ctx),
+  AGGREGATE_AND_PROOF: (body, ctx) => aggregateMessage(body.aggregate_and_proof, "aggregate_and_proof", ctx),
   AGGREGATE_AND_PROOF_V2: (body, ctx) => {
     const request = object(body.aggregate_and_proof, "aggregate_and_proof");
-    const fork = forkOfVersion(request.version, "aggregate_and_proof/version");
-    const type = isForkPostElectra(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
-    return aggregateMessage(type, request.data, "aggregate_and_proof/data", ctx);
+    forkOfVersion(request.version, "aggregate_and_proof/version");
+    return aggregateMessage(request.data, "aggregate_and_proof/data", ctx);
   },
   RANDAO_REVEAL: (body, ctx) => {
     const epoch = parseSszJson(ssz.Epoch, object(body.randao_reveal, "randao_reveal").epoch, "randao_reveal/epoch");
@@ -201,12 +200,16 @@ function blockMessage(
   };
 }
 
-function aggregateMessage(
-  type: typeof ssz.phase0.AggregateAndProof | typeof ssz.electra.AggregateAndProof,
-  json: unknown,
-  field: string,
-  ctx: Context,
-): Message {
+/**
+ * An aggregate's SSZ type is the one of the fork its slot is in (from Electra on it has
+ * committee_bits), for AGGREGATE_AND_PROOF as for _V2, whatever _V2's `version` says: this is
+ * how Web3Signer reads both. Teku and Lighthouse send Electra aggregates as AGGREGATE_AND_PROOF, and
+ * Nimbus sends version "electra" for Fulu's (the same type).
+ */
+function aggregateMessage(json: unknown, field: string, ctx: Context): Message {
+  const data = object(object(object(json, field).aggregate, `${field}/aggregate`).data, `${field}/aggregate/data`);
+  const slot = parseSszJson(ssz.Slot, data.slot, `${field}/aggregate/data/slot`);
+  const type = isForkPostElectra(ctx.config.getForkName(slot)) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
   const value = parseSszJson(type as Type<{ aggregate: { data: { slot: number } } }>, json, field);
   const root = (type as Type<unknown>).hashTreeRoot(value);
   return slotMessage(root, DOMAIN_AGGREGATE_AND_PROOF, value.aggregate.data.slot, ctx);
@@ -234,7 +237,7 @@ function requireFork(ctx: Context): RequestFork {
 }
 
 function forkOfVersion(version: unknown, field: string): ForkName {
-  if (typeof version !== "string" || !(VERSIONS as readonly string[]).includes(version)) {
+  if (typeof version !== "string" || !VERSION_NAMES.includes(version)) {
     throw invalid(field, `must be one of ${VERSIONS.join(", ")}, got ${JSON.stringify(version)}`);
   }
   return version.toLowerCase() as ForkName;

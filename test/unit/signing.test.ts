@@ -87,6 +87,28 @@ describe("planSigning: every case of test/helpers/signingCases.ts", () => {
     assert.ok(ran > 150, `only ${ran} variants`);
   });
 
+  it("reads aggregates as Web3Signer does: by their slot's fork, with the version in either case", () => {
+    // Teku and Lighthouse send Electra and later aggregates as AGGREGATE_AND_PROOF (no version);
+    // Nimbus sends AGGREGATE_AND_PROOF_V2 with version "electra", also for Fulu's.
+    let ran = 0;
+    for (const c of cases.filter((c) => c.type === "AGGREGATE_AND_PROOF_V2")) {
+      const v2 = c.body as Record<string, any>;
+      const v1 = { type: "AGGREGATE_AND_PROOF", fork_info: v2.fork_info, aggregate_and_proof: v2.aggregate_and_proof.data };
+      assert.equal(toHex(plan(v1).signingRoot), toHex(c.expectedRoot), `${c.name} as AGGREGATE_AND_PROOF`);
+      const lower = structuredClone(v2);
+      lower.aggregate_and_proof.version = lower.aggregate_and_proof.version.toLowerCase();
+      assert.equal(toHex(plan(lower).signingRoot), toHex(c.expectedRoot), `${c.name} with a lower-case version`);
+      ran++;
+    }
+    assert.equal(ran, VERSIONS.length);
+    const fulu = structuredClone(caseNamed("AGGREGATE_AND_PROOF_V2 FULU"));
+    (fulu.body.aggregate_and_proof as any).version = "electra";
+    assert.equal(toHex(plan(fulu.body).signingRoot), toHex(fulu.expectedRoot));
+    const block = structuredClone(caseNamed("BLOCK_V2 DENEB block_header").body) as Record<string, any>;
+    block.beacon_block.version = "deneb";
+    assert.equal(toHex(plan(block).signingRoot), toHex(caseNamed("BLOCK_V2 DENEB block_header").expectedRoot));
+  });
+
   it("orders slashable cases so that one key can sign them all in turn", () => {
     let lastBlock = { slot: -1, root: "" };
     let lastAttestation = { source: -1, target: -1 };
@@ -297,7 +319,7 @@ describe("planSigning: bad input", () => {
   it("refuses unknown types and versions", () => {
     refuses({ ...clone(attestation), type: "ATTESTATION_V9" }, "type");
     refuses(with_(blockV2, (b) => (b.beacon_block.version = "GLOAS")), "beacon_block/version");
-    refuses(with_(blockV2, (b) => (b.beacon_block.version = "capella")), "beacon_block/version");
+    refuses(with_(blockV2, (b) => (b.beacon_block.version = "Capella")), "beacon_block/version");
     refuses(with_(aggregateV2, (b) => (b.aggregate_and_proof.version = undefined)), "aggregate_and_proof/version");
     refuses("ATTESTATION", "body");
   });

@@ -39,6 +39,14 @@ describe("SIGN_REQUEST through fastify", () => {
     assert.equal((await post(body)).status, 200);
   });
 
+  it("accepts what Teku, Lighthouse and Nimbus send for Electra aggregates", async () => {
+    const v2 = byName("AGGREGATE_AND_PROOF_V2 ELECTRA");
+    const v1 = { type: "AGGREGATE_AND_PROOF", fork_info: v2.fork_info, aggregate_and_proof: v2.aggregate_and_proof.data };
+    assert.equal((await post(v1)).status, 200);
+    v2.aggregate_and_proof.version = "electra";
+    assert.equal((await post(v2)).status, 200);
+  });
+
   const refusals: Array<[string, string, (b: Record<string, any>) => void, RegExp]> = [
     ["ATTESTATION capella", "decimal with letters", (b) => (b.attestation.slot = "12a"), /^body\/attestation\/slot must match pattern/],
     ["ATTESTATION capella", "negative number", (b) => (b.attestation.target.epoch = -1), /^body\/attestation\/target\/epoch must be >= 0/],
