@@ -238,7 +238,7 @@ function requireFork(ctx: Context): RequestFork {
 
 function forkOfVersion(version: unknown, field: string): ForkName {
   if (typeof version !== "string" || !VERSION_NAMES.includes(version)) {
-    throw invalid(field, `must be one of ${VERSIONS.join(", ")}, got ${JSON.stringify(version)}`);
+    throw invalid(field, `must be one of ${VERSIONS.join(", ")} (upper or lower case), got ${JSON.stringify(version)}`);
   }
   return version.toLowerCase() as ForkName;
 }
