@@ -96,6 +96,13 @@ export function matchFork(config: ChainForkConfig, fork: phase0.Fork): ForkInfo 
       { field: "fork_info/fork/previous_version" },
     );
   }
+  if (active.epoch === Infinity) {
+    throw new InputError(
+      "INVALID_INPUT",
+      `fork_info/fork/current_version ${toHex(fork.currentVersion)} is ${active.name}, which network ${config.CONFIG_NAME} does not schedule`,
+      { field: "fork_info/fork/current_version" },
+    );
+  }
   if (fork.epoch < active.epoch) {
     throw new InputError(
       "INVALID_INPUT",

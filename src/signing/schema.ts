@@ -69,8 +69,12 @@ const AggregateAndProof = Type.Object({
   selection_proof: Bytes96,
 });
 
-/** The `version` strings Web3Signer accepts for BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone). */
-export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU"] as const;
+/**
+ * The `version` strings of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone names).
+ * GLOAS is scheduled on no named network yet; Lighthouse, Lodestar, Teku and Nimbus send it on
+ * devnets whose config file schedules it, and fork_info must then name that fork.
+ */
+export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU", "GLOAS"] as const;
 export type Version = (typeof VERSIONS)[number];
 /**
  * Web3Signer reads these names case-insensitively, and Nimbus sends AGGREGATE_AND_PROOF_V2's in

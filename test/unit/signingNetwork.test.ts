@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ssz } from "@lodestar/types";
 import { InputError } from "../../src/errors.js";
 import { createNetworkConfig, requiredPreset } from "../../src/signing/network.js";
 import type { SignRequest } from "../../src/signing/schema.js";
@@ -153,6 +154,46 @@ describe("createNetworkConfig: config files", () => {
       randao_reveal: { epoch: "29" },
     } as SignRequest);
     assert.equal(hex(plan.signingRoot), hex(computeSigningRoot(uint64Root(29), computeDomain(DOMAIN.RANDAO, "0x50000038", gvr))));
+  });
+
+  it("signs Gloas blocks and aggregates on a devnet that schedules Gloas, and refuses them where it is not scheduled", () => {
+    const path = configFile(
+      DEVNET.replace("FULU_FORK_EPOCH: 18446744073709551615", "FULU_FORK_EPOCH: 40\nGLOAS_FORK_VERSION: 0x80000038\nGLOAS_FORK_EPOCH: 50"),
+    );
+    const { config } = createNetworkConfig(path);
+    const gvr = "0x" + "77".repeat(32);
+    const fork_info = { fork: { previous_version: "0x70000038", current_version: "0x80000038", epoch: "50" }, genesis_validators_root: gvr };
+    const block = ssz.gloas.BeaconBlock.defaultValue();
+    block.slot = 50 * 32 + 3;
+    block.proposerIndex = 7;
+    const blockRoot = computeSigningRoot(ssz.gloas.BeaconBlock.hashTreeRoot(block), computeDomain(DOMAIN.BEACON_PROPOSER, "0x80000038", gvr));
+    const header = { slot: String(block.slot), proposer_index: "7", parent_root: toHex(block.parentRoot), state_root: toHex(block.stateRoot), body_root: toHex(ssz.gloas.BeaconBlockBody.hashTreeRoot(block.body)) };
+    for (const [version, form] of [["GLOAS", { block: ssz.gloas.BeaconBlock.toJson(block) }], ["gloas", { block_header: header }]] as const) {
+      const plan = planSigning(config, { type: "BLOCK_V2", fork_info, beacon_block: { version, ...form } } as unknown as SignRequest);
+      assert.equal(hex(plan.signingRoot), hex(blockRoot), `${version} ${Object.keys(form)[0]}`);
+      assert.equal(plan.slashing?.kind === "block" && plan.slashing.slot, block.slot);
+    }
+    const aggregate = ssz.electra.AggregateAndProof.defaultValue();
+    aggregate.aggregate.data.slot = 50 * 32 + 5;
+    const aggregateRoot = computeSigningRoot(
+      ssz.electra.AggregateAndProof.hashTreeRoot(aggregate),
+      computeDomain(DOMAIN.AGGREGATE_AND_PROOF, "0x80000038", gvr),
+    );
+    const data = ssz.electra.AggregateAndProof.toJson(aggregate);
+    const v2 = planSigning(config, { type: "AGGREGATE_AND_PROOF_V2", fork_info, aggregate_and_proof: { version: "GLOAS", data } } as unknown as SignRequest);
+    assert.equal(hex(v2.signingRoot), hex(aggregateRoot));
+
+    throwsInput(
+      () => planSigning(createNetworkConfig(configFile(DEVNET)).config, { type: "BLOCK_V2", fork_info, beacon_block: { version: "GLOAS", block_header: header } } as unknown as SignRequest),
+      "INVALID_INPUT",
+      /fork_info\/fork\/current_version 0x80000038 is not a fork version of network devnet-7/,
+    );
+    const mainnetGloas = { ...fork_info, fork: { previous_version: "0x06000000", current_version: "0x07000000", epoch: "500000" } };
+    throwsInput(
+      () => planSigning(createNetworkConfig("mainnet").config, { type: "BLOCK_V2", fork_info: mainnetGloas, beacon_block: { version: "GLOAS", block_header: header } } as unknown as SignRequest),
+      "INVALID_INPUT",
+      /fork_info\/fork\/current_version 0x07000000 is gloas, which network mainnet does not schedule/,
+    );
   });
 
   it("skips schedules written inline", () => {
