@@ -86,8 +86,10 @@ async function start(
   const sealed = await loadSealedKeys(sealedStore, keys);
   for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
   keyErrors += sealed.errors.length;
+  const readOnly = new Set<string>();
   if (config.keystoresDir && config.keystoresPasswordsDir) {
     const loaded = await loadKeystoreDir(config.keystoresDir, config.keystoresPasswordsDir);
+    for (const k of loaded.keys) readOnly.add(k.pubkey);
     for (const { file, message } of loaded.errors) logger.error({ file }, `keystore not loaded: ${message}`);
     keyErrors += loaded.errors.length;
     await addAll(keys, loaded.keys);
@@ -170,6 +172,7 @@ async function start(
           transportKey,
           slashing,
           ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
+          readOnly,
           tokenFile: apiTokenFile(config.dataDir),
         }),
     ],

@@ -12,7 +12,8 @@ import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
-import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
+import { normalizePubkey, normalizePubkeyList, ZERO_ROOT_HEX } from "../util/hex.js";
+import { buildInterchange } from "../slashing/interchange.js";
 import { Exclusive } from "../util/exclusive.js";
 import { publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
@@ -42,6 +43,11 @@ export interface KeymanagerOptions {
   slashing: KeymanagerSlashing;
   /** The network's, when known (a network given as a config file may not say). */
   genesisValidatorsRoot?: string;
+  /**
+   * Keys loaded from `--keystores-dir` at start: read-only, even when a sealed copy exists too (an
+   * API delete would not keep them from loading again at the next start).
+   */
+  readOnly?: ReadonlySet<string>;
   /** `<dataDir>/api-token.txt`: created (0600) with a random token on first start. */
   tokenFile: string;
 }
@@ -67,7 +73,8 @@ const errorResponses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorRespo
 const ImportRequest = Type.Object({
   keystores: Type.Array(Type.String(), { maxItems: MAX_ITEMS }),
   passwords: Type.Array(Type.String(), { maxItems: MAX_ITEMS }),
-  slashing_protection: Type.Optional(Type.String()),
+  // Lighthouse's client sends null when it has no slashing data, some others "": both mean none.
+  slashing_protection: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 type ImportRequest = Static<typeof ImportRequest>;
 const importRequestCheck = TypeCompiler.Compile(ImportRequest);
@@ -110,6 +117,8 @@ function digest(token: string): Buffer {
 
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const { keys, sealedStore, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
+  const readOnly = opts.readOnly ?? new Set<string>();
+  const isReadOnly = (pubkey: string, sealed: ReadonlySet<string>) => readOnly.has(pubkey) || !sealed.has(pubkey);
   const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
@@ -144,7 +153,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     async () => {
       const sealed = new Set(await sealedStore.list());
       // Keys from a keystore directory come back at every start, so the API cannot delete them.
-      return { data: keys.pubkeys().map((pubkey) => ({ validating_pubkey: pubkey, readonly: !sealed.has(pubkey) })) };
+      return { data: keys.pubkeys().map((pubkey) => ({ validating_pubkey: pubkey, readonly: isReadOnly(pubkey, sealed) })) };
     },
   );
 
@@ -268,7 +277,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
 
   async function importKeystores(body: ImportRequest): Promise<ImportStatus[]> {
     // Protection first: once a key is usable, everything it signed before must already be refused.
-    if (body.slashing_protection !== undefined) {
+    if (body.slashing_protection) {
       let interchange: unknown;
       try {
         interchange = JSON.parse(body.slashing_protection);
@@ -331,7 +340,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     const hadFile = new Set<string>();
     for (const pubkey of pubkeys) {
       const active = keys.has(pubkey);
-      if (active && !sealed.has(pubkey)) {
+      if (active && isReadOnly(pubkey, sealed)) {
         data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory at start and is read-only` });
         continue;
       }
@@ -349,7 +358,19 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       }
     }
     // Records are exported, never deleted: re-importing the key elsewhere must stay protected.
-    const exported = await slashing.exportInterchange(genesisValidatorsRoot, [...new Set(candidates)]);
+    let exported: Awaited<ReturnType<KeymanagerSlashing["exportInterchange"]>>;
+    try {
+      exported = await slashing.exportInterchange(genesisValidatorsRoot, [...new Set(candidates)]);
+    } catch (e) {
+      // The keys no longer sign, but their records could not be read. As the keymanager flows
+      // say: an error per key and an empty interchange; deleting again returns the records.
+      app.log.error({ err: e }, "slashing protection export after delete failed");
+      const message = `no longer signs, but its slashing protection data could not be exported (${(e as Error).message}); delete it again to get it`;
+      return {
+        data: data.map((d) => (d.status === "deleted" || d.status === "not_active" ? { status: "error", message } : d)),
+        slashing_protection: JSON.stringify(buildInterchange(genesisValidatorsRoot ?? ZERO_ROOT_HEX, [])),
+      };
+    }
     const withRecords = new Set(exported.data.map((d) => d.pubkey.toLowerCase()));
     pubkeys.forEach((pubkey, i) => {
       if (data[i]!.status === "not_active" && !withRecords.has(pubkey) && !hadFile.has(pubkey)) {

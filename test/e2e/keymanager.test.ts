@@ -237,6 +237,52 @@ describe("keymanager persistence and concurrency", () => {
   });
 });
 
+describe("keymanager API: what standard clients send and what a delete promises", () => {
+  it("takes slashing_protection null or empty as none; keeps a keystore-directory key read-only with a sealed copy; answers a failed export per key", async (t) => {
+    const dataDir = await tempDir(t, "kmstandard");
+    const first = await startKeymanager(dataDir);
+    t.after(() => first.close());
+    const [k, l, m] = [randomKey(), randomKey(), randomKey()];
+    const keystore = async (key: TestKey) => JSON.stringify(await cheapKeystore(key, "pw"));
+    // Lighthouse's client sends null when it has no slashing data, some Go clients "".
+    for (const [key, slashing_protection] of [[k, null], [m, ""], [l, interchangeFor(l.pubkey, 5)]] as const) {
+      const r = await first.call("POST", "/eth/v1/keystores", { keystores: [await keystore(key)], passwords: ["pw"], slashing_protection });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.data, [{ status: "imported" }]);
+    }
+    await first.close();
+
+    // k is also in --keystores-dir now: deleting it through the API would not keep it from coming back.
+    const second = await startKeymanager(dataDir, { fromDir: [k.secretKey] });
+    t.after(() => second.close());
+    const list = await second.call("GET", "/eth/v1/keystores");
+    const readonly = Object.fromEntries(list.json.data.map((d: { validating_pubkey: string; readonly: boolean }) => [d.validating_pubkey, d.readonly]));
+    assert.deepEqual(readonly, { [k.pubkey]: true, [l.pubkey]: false, [m.pubkey]: false });
+    const refused = await second.call("DELETE", "/eth/v1/keystores", { pubkeys: [k.pubkey] });
+    assert.equal(refused.json.data[0].status, "error");
+    assert.match(refused.json.data[0].message, /read-only/);
+    assert.ok(second.keys.has(k.pubkey));
+
+    // The export fails after l stopped signing: an error for l, an empty interchange, and a second
+    // delete returns l's records (the harness keeps slashing data in memory: given again here).
+    await second.slashing.importInterchange(JSON.parse(interchangeFor(l.pubkey, 5)));
+    const exportInterchange = second.slashing.exportInterchange.bind(second.slashing);
+    second.slashing.exportInterchange = async () => {
+      throw new Error("disk unreadable");
+    };
+    const failed = await second.call("DELETE", "/eth/v1/keystores", { pubkeys: [l.pubkey] });
+    assert.equal(failed.status, 200);
+    assert.equal(failed.json.data[0].status, "error");
+    assert.match(failed.json.data[0].message, /could not be exported \(disk unreadable\)/);
+    assert.deepEqual(JSON.parse(failed.json.slashing_protection).data, []);
+    assert.ok(!second.keys.has(l.pubkey));
+    second.slashing.exportInterchange = exportInterchange;
+    const again = await second.call("DELETE", "/eth/v1/keystores", { pubkeys: [l.pubkey] });
+    assert.deepEqual(again.json.data, [{ status: "not_active" }]);
+    assert.equal(JSON.parse(again.json.slashing_protection).data[0].pubkey, l.pubkey);
+  });
+});
+
 describe("keymanager session leaks no secret", () => {
   it("no response body and no log line holds any secret key, in hex or base64", async (t) => {
     const dataDir = await tempDir(t, "kmleak");

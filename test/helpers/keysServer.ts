@@ -34,7 +34,8 @@ export interface KeymanagerHarness {
  * A real keymanager server on 127.0.0.1 with the dev platform, real sealed files and real BLS keys;
  * like the signer at start, it loads whatever is sealed in `dataDir` first.
  */
-export async function startKeymanager(dataDir: string): Promise<KeymanagerHarness> {
+/** `fromDir`: keys to load as `--keystores-dir` would at start (read-only through the API). */
+export async function startKeymanager(dataDir: string, options: { fromDir?: Uint8Array[] } = {}): Promise<KeymanagerHarness> {
   const logs: string[] = [];
   const bodies: string[] = [];
   const sink = new Writable({
@@ -50,6 +51,8 @@ export async function startKeymanager(dataDir: string): Promise<KeymanagerHarnes
   const keys = new LocalSigningKeys();
   const { errors } = await loadSealedKeys(sealedStore, keys);
   if (errors.length > 0) throw new Error(`sealed keys failed to load: ${JSON.stringify(errors)}`);
+  const readOnly = new Set<string>();
+  for (const secretKey of options.fromDir ?? []) readOnly.add(await keys.add(secretKey));
   const slashing = new InMemorySlashing(TEST_GVR);
   const tokenFile = join(dataDir, "api-token.txt");
   await registerKeymanager(app, {
@@ -59,6 +62,7 @@ export async function startKeymanager(dataDir: string): Promise<KeymanagerHarnes
     transportKey,
     slashing,
     genesisValidatorsRoot: TEST_GVR,
+    readOnly,
     tokenFile,
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
