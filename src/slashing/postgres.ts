@@ -262,6 +262,7 @@ export class PostgresSlashingStore implements SlashingProtection {
   }
 
   async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
+    await this.batcher.settled();
     const exported = await this.transaction(async (c) => {
       // One snapshot for the whole export.
       await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");

@@ -45,7 +45,8 @@ type BlockRow = { max_slot: string | null; same_root: string | null; same: boole
 export class PostgresSignBatcher {
   private readonly queue: Pending[] = [];
   private readonly keysInFlight = new Set<string>();
-  private running = false;
+  /** The batch in the database, until it has committed or failed. */
+  private running: Promise<void> | null = null;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -86,7 +87,7 @@ export class PostgresSignBatcher {
    * smaller and both throughput and latency worse (bench/, PostgreSQL row).
    */
   private pump(): void {
-    if (this.running || this.closed || this.queue.length === 0) return;
+    if (this.running !== null || this.closed || this.queue.length === 0) return;
     const batch = this.take();
     if (batch.length === 0) {
       // Only requests whose key is held elsewhere: try again when the first of them may go.
@@ -95,11 +96,19 @@ export class PostgresSignBatcher {
       this.retryTimer = setTimeout(() => this.pump(), Math.max(1, next - Date.now()));
       return;
     }
-    this.running = true;
-    void this.run(batch).finally(() => {
-      this.running = false;
+    this.running = this.run(batch).finally(() => {
+      this.running = null;
       this.pump();
     });
+  }
+
+  /**
+   * Settles once the batch in the database now has committed or failed. Its requests were decided,
+   * and may be signing, before it commits: a reader that must see every record whose signature
+   * can still be released (an export for a deleted key) waits for this first.
+   */
+  async settled(): Promise<void> {
+    await this.running;
   }
 
   /**

@@ -103,6 +103,34 @@ describe("PostgreSQL slashing store", () => {
     }
   });
 
+  it("exports a decided record whose batch is still committing", { timeout: 30_000 }, async () => {
+    const s = schema();
+    const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR });
+    const holder = new pg.Client({ connectionString: db.url, options: `-c search_path=${s}` });
+    await holder.connect();
+    try {
+      const k = pubkey(1);
+      const vote = (target: number) =>
+        store.checkAndRecordAttestation({ pubkey: k, genesisValidatorsRoot: GVR, sourceEpoch: target - 1, targetEpoch: target, signingRoot: root(target) });
+      await (await vote(4)).durable();
+      // Holding the key's watermark row keeps the next batch's INSERT (its trigger raises the
+      // watermark) from committing, while its decision, which only reads, goes through.
+      await holder.query("BEGIN");
+      await holder.query("SELECT * FROM slashing_watermarks WHERE pubkey = $1 FOR UPDATE", [k]);
+      const recorded = await vote(5);
+      const exporting = store.exportInterchange(GVR, [k]);
+      // Released once the export has answered, or after a moment if it waits for the commit.
+      await Promise.race([exporting, new Promise((r) => setTimeout(r, 500))]);
+      await holder.query("COMMIT");
+      const targets = (await exporting).data[0]!.signed_attestations.map((a) => a.target_epoch);
+      assert.deepEqual(targets, ["4", "5"]);
+      await recorded.durable();
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
   it("has constraints that refuse slashable rows written around the store", async () => {
     const s = schema();
     const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR });

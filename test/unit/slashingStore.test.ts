@@ -151,6 +151,18 @@ for (const backend of backends) {
       }
     });
 
+    it("exports every record it has decided, also while its commit is still running", async () => {
+      await withStore(backend, async (s) => {
+        const k = pubkey(1);
+        // Decided, signature possibly on its way, durable() not yet asked for: a key deleted now
+        // must leave with this record in its interchange.
+        const recorded = await s.checkAndRecordAttestation({ pubkey: k, genesisValidatorsRoot: GVR, sourceEpoch: 3, targetEpoch: 4, signingRoot: root(1) });
+        const exported = await s.exportInterchange(GVR, [k]);
+        assert.deepEqual(exported.data[0]?.signed_attestations, [{ source_epoch: "3", target_epoch: "4", signing_root: root(1) }]);
+        await recorded.durable();
+      });
+    });
+
     it("refuses a sign request or import for another chain", async () => {
       await withStore(backend, async (s) => {
         await assert.rejects(
