@@ -9,7 +9,7 @@ import pg from "pg";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
-import { LOCK_SEED, PostgresSignBatcher } from "./postgresBatch.js";
+import { LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -136,8 +136,6 @@ const MIGRATION_LOCK = 3076_0001;
 const GVR_KEY = "genesis_validators_root";
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
-
-const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
 type Client = pg.PoolClient;
 

@@ -36,6 +36,11 @@ const LOCK_RETRY_MS = 10;
 /** Seeds the key-lock hash; the same on the sign path and in imports, so both exclude each other. */
 export const LOCK_SEED = 3076;
 
+/** A bigint column as node-postgres returns it (a string), as a number. */
+export const num = (v: string | null): number | null => (v === null ? null : Number(v));
+
+const storeClosed = () => new StorageError("STORE_CLOSED", "the slashing protection store is closed");
+
 type AttestationRow = { w: { maxSource: number | null; maxTarget: number | null } | null } & Record<
   "same" | "surrounded" | "surrounding",
   AttestationRecord | null
@@ -61,7 +66,7 @@ export class PostgresSignBatcher {
 
   /** `item` must be the store's own copy: the statements are built from it later. */
   submit(item: SignItem): Promise<Recorded> {
-    if (this.closed) return Promise.reject(new StorageError("STORE_CLOSED", "the slashing protection store is closed"));
+    if (this.closed) return Promise.reject(storeClosed());
     try {
       assertLiterals(item);
     } catch (e) {
@@ -78,7 +83,7 @@ export class PostgresSignBatcher {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    const error = new StorageError("STORE_CLOSED", "the slashing protection store is closed");
+    const error = storeClosed();
     for (const p of this.queue.splice(0)) p.reject(error);
   }
 
@@ -212,7 +217,7 @@ export class PostgresSignBatcher {
       if (now >= p.deadline || this.closed) {
         p.reject(
           this.closed
-            ? new StorageError("STORE_CLOSED", "the slashing protection store is closed")
+            ? storeClosed()
             : new StorageError(
                 "DATABASE_UNAVAILABLE",
                 `slashing database (PostgreSQL): key ${p.pubkey} stayed locked by another transaction (another signer instance or an import) for ${this.lockWaitMs} ms`,
@@ -244,7 +249,7 @@ function decideAttestationRow(row: AttestationRow, v: AttestationVote): Decision
 }
 
 function decideBlockRow(row: BlockRow, p: BlockProposal): Decision {
-  const maxSlot = row.max_slot === null ? null : Number(row.max_slot);
+  const maxSlot = num(row.max_slot);
   const ev = row.same ? { maxSlot, sameSlot: { slot: p.slot, signingRoot: row.same_root } } : { maxSlot };
   return decideBlock(ev, p.slot, p.signingRoot);
 }
