@@ -2,7 +2,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,24 +41,130 @@ describe("SQLite slashing store", () => {
     await store.close();
 
     const db = new Database(path);
-    const insertBlock = db.prepare("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES (?, ?, ?, ?, ?)");
+    const { id } = db.prepare("SELECT id FROM validators WHERE pubkey = ?").get(k) as { id: number };
+    const insertBlock = db.prepare("INSERT INTO signed_blocks (validator_id, slot, signing_root, imported) VALUES (?, ?, ?, ?)");
     const insertVote = db.prepare(
-      "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root, imported) VALUES (?, ?, ?, ?, ?)",
     );
     try {
-      assert.throws(() => insertBlock.run(k, GVR, 10, root(2), 1), /UNIQUE/, "double block");
-      assert.throws(() => insertBlock.run(k, GVR, 9, root(2), 0), /not above the slot watermark/);
-      assert.throws(() => insertVote.run(k, GVR, 4, 5, root(2), 1), /UNIQUE/, "double vote");
-      assert.throws(() => insertVote.run(k, GVR, 2, 6, root(2), 0), /not above the source\/target watermarks/, "surrounding");
-      assert.throws(() => insertVote.run(k, GVR, 4, 4, root(2), 0), /not above the source\/target watermarks/, "surrounded");
-      assert.throws(() => insertVote.run(k, GVR, 7, 6, root(2), 1), /CHECK/, "source after target");
+      assert.throws(() => insertBlock.run(id, 10, root(2), 1), /UNIQUE/, "double block");
+      assert.throws(() => insertBlock.run(id, 9, root(2), 0), /not above the slot watermark/);
+      assert.throws(() => insertVote.run(id, 4, 5, root(2), 1), /UNIQUE/, "double vote");
+      assert.throws(() => insertVote.run(id, 2, 6, root(2), 0), /not above the source\/target watermarks/, "surrounding");
+      assert.throws(() => insertVote.run(id, 4, 4, root(2), 0), /not above the source\/target watermarks/, "surrounded");
+      assert.throws(() => insertVote.run(id, 7, 6, root(2), 1), /CHECK/, "source after target");
       assert.throws(() => db.prepare("UPDATE watermarks SET max_slot = 1").run(), /never decrease/);
       assert.throws(() => db.prepare("DELETE FROM watermarks").run(), /never deleted/);
-      insertBlock.run(k, GVR, 11, root(2), 0);
+      // Records are keyed by the id: giving a key's id to another key would hand it the first one's history.
+      assert.throws(() => db.prepare("UPDATE validators SET pubkey = ?").run(pubkey(2)), /never reassigned/);
+      assert.throws(() => db.prepare("DELETE FROM validators").run(), /never deleted/);
+      insertBlock.run(id, 11, root(2), 0);
       const w = db.prepare("SELECT max_slot, max_source, max_target FROM watermarks").get();
       assert.deepEqual(w, { max_slot: 11, max_source: 3, max_target: 5 }, "an insert raises the watermark");
     } finally {
       db.close();
+    }
+  });
+
+  describe("a version 1 database", () => {
+    const V1_SCHEMA = readFileSync(fileURLToPath(new URL("../fixtures/slashing-sqlite-v1.sql", import.meta.url)), "utf8");
+    /** A file as the previous schema left it: two keys, imported and signed records, a watermark above its records. */
+    function writeV1(path: string, extra?: (db: Database.Database) => void): void {
+      const db = new Database(path);
+      db.exec(V1_SCHEMA);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('genesis_validators_root', ?)").run(GVR);
+      const block = db.prepare("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES (?, ?, ?, ?, ?)");
+      const vote = db.prepare("INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES (?, ?, ?, ?, ?, ?)");
+      block.run(pubkey(1), GVR, 5, null, 1);
+      block.run(pubkey(1), GVR, 8, root(8), 0);
+      vote.run(pubkey(1), GVR, 2, 3, root(3), 0);
+      vote.run(pubkey(1), GVR, 3, 4, root(4), 0);
+      vote.run(pubkey(2), GVR, 0, 9, null, 1);
+      db.prepare("UPDATE watermarks SET max_slot = 20 WHERE pubkey = ?").run(pubkey(2));
+      extra?.(db);
+      db.close();
+    }
+    const schemaVersion = (path: string): string => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value;
+      } finally {
+        db.close();
+      }
+    };
+
+    it("is migrated at open with every record and watermark, and protects as before", async () => {
+      const path = freshPath();
+      writeV1(path);
+      const store = await openSqliteStore(path);
+      try {
+        assert.deepEqual((await store.exportInterchange(GVR)).data, [
+          {
+            pubkey: pubkey(1),
+            signed_blocks: [{ slot: "5" }, { slot: "8", signing_root: root(8) }],
+            signed_attestations: [
+              { source_epoch: "2", target_epoch: "3", signing_root: root(3) },
+              { source_epoch: "3", target_epoch: "4", signing_root: root(4) },
+            ],
+          },
+          // The watermark row stood above the records: the export carries it as a record of its own.
+          { pubkey: pubkey(2), signed_blocks: [{ slot: "20" }], signed_attestations: [{ source_epoch: "0", target_epoch: "9" }] },
+        ]);
+        const block = (p: number, slot: number, r: string) => store.checkAndRecordBlock({ pubkey: pubkey(p), genesisValidatorsRoot: GVR, slot, signingRoot: r });
+        const vote = (p: number, s: number, t: number, r: string) =>
+          store.checkAndRecordAttestation({ pubkey: pubkey(p), genesisValidatorsRoot: GVR, sourceEpoch: s, targetEpoch: t, signingRoot: r });
+        await assert.rejects(block(1, 8, root(9)), { code: "DOUBLE_BLOCK" });
+        await assert.rejects(block(2, 20, root(1)), { code: "BLOCK_SLOT_NOT_ABOVE_WATERMARK" });
+        await assert.rejects(vote(1, 1, 5, root(5)), { code: "SURROUNDING_VOTE" });
+        await assert.rejects(vote(2, 0, 9, root(1)), { code: "DOUBLE_VOTE" });
+        await assert.rejects(vote(1, 3, 4, root(5)), { code: "DOUBLE_VOTE" });
+        await (await vote(1, 3, 4, root(4))).durable(); // an exact repeat of a migrated vote
+        await (await block(2, 21, root(21))).durable();
+        await (await vote(1, 4, 5, root(5))).durable();
+      } finally {
+        await store.close();
+      }
+      assert.equal(schemaVersion(path), "2");
+      const reopened = await openSqliteStore(path);
+      try {
+        const data = (await reopened.exportInterchange(GVR)).data;
+        assert.deepEqual(data.map((d) => [d.signed_blocks.at(-1)?.slot, d.signed_attestations.at(-1)?.target_epoch]), [["8", "5"], ["21", "9"]]);
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it("is left as it was when its migration fails", async () => {
+      const path = freshPath();
+      // Version 1 kept the chain in every row; two rows of one key and target under two chains
+      // cannot both become version 2 rows. The signer never wrote such a file, but were one to
+      // exist, opening it must fail whole.
+      writeV1(path, (db) =>
+        db.prepare("INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES (?, ?, 3, 4, NULL, 1)").run(pubkey(1), OTHER_GVR),
+      );
+      await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: /UNIQUE/ });
+      assert.equal(schemaVersion(path), "1");
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal((db.prepare("SELECT count(*) AS n FROM signed_attestations").get() as { n: number }).n, 4);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  it("refuses a database written by a newer schema, and leaves it alone", async () => {
+    const path = freshPath();
+    await (await openSqliteStore(path, { genesisValidatorsRoot: GVR })).close();
+    const db = new Database(path);
+    db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
+    db.close();
+    await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: /schema version 3, newer than this signer's 2/ });
+    const after = new Database(path, { readonly: true });
+    try {
+      assert.equal((after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, "3");
+    } finally {
+      after.close();
     }
   });
 
