@@ -13,7 +13,7 @@ import { addAll, loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
-import { SignerMetrics, timeSlashingStore } from "./metrics/metrics.js";
+import { SignerMetrics, slashingObserver, timeSlashingStore } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { createNetworkConfig } from "./signing/network.js";
 import type { SigningPlan } from "./signing/plan.js";
@@ -109,10 +109,10 @@ async function start(
   if (floor) logger.info(floor, "rollback guard: slashable messages at or below this slot / target epoch are refused since this start");
   else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
 
-  const slashing = await openSlashingProtection(
-    config.slashingDb ?? sqliteFile(config.dataDir),
-    genesisValidatorsRoot ? { genesisValidatorsRoot } : {},
-  );
+  const slashing = await openSlashingProtection(config.slashingDb ?? sqliteFile(config.dataDir), {
+    ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
+    observer: slashingObserver(metrics),
+  });
   opened.push(() => slashing.close());
   if (config.pruneIntervalMinutes > 0) {
     // The stores keep what the checks need in memory as well as on disk; pruning bounds both.

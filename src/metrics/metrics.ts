@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { SignOutcome } from "../api/eth2.js";
 import { SIGN_TYPES } from "../signing/schema.js";
-import type { AttestationVote, BlockProposal, Recorded, SlashingProtectionStore } from "../slashing/store.js";
+import type { AttestationVote, BlockProposal, Recorded, SlashingObserver, SlashingProtectionStore } from "../slashing/store.js";
 
 /**
  * Prometheus metrics of one signer process, on a registry of its own (never prom-client's global
@@ -18,6 +18,12 @@ import type { AttestationVote, BlockProposal, Recorded, SlashingProtectionStore 
  * a validator client gives up on a request after a few seconds, so 5 s is the last useful bound.
  */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Sign requests per slashing-database transaction. A PostgreSQL batch holds at most 256; an SQLite
+ * group commit has no bound but holds tens under load. Mostly 1 under load means nothing is shared.
+ */
+export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 export type DbStepKind = "block" | "attestation";
 const DB_KINDS: readonly DbStepKind[] = ["block", "attestation"];
@@ -56,6 +62,25 @@ export class SignerMetrics {
     help: "Time of the slashing-protection database step (check, record and durable commit) by kind",
     labelNames: ["kind"] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly batchRequests = new Histogram({
+    name: "secure_signer_slashing_batch_requests",
+    help: "Sign requests per slashing-database transaction (PostgreSQL batch, including requests whose key was locked elsewhere; SQLite group commit)",
+    buckets: BATCH_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly lockRetries = new Counter({
+    name: "secure_signer_slashing_lock_retries_total",
+    help: "PostgreSQL: sign requests that found their key locked by another session (another instance, an import) and were queued again",
+    registers: [this.registry],
+  });
+
+  private readonly lockTimeouts = new Counter({
+    name: "secure_signer_slashing_lock_timeouts_total",
+    help: "PostgreSQL: sign requests refused (503) because their key stayed locked by another session until their deadline",
     registers: [this.registry],
   });
 
@@ -110,6 +135,21 @@ export class SignerMetrics {
   observeDbStep(kind: DbStepKind, seconds: number): void {
     if (!DB_KINDS.includes(kind) || !Number.isFinite(seconds) || seconds < 0) return;
     this.dbSeconds.observe({ kind }, seconds);
+  }
+
+  /** One sign-path transaction of the slashing database holding `requests` sign requests. */
+  observeSlashingBatch(requests: number): void {
+    if (Number.isSafeInteger(requests) && requests > 0) this.batchRequests.observe(requests);
+  }
+
+  /** `requests` found their key locked by another PostgreSQL session and were queued again. */
+  countLockRetries(requests: number): void {
+    if (Number.isSafeInteger(requests) && requests > 0) this.lockRetries.inc(requests);
+  }
+
+  /** `requests` gave up on a key another PostgreSQL session held until their deadline. */
+  countLockTimeouts(requests: number): void {
+    if (Number.isSafeInteger(requests) && requests > 0) this.lockTimeouts.inc(requests);
   }
 
   /** A fixed count, or a function read at every scrape (e.g. `() => keys.pubkeys().length`). */
@@ -168,5 +208,18 @@ export function timeSlashingStore(store: SlashingProtectionStore, metrics: Signe
     checkAndRecordBlock: (proposal: BlockProposal) => timed("block", () => store.checkAndRecordBlock(proposal)),
     checkAndRecordAttestation: (vote: AttestationVote) => timed("attestation", () => store.checkAndRecordAttestation(vote)),
     close: () => store.close(),
+  };
+}
+
+/**
+ * The slashing store's observer (store.ts), feeding `secure_signer_slashing_batch_requests`,
+ * `secure_signer_slashing_lock_retries_total` and `secure_signer_slashing_lock_timeouts_total`.
+ * The store calls it once per transaction, not per request.
+ */
+export function slashingObserver(metrics: SignerMetrics): SlashingObserver {
+  return {
+    batch: (requests) => metrics.observeSlashingBatch(requests),
+    lockRetries: (requests) => metrics.countLockRetries(requests),
+    lockTimeouts: (requests) => metrics.countLockTimeouts(requests),
   };
 }

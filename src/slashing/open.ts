@@ -1,12 +1,16 @@
 import { openPostgresStore } from "./postgres.js";
 import { openSqliteStore } from "./sqlite.js";
-import type { SlashingProtection } from "./store.js";
+import type { SlashingObserver, SlashingProtection } from "./store.js";
 
 /**
  * Opens the slashing-protection backend a location names: a postgres:// URL or an SQLite file path.
  * With the network's genesis_validators_root the database is bound to that chain from the start,
- * so a first import or sign request for another chain is refused instead of binding it.
+ * so a first import or sign request for another chain is refused instead of binding it. The
+ * observer, if any, is told of the sign path's transactions (store.ts).
  */
-export function openSlashingProtection(location: string, options: { genesisValidatorsRoot?: string } = {}): Promise<SlashingProtection> {
+export function openSlashingProtection(
+  location: string,
+  options: { genesisValidatorsRoot?: string; observer?: SlashingObserver } = {},
+): Promise<SlashingProtection> {
   return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
 }

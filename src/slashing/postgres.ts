@@ -16,9 +16,11 @@ import type {
   ImportSummary,
   PruneSummary,
   Recorded,
+  SlashingObserver,
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
+import { guardObserver } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
@@ -31,6 +33,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long to wait for a connection or a query before answering DATABASE_UNAVAILABLE (default 3000 ms). */
   timeoutMs?: number;
+  /** Told of each sign batch and of requests whose key was locked by another session (metrics). */
+  observer?: SlashingObserver;
 }
 
 /**
@@ -152,8 +156,9 @@ export class PostgresSlashingStore implements SlashingProtection {
   private constructor(
     private readonly pool: pg.Pool,
     timeoutMs: number,
+    observer: SlashingObserver | undefined,
   ) {
-    this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), timeoutMs);
+    this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), timeoutMs, guardObserver(observer));
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSlashingStore> {
@@ -178,7 +183,7 @@ export class PostgresSlashingStore implements SlashingProtection {
     // the pool, a busy one fails its query (handled in withClient) and is destroyed on release.
     pool.on("error", () => undefined);
     pool.on("connect", (client) => client.on("error", () => undefined));
-    const store = new PostgresSlashingStore(pool, timeout);
+    const store = new PostgresSlashingStore(pool, timeout, options.observer);
     try {
       await store.transaction(async (c) => {
         await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);

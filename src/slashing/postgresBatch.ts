@@ -12,7 +12,7 @@
 import type pg from "pg";
 import { SlashingError, StorageError } from "./errors.js";
 import { decideAttestation, decideBlock, type AttestationRecord, type Decision } from "./rules.js";
-import type { AttestationVote, BlockProposal, Recorded } from "./store.js";
+import type { AttestationVote, BlockProposal, Recorded, SlashingObserver } from "./store.js";
 
 export type SignItem = { kind: "block"; proposal: BlockProposal } | { kind: "attestation"; vote: AttestationVote };
 
@@ -58,10 +58,13 @@ export class PostgresSignBatcher {
   /**
    * @param withClient runs `fn` on a pooled connection and maps its failures to StorageError
    * @param lockWaitMs how long a request waits for a key that other transactions hold
+   * @param observer told of each batch, and of the requests that found their key locked elsewhere
+   *   (once per batch, with counts); its callbacks must not throw (store.ts guardObserver)
    */
   constructor(
     private readonly withClient: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
     private readonly lockWaitMs: number,
+    private readonly observer: SlashingObserver,
   ) {}
 
   /** `item` must be the store's own copy: the statements are built from it later. */
@@ -105,6 +108,7 @@ export class PostgresSignBatcher {
       this.running = null;
       this.pump();
     });
+    this.observer.batch(batch.length);
   }
 
   /**
@@ -211,10 +215,13 @@ export class PostgresSignBatcher {
 
   /** Back to the head of the queue, ahead of their keys' later requests, or refused past their deadline. */
   private retry(missed: Pending[]): void {
+    if (missed.length === 0) return;
     const now = Date.now();
     const again: Pending[] = [];
+    let timedOut = 0;
     for (const p of missed) {
       if (now >= p.deadline || this.closed) {
+        if (!this.closed) timedOut++;
         p.reject(
           this.closed
             ? storeClosed()
@@ -229,6 +236,8 @@ export class PostgresSignBatcher {
       }
     }
     this.queue.unshift(...again);
+    if (again.length > 0) this.observer.lockRetries(again.length);
+    if (timedOut > 0) this.observer.lockTimeouts(timedOut);
   }
 }
 

@@ -42,9 +42,11 @@ import type {
   ImportSummary,
   PruneSummary,
   Recorded,
+  SlashingObserver,
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
+import { guardObserver } from "./store.js";
 
 export interface SqliteStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
@@ -54,6 +56,8 @@ export interface SqliteStoreOptions {
    * 50 ms), e.g. because signing failed. 0 commits at the next turn of the event loop.
    */
   commitDelayMs?: number;
+  /** Told of each group commit and how many sign requests it makes durable (metrics). */
+  observer?: SlashingObserver;
 }
 
 interface Waiter<T> {
@@ -119,6 +123,7 @@ export class SqliteSlashingStore implements SlashingProtection {
     /** The chain the database is bound to, or will be once the batch that binds it commits. */
     private chain: string | null,
     private readonly commitDelayMs: number,
+    private readonly observer: SlashingObserver,
   ) {
     worker.on("message", (m: Reply) => this.onReply(m));
     // A reply that cannot be read leaves its callers waiting forever; nothing more is trusted.
@@ -156,7 +161,7 @@ export class SqliteSlashingStore implements SlashingProtection {
       worker.once("error", onError);
       worker.once("exit", onExit);
     });
-    return new SqliteSlashingStore(path, worker, chain, options.commitDelayMs ?? 50);
+    return new SqliteSlashingStore(path, worker, chain, options.commitDelayMs ?? 50, guardObserver(options.observer));
   }
 
   async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {
@@ -300,6 +305,7 @@ export class SqliteSlashingStore implements SlashingProtection {
       settle();
       if (this.commitWanted) this.scheduleFlush();
     };
+    if (!this.failure) this.observer.batch(batch.waiters.length);
     this.enqueue(
       { op: "commit", gvr: batch.gvr, records: batch.records },
       {

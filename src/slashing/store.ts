@@ -81,3 +81,41 @@ export interface SlashingProtection extends SlashingProtectionStore {
   prune(): Promise<PruneSummary>;
   health(): Promise<StoreHealth>;
 }
+
+/**
+ * What a store tells about its sign path, for an operator to see (app.ts connects it to the
+ * metrics; the slashing domain knows nothing of them). Each callback is called at most once per
+ * database transaction, never per request, and a callback that throws is ignored.
+ */
+export interface SlashingObserver {
+  /**
+   * One sign-path transaction sent to the database with `requests` sign requests (≥ 1): a
+   * PostgreSQL batch, including the requests whose key turns out to be locked elsewhere, or an
+   * SQLite group commit, including exact repeats, which wait for it without adding a record.
+   */
+  batch(requests: number): void;
+  /** PostgreSQL: `requests` of a batch found their key locked by another session and were queued again. */
+  lockRetries(requests: number): void;
+  /** PostgreSQL: `requests` found their key still locked elsewhere at their deadline and were refused (DATABASE_UNAVAILABLE). */
+  lockTimeouts(requests: number): void;
+}
+
+const NO_OBSERVER: SlashingObserver = { batch() {}, lockRetries() {}, lockTimeouts() {} };
+
+/**
+ * The observer a store calls: one that does nothing when none is given, else the given one with each
+ * callback guarded, so that a failing observer cannot strand a request or fail a batch.
+ */
+export function guardObserver(observer: SlashingObserver | undefined): SlashingObserver {
+  if (observer === undefined) return NO_OBSERVER;
+  const guard =
+    (fn: (n: number) => void) =>
+    (n: number): void => {
+      try {
+        fn.call(observer, n);
+      } catch {
+        // Observing is best effort; the sign path must not depend on it.
+      }
+    };
+  return { batch: guard(observer.batch), lockRetries: guard(observer.lockRetries), lockTimeouts: guard(observer.lockTimeouts) };
+}

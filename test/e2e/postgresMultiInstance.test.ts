@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import pg from "pg";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
+import { parseExposition, sample, type Exposition } from "../helpers/prometheus.js";
 import { createTestDatabase } from "../helpers/slashingPostgres.js";
-import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, startTestSigner, writeKeystores, type SignerProcess, type TestSigner } from "../helpers/signer.js";
 
 describe("several signer processes on one PostgreSQL database", () => {
   it("sign at most one message of each conflicting set sent to all of them at once", async (t) => {
@@ -43,5 +45,72 @@ describe("several signer processes on one PostgreSQL database", () => {
       sets += 3;
     }
     console.log(`3 signer processes, ${sets} conflicting sets raced across them: one signature each`);
+  });
+
+  it("shows in /metrics when another session holds a key: lock retries while it does, a lock timeout (503) past the deadline", { timeout: 60_000 }, async (t) => {
+    const db = await createTestDatabase();
+    // Another instance signing the key, or an import, as far as the signer can tell.
+    const holder = new pg.Client({ connectionString: db.url });
+    let signer: TestSigner | undefined;
+    // One hook, since the database is dropped last (after hooks run in the order they were added).
+    t.after(async () => {
+      await holder.end().catch(() => undefined);
+      await signer?.close();
+      await db.drop();
+    });
+    await holder.connect();
+    signer = await startTestSigner(t, { flags: { "slashing-db": db.url } });
+    const { url } = signer;
+    const key = signer.keys[0]!.pubkey;
+    const hold = async () => {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
+    };
+    const scrape = async (): Promise<Exposition> => {
+      const res = await fetch(`${url}/metrics`);
+      assert.equal(res.status, 200);
+      return parseExposition(await res.text());
+    };
+    const retries = (m: Exposition) => sample(m, "secure_signer_slashing_lock_retries_total")!;
+
+    const before = await scrape();
+    assert.equal(before.types.get("secure_signer_slashing_batch_requests"), "histogram");
+    assert.equal(before.types.get("secure_signer_slashing_lock_retries_total"), "counter");
+    assert.equal(before.types.get("secure_signer_slashing_lock_timeouts_total"), "counter");
+    assert.equal(sample(before, "secure_signer_slashing_batch_requests_count"), 0);
+    assert.equal(retries(before), 0);
+    assert.equal(sample(before, "secure_signer_slashing_lock_timeouts_total"), 0);
+
+    assert.equal((await sign(url, key, attestationBody(1, 2))).status, 200);
+    const free = await scrape();
+    assert.equal(sample(free, "secure_signer_slashing_batch_requests_count"), 1);
+    assert.equal(retries(free), 0);
+
+    // Held for a moment: the request waits, retried batch after batch, then signs.
+    await hold();
+    const waiting = sign(url, key, attestationBody(2, 3));
+    await new Promise((r) => setTimeout(r, 300));
+    const held = await scrape();
+    await holder.query("COMMIT");
+    assert.equal((await waiting).status, 200);
+    assert.ok(retries(held) >= 5, `retries while held for 300 ms: ${retries(held)}`);
+    assert.ok(sample(held, "secure_signer_slashing_batch_requests_count")! >= 1 + retries(held), "each retry is a batch");
+    assert.equal(sample(held, "secure_signer_slashing_lock_timeouts_total"), 0);
+
+    // Held past the 3 s deadline: 503, counted as a lock timeout, not only as a sign error.
+    await hold();
+    const refused = await sign(url, key, attestationBody(3, 4));
+    await holder.query("COMMIT");
+    assert.equal(refused.status, 503, refused.message);
+    assert.match(refused.message ?? "", /locked by another transaction/);
+    const after = await scrape();
+    assert.equal(sample(after, "secure_signer_slashing_lock_timeouts_total"), 1);
+    assert.ok(retries(after) - retries(held) >= 50, `retries over 3 s: ${retries(after) - retries(held)}`);
+    assert.equal(sample(after, "secure_signer_signatures_total", { type: "ATTESTATION", outcome: "error" }), 1);
+    // Every attempt is in one batch: two decided, the rest tried again or given up.
+    assert.equal(
+      sample(after, "secure_signer_slashing_batch_requests_sum"),
+      2 + retries(after) + sample(after, "secure_signer_slashing_lock_timeouts_total")!,
+    );
   });
 });

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { registerErrorHandler } from "../../src/api/errors.js";
 import { registerEth2Routes } from "../../src/api/eth2.js";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
-import { LATENCY_BUCKETS, SignerMetrics, timeSlashingStore } from "../../src/metrics/metrics.js";
+import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver, timeSlashingStore } from "../../src/metrics/metrics.js";
 import { registerMetricsRoute } from "../../src/metrics/route.js";
 import { createNetworkConfig } from "../../src/signing/network.js";
 import { SIGN_TYPES } from "../../src/signing/schema.js";
@@ -66,12 +66,19 @@ describe("metrics", () => {
     assert.equal(first.types.get("secure_signer_keys_loaded"), "gauge");
     assert.equal(first.types.get("secure_signer_platform_info"), "gauge");
     assert.equal(first.types.get("secure_signer_http_requests_total"), "counter");
+    assert.equal(first.types.get("secure_signer_slashing_batch_requests"), "histogram");
+    assert.equal(first.types.get("secure_signer_slashing_lock_retries_total"), "counter");
+    assert.equal(first.types.get("secure_signer_slashing_lock_timeouts_total"), "counter");
     assert.equal(Object.keys(series(first, "secure_signer_signatures_total")).length, SIGN_TYPES.length * 3);
     assert.deepEqual(series(first, "secure_signer_signatures_total", true), {});
     assert.deepEqual(series(first, "secure_signer_slashing_refusals_total"), {});
     assert.deepEqual(series(first, "secure_signer_http_requests_total"), {});
     assert.equal(sample(first, "secure_signer_keys_loaded"), 0);
     assert.equal(sample(first, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 0);
+    // The slashing path's series exist at 0 before the first transaction (no labels: one series each).
+    assert.equal(sample(first, "secure_signer_slashing_batch_requests_count"), 0);
+    assert.equal(sample(first, "secure_signer_slashing_lock_retries_total"), 0);
+    assert.equal(sample(first, "secure_signer_slashing_lock_timeouts_total"), 0);
     // Default process metrics are on the same registry.
     assert.equal(first.types.get("process_cpu_user_seconds_total"), "counter");
     assert.equal(first.types.get("nodejs_heap_size_used_bytes"), "gauge");
@@ -94,6 +101,18 @@ describe("metrics", () => {
     metrics.observeDbStep("attestation", 0.004);
     metrics.observeDbStep("block", 0.2);
     metrics.observeDbStep("block", 9);
+    // What a store reports, through the observer app.ts hands it.
+    const observer = slashingObserver(metrics);
+    for (const n of [1, 1, 3, 40, 256, 2000]) observer.batch(n);
+    observer.lockRetries(2);
+    observer.lockRetries(5);
+    observer.lockTimeouts(1);
+    // Nonsense counts are dropped rather than corrupting a counter.
+    for (const n of [0, -1, 0.5, NaN]) {
+      observer.batch(n);
+      observer.lockRetries(n);
+      observer.lockTimeouts(n);
+    }
     metrics.setKeysLoaded(3);
     metrics.setPlatform("dev", false);
     metrics.setPlatform("tsm", true);
@@ -142,6 +161,15 @@ describe("metrics", () => {
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 3);
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
 
+    // Requests per slashing transaction, and the lock counters.
+    const perBatch = (...counts: number[]) => Object.fromEntries([...BATCH_BUCKETS.map(String), "+Inf"].map((b, i) => [b, counts[i]]));
+    //                                                                                   1  2  4  8  16 32 64 128 256 512 1024 +Inf
+    assert.deepEqual(buckets(exp, "secure_signer_slashing_batch_requests", {}), perBatch(2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 5, 6));
+    assert.equal(sample(exp, "secure_signer_slashing_batch_requests_count"), 6);
+    assert.equal(sample(exp, "secure_signer_slashing_batch_requests_sum"), 2301);
+    assert.equal(sample(exp, "secure_signer_slashing_lock_retries_total"), 7);
+    assert.equal(sample(exp, "secure_signer_slashing_lock_timeouts_total"), 1);
+
     assert.equal(sample(exp, "secure_signer_keys_loaded"), 3);
     // setPlatform replaces the series: exactly one, the latest.
     assert.deepEqual(series(exp, "secure_signer_platform_info"), { "attested=true,platform=tsm": 1 });
@@ -161,7 +189,7 @@ describe("metrics", () => {
   it("measures real sign requests through the eth2 routes and a real SQLite store", async (t) => {
     const dir = await tempDir(t, "metrics");
     const metrics = new SignerMetrics({ defaultMetrics: false });
-    const store = await openSlashingProtection(join(dir, "slashing.sqlite"));
+    const store = await openSlashingProtection(join(dir, "slashing.sqlite"), { observer: slashingObserver(metrics) });
     t.after(() => store.close());
     const keys = new WorkerPoolSigningKeys(1);
     t.after(() => keys.close());
@@ -227,6 +255,12 @@ describe("metrics", () => {
     // Every slashable request reached the database (refusals included); RANDAO_REVEAL never does.
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 4);
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
+    // One SQLite group commit per allowed request, since each waited for its own before the next was
+    // sent; refusals record nothing and wait for no commit. No locks to wait for on SQLite.
+    assert.equal(sample(exp, "secure_signer_slashing_batch_requests_count"), 3);
+    assert.equal(sample(exp, "secure_signer_slashing_batch_requests_sum"), 3);
+    assert.equal(sample(exp, "secure_signer_slashing_lock_retries_total"), 0);
+    assert.equal(sample(exp, "secure_signer_slashing_lock_timeouts_total"), 0);
     assert.equal(sample(exp, "secure_signer_keys_loaded"), 2);
     assert.deepEqual(series(exp, "secure_signer_platform_info"), { "attested=false,platform=dev": 1 });
     assert.deepEqual(series(exp, "secure_signer_http_requests_total"), {

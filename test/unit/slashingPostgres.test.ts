@@ -8,7 +8,7 @@ import pg from "pg";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
 import { SqliteSlashingStore } from "../../src/slashing/sqlite.js";
-import type { Recorded, SlashingProtection } from "../../src/slashing/store.js";
+import type { Recorded, SlashingObserver, SlashingProtection } from "../../src/slashing/store.js";
 import { Relay } from "../helpers/relay.js";
 import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
 import { GVR, pubkey, root } from "../helpers/slashingBackends.js";
@@ -99,6 +99,87 @@ describe("PostgreSQL slashing store", () => {
       assert.equal(await outcome(vote(1, 12)), "allowed");
     } finally {
       await holder.end();
+      await store.close();
+    }
+  });
+
+  it("tells its observer of every batch, and of each request that found its key locked or gave up on it", { timeout: 30_000 }, async () => {
+    const seen = { batches: [] as number[], retries: 0, retryCalls: 0, timeouts: 0 };
+    const observer: SlashingObserver = {
+      batch: (n) => seen.batches.push(n),
+      lockRetries: (n) => {
+        seen.retries += n;
+        seen.retryCalls++;
+      },
+      lockTimeouts: (n) => (seen.timeouts += n),
+    };
+    const s = schema();
+    const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR, poolSize: 3, timeoutMs: 1500, observer });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    const hold = async (...keys: number[]) => {
+      await holder.query("BEGIN");
+      for (const k of keys) await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey(k)]);
+    };
+    const vote = (k: number, target: number) =>
+      outcome(
+        store.checkAndRecordAttestation({ pubkey: pubkey(k), genesisValidatorsRoot: GVR, sourceEpoch: target - 1, targetEpoch: target, signingRoot: root(k) }),
+      );
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    try {
+      // Requests arriving while a batch is in the database share the next one.
+      assert.deepEqual(await Promise.all(Array.from({ length: 10 }, (_, i) => vote(100 + i, 10))), Array(10).fill("allowed"));
+      assert.equal(sum(seen.batches), 10);
+      assert.ok(seen.batches.length < 10, `batches ${seen.batches.join()}`);
+      assert.deepEqual([seen.retries, seen.timeouts], [0, 0]);
+
+      // Keys held by another session: their requests are tried again, batch after batch, until released.
+      await hold(1, 2, 3);
+      const batchesBefore = seen.batches.length;
+      const waiting = [1, 2, 3].map((k) => vote(k, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      const batchesWhileHeld = seen.batches.length - batchesBefore;
+      const retriesWhileHeld = seen.retries;
+      await holder.query("COMMIT");
+      assert.deepEqual(await Promise.all(waiting), Array(3).fill("allowed"));
+      assert.ok(retriesWhileHeld >= 3 * 5, `retries while 3 keys were held for 300 ms: ${retriesWhileHeld}`);
+      // Every retry is a new attempt in a later batch (and one attempt may be in the database now).
+      assert.ok(batchesWhileHeld >= 5 && batchesWhileHeld <= retriesWhileHeld + 1, `${batchesWhileHeld} batches, ${retriesWhileHeld} retries`);
+      // Reported once per batch with a count, not once per request: keys 2 and 3 arrived together.
+      assert.ok(seen.retryCalls < seen.retries, `${seen.retryCalls} calls for ${seen.retries} retries`);
+      assert.equal(seen.timeouts, 0);
+
+      // Held past the deadline: one timeout, and the retries until then.
+      const retriesBefore = seen.retries;
+      await hold(4);
+      assert.equal(await vote(4, 10), "DATABASE_UNAVAILABLE");
+      await holder.query("COMMIT");
+      assert.equal(seen.timeouts, 1);
+      assert.ok(seen.retries - retriesBefore >= 10, `retries over 1.5 s: ${seen.retries - retriesBefore}`);
+      // Every attempt is in exactly one batch: decided (13), tried again, or given up.
+      assert.equal(sum(seen.batches), 13 + seen.retries + seen.timeouts);
+      assert.ok(seen.batches.every((n) => Number.isInteger(n) && n >= 1 && n <= 256), seen.batches.join());
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
+  it("keeps signing when its observer throws", async () => {
+    const boom = () => {
+      throw new Error("observer failed");
+    };
+    const store = await openPostgresStore(db.url, {
+      schema: schema(),
+      genesisValidatorsRoot: GVR,
+      observer: { batch: boom, lockRetries: boom, lockTimeouts: boom },
+    });
+    try {
+      const votes = Array.from({ length: 5 }, (_, i) =>
+        outcome(store.checkAndRecordAttestation({ pubkey: pubkey(i), genesisValidatorsRoot: GVR, sourceEpoch: 1, targetEpoch: 2, signingRoot: root(i) })),
+      );
+      assert.deepEqual(await Promise.all(votes), Array(5).fill("allowed"));
+    } finally {
       await store.close();
     }
   });
