@@ -8,6 +8,7 @@ import { registerKeymanager } from "./api/keymanager.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
+import { DerivationPaths } from "./keys/derivationPaths.js";
 import { loadKeystoreDir } from "./keys/keystoreDir.js";
 import { addAll, loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
@@ -83,7 +84,8 @@ async function start(
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
   const transportKey = await TransportKey.open(platform, config.dataDir);
   let keyErrors = 0;
-  const sealed = await loadSealedKeys(sealedStore, keys);
+  const derivationPaths = new DerivationPaths();
+  const sealed = await loadSealedKeys(sealedStore, keys, derivationPaths);
   for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
   keyErrors += sealed.errors.length;
   const readOnly = new Set<string>();
@@ -92,7 +94,7 @@ async function start(
     for (const k of loaded.keys) readOnly.add(k.pubkey);
     for (const { file, message } of loaded.errors) logger.error({ file }, `keystore not loaded: ${message}`);
     keyErrors += loaded.errors.length;
-    await addAll(keys, loaded.keys);
+    await addAll(keys, loaded.keys, derivationPaths);
     logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
 
@@ -168,6 +170,7 @@ async function start(
         registerKeymanager(app, {
           keys,
           sealedStore,
+          derivationPaths,
           platform,
           transportKey,
           slashing,

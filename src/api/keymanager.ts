@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError, SignerError } from "../errors.js";
 import { decryptKeystores, type DecryptJob } from "../keys/decryptPool.js";
+import type { DerivationPaths } from "../keys/derivationPaths.js";
 import { MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
 import { parseKeystoreJson } from "../keys/keystore.js";
 import type { SealedKeyStore } from "../keys/sealedStore.js";
@@ -38,6 +39,8 @@ export interface KeymanagerSlashing {
 export interface KeymanagerOptions {
   keys: SigningKeys;
   sealedStore: SealedKeyStore;
+  /** The keystore path of each loaded key that has one; imports add to it, deletes remove from it. */
+  derivationPaths: DerivationPaths;
   platform: Platform;
   transportKey: TransportKey;
   slashing: KeymanagerSlashing;
@@ -116,7 +119,7 @@ function digest(token: string): Buffer {
 }
 
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
-  const { keys, sealedStore, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
+  const { keys, sealedStore, derivationPaths, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
   const readOnly = opts.readOnly ?? new Set<string>();
   const isReadOnly = (pubkey: string, sealed: ReadonlySet<string>) => readOnly.has(pubkey) || !sealed.has(pubkey);
   const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
@@ -144,7 +147,13 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       schema: {
         response: {
           200: Type.Object({
-            data: Type.Array(Type.Object({ validating_pubkey: Type.String(), readonly: Type.Boolean() })),
+            data: Type.Array(
+              Type.Object({
+                validating_pubkey: Type.String(),
+                derivation_path: Type.Optional(Type.String()),
+                readonly: Type.Boolean(),
+              }),
+            ),
           }),
           ...errorResponses,
         },
@@ -152,8 +161,17 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     },
     async () => {
       const sealed = new Set(await sealedStore.list());
-      // Keys from a keystore directory come back at every start, so the API cannot delete them.
-      return { data: keys.pubkeys().map((pubkey) => ({ validating_pubkey: pubkey, readonly: isReadOnly(pubkey, sealed) })) };
+      return {
+        data: keys.pubkeys().map((pubkey) => {
+          const path = derivationPaths.get(pubkey);
+          return {
+            validating_pubkey: pubkey,
+            ...(path !== undefined && { derivation_path: path }),
+            // Keys from a keystore directory come back at every start, so the API cannot delete them.
+            readonly: isReadOnly(pubkey, sealed),
+          };
+        }),
+      };
     },
   );
 
@@ -309,7 +327,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
 
     const seen = new Set<string>();
     for (const [i, result] of results.entries()) {
-      const index = jobs[i]!.index;
+      const { index, keystore } = jobs[i]!;
       if (!result.ok) {
         statuses[index] = { status: "error", message: result.error.message };
         continue;
@@ -320,9 +338,11 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           continue;
         }
         seen.add(result.pubkey);
-        // Sealed durably before it can sign, so a key that signed is never lost at restart.
-        await sealedStore.save(result.secretKey);
+        // Sealed durably before it can sign, so a key that signed is never lost at restart; its
+        // path is sealed with it, so GET lists it after a restart too.
+        await sealedStore.save(result.secretKey, { path: keystore.path });
         await keys.add(result.secretKey);
+        derivationPaths.set(result.pubkey, keystore.path);
         statuses[index] = { status: "imported" };
       } catch (e) {
         statuses[index] = { status: "error", message: `keystores[${index}]: ${(e as Error).message}` };
@@ -333,12 +353,19 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     return statuses;
   }
 
+  /**
+   * The keys are taken one by one, in request order, as the keymanager flows describe: a pubkey
+   * repeated in the request finds its key already gone the second time, and is answered as any key
+   * that is no longer there (not_active when the database holds records for it, which the
+   * interchange then includes once, else not_found), as Lighthouse and Teku do.
+   */
   async function deleteKeys(pubkeys: string[]): Promise<{ data: DeleteStatus[]; slashing_protection: string }> {
     const sealed = new Set(await sealedStore.list());
     const data: DeleteStatus[] = [];
-    const candidates: string[] = [];
-    const hadFile = new Set<string>();
-    for (const pubkey of pubkeys) {
+    const candidates = new Set<string>();
+    // Requests for a key that neither signed nor had a file: their status depends on the export.
+    const absent: number[] = [];
+    for (const [i, pubkey] of pubkeys.entries()) {
       const active = keys.has(pubkey);
       if (active && isReadOnly(pubkey, sealed)) {
         data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory at start and is read-only` });
@@ -346,13 +373,18 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       }
       try {
         // The key stops signing before anything else happens; only then is its file removed.
-        if (active) await keys.remove(pubkey);
-        if (sealed.has(pubkey)) {
-          await sealedStore.delete(pubkey);
-          hadFile.add(pubkey);
+        if (active) {
+          await keys.remove(pubkey);
+          derivationPaths.delete(pubkey);
         }
+        const hadFile = sealed.has(pubkey);
+        if (hadFile) {
+          await sealedStore.delete(pubkey);
+          sealed.delete(pubkey);
+        }
+        if (!active && !hadFile) absent.push(i);
         data.push({ status: active ? "deleted" : "not_active" });
-        candidates.push(pubkey);
+        candidates.add(pubkey);
       } catch (e) {
         data.push({ status: "error", message: `${pubkey}: ${(e as Error).message}` });
       }
@@ -360,7 +392,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     // Records are exported, never deleted: re-importing the key elsewhere must stay protected.
     let exported: Awaited<ReturnType<KeymanagerSlashing["exportInterchange"]>>;
     try {
-      exported = await slashing.exportInterchange(genesisValidatorsRoot, [...new Set(candidates)]);
+      exported = await slashing.exportInterchange(genesisValidatorsRoot, [...candidates]);
     } catch (e) {
       // The keys no longer sign, but their records could not be read. As the keymanager flows
       // say: an error per key and an empty interchange; deleting again returns the records.
@@ -372,11 +404,9 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       };
     }
     const withRecords = new Set(exported.data.map((d) => d.pubkey.toLowerCase()));
-    pubkeys.forEach((pubkey, i) => {
-      if (data[i]!.status === "not_active" && !withRecords.has(pubkey) && !hadFile.has(pubkey)) {
-        data[i] = { status: "not_found" };
-      }
-    });
+    for (const i of absent) {
+      if (!withRecords.has(pubkeys[i]!)) data[i] = { status: "not_found" };
+    }
     return { data, slashing_protection: JSON.stringify(exported) };
   }
 };

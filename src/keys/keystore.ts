@@ -1,6 +1,7 @@
 import { decrypt as decryptEip2335, type IKeystore } from "@chainsafe/bls-keystore";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { MAX_DERIVATION_PATH_LENGTH } from "./derivationPaths.js";
 import { KeyError } from "./errors.js";
 import { pubkeyOf } from "./sealedStore.js";
 import { firstSchemaError } from "../util/schema.js";
@@ -37,9 +38,13 @@ export const KeystoreSchema = Type.Object({
   version: Type.Literal(4),
   uuid: Type.String(),
   description: Type.Optional(Type.String()),
-  path: Type.String(),
-  // Optional in practice (some tools write ""), so an absent pubkey is derived instead of compared.
-  pubkey: Type.Optional(Type.Union([Hex(48), Type.Literal("")])),
+  // Listed by GET /eth/v1/keystores and sealed with an imported key, hence bounded.
+  path: Type.String({ maxLength: MAX_DERIVATION_PATH_LENGTH }),
+  // Optional in practice (some tools write ""): an absent pubkey is derived instead of compared.
+  // EIP-2335 writes bare hex; the keymanager spec's own example keystore and some tools add 0x,
+  // which Web3Signer accepts, so parseKeystore strips it. One pattern, not a union, so that a
+  // refusal quotes the form expected.
+  pubkey: Type.Optional(Type.String({ pattern: "^((0x)?[0-9a-fA-F]{96})?$" })),
   crypto: Type.Object({
     kdf: Type.Union([Pbkdf2Kdf, ScryptKdf]),
     checksum: Type.Object({ function: Type.Literal("sha256"), params: Type.Object({}), message: Hex(32) }),
@@ -61,7 +66,10 @@ const keystoreCheck = TypeCompiler.Compile(KeystoreSchema);
  */
 const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
 
-/** Validates a parsed keystore object; `source` names it in the error (a file name or list index). */
+/**
+ * Validates a parsed keystore object; `source` names it in the error (a file name or list index).
+ * The result's `pubkey`, when there is one, is in EIP-2335 form: bare lower-case hex.
+ */
 export function parseKeystore(value: unknown, source: string): Keystore {
   if (!keystoreCheck.Check(value)) {
     const where = firstSchemaError(keystoreCheck.Errors(value)) ?? "not an object";
@@ -77,7 +85,7 @@ export function parseKeystore(value: unknown, source: string): Keystore {
       throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n=${n}, r=${r} needs more than 1 GiB`, { source });
     }
   }
-  return value;
+  return value.pubkey ? { ...value, pubkey: value.pubkey.replace(/^0x/, "").toLowerCase() } : value;
 }
 
 /** Parses JSON text and validates it as a keystore. */
@@ -121,11 +129,11 @@ export async function decryptKeystore(keystore: Keystore, password: string, sour
       source,
     });
   }
-  if (keystore.pubkey && pubkey !== "0x" + keystore.pubkey.toLowerCase()) {
+  if (keystore.pubkey && pubkey !== "0x" + keystore.pubkey) {
     secret.fill(0);
     throw new KeyError(
       "PUBKEY_MISMATCH",
-      `${source}: keystore pubkey 0x${keystore.pubkey.toLowerCase()} does not match the decrypted secret's ${pubkey}`,
+      `${source}: keystore pubkey 0x${keystore.pubkey} does not match the decrypted secret's ${pubkey}`,
       { source },
     );
   }

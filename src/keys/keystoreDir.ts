@@ -11,6 +11,8 @@ export interface LoadedKeystore {
   secretKey: Uint8Array;
   /** Path of the keystore file. */
   file: string;
+  /** The keystore's derivation `path` ("" when the key was not derived from a seed). */
+  path: string;
 }
 
 export interface KeystoreDirError {
@@ -113,7 +115,7 @@ export async function loadKeystoreDir(
       continue;
     }
     seen.set(result.pubkey, file);
-    keys.push({ pubkey: result.pubkey, secretKey: result.secretKey, file });
+    keys.push({ pubkey: result.pubkey, secretKey: result.secretKey, file, path: jobs[index]!.keystore.path });
   }
   return { keys, errors };
 }

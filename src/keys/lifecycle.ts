@@ -1,4 +1,5 @@
 import type { SigningKeys } from "../bls/signingKeys.js";
+import type { DerivationPaths } from "./derivationPaths.js";
 import { loadKeystoreDir, readKeystoreDir, type KeystoreDirError, type LoadKeystoreDirOptions } from "./keystoreDir.js";
 import type { SealedKeyStore } from "./sealedStore.js";
 import type { ImportRequest } from "./transport.js";
@@ -29,7 +30,7 @@ export async function importKeystoreDirToSealed(
   for (const key of loaded.keys) {
     try {
       if (present.has(key.pubkey)) result.existing.push(key.pubkey);
-      else result.imported.push(await sealedStore.save(key.secretKey));
+      else result.imported.push(await sealedStore.save(key.secretKey, { path: key.path }));
     } catch (e) {
       result.errors.push({ file: key.file, message: `${key.file}: cannot seal: ${(e as Error).message}` });
     } finally {
@@ -40,23 +41,34 @@ export async function importKeystoreDirToSealed(
 }
 
 /**
- * Unseals every stored key into `keys` (at start, or for the CLI's deposit-data and exit). Files
- * that fail are reported and skipped; the secrets are wiped once `keys` holds them.
+ * Unseals every stored key into `keys` (at start, or for the CLI's deposit-data and exit), and
+ * their derivation paths into `paths` when given. Files that fail are reported and skipped; the
+ * secrets are wiped once `keys` holds them.
  */
 export async function loadSealedKeys(
   sealedStore: SealedKeyStore,
   keys: SigningKeys,
+  paths?: DerivationPaths,
 ): Promise<{ pubkeys: string[]; errors: KeystoreDirError[] }> {
   const { keys: loaded, errors } = await sealedStore.loadAll();
-  return { pubkeys: await addAll(keys, loaded), errors };
+  return { pubkeys: await addAll(keys, loaded, paths), errors };
 }
 
-/** Adds each secret to `keys` and wipes it, whether or not adding it succeeded. */
-export async function addAll(keys: SigningKeys, loaded: Array<{ secretKey: Uint8Array }>): Promise<string[]> {
+/**
+ * Adds each secret to `keys` (and its derivation path to `paths`, when given) and wipes it,
+ * whether or not adding it succeeded.
+ */
+export async function addAll(
+  keys: SigningKeys,
+  loaded: Array<{ secretKey: Uint8Array; path?: string }>,
+  paths?: DerivationPaths,
+): Promise<string[]> {
   const pubkeys: string[] = [];
   for (const key of loaded) {
     try {
-      pubkeys.push(await keys.add(key.secretKey));
+      const pubkey = await keys.add(key.secretKey);
+      paths?.set(pubkey, key.path);
+      pubkeys.push(pubkey);
     } finally {
       key.secretKey.fill(0);
     }

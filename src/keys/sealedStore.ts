@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
+import { decodeSealedKey, encodeSealedKey, type SealedKeyMetadata } from "./sealedFormat.js";
 import { syncDir, writeSecretFile } from "./secretFile.js";
 
 export interface SealedKey {
@@ -11,6 +12,8 @@ export interface SealedKey {
   /** 32-byte secret; the caller hands it to SigningKeys and then zeroes it. */
   secretKey: Uint8Array;
   file: string;
+  /** The derivation path of the keystore it was imported from, when that had one. */
+  path?: string;
 }
 
 export interface SealedLoadResult {
@@ -33,7 +36,8 @@ export function pubkeyOf(secretKey: Uint8Array): string {
 
 /**
  * BLS keys at rest: one file `<dataDir>/keys/<pubkey>.sealed` per key, sealed by the platform,
- * written atomically with mode 0600.
+ * written atomically with mode 0600. What is sealed is the secret and the key's metadata
+ * (sealedFormat.ts), so the metadata is as tamper-proof as the key.
  */
 export class SealedKeyStore {
   private constructor(
@@ -51,10 +55,16 @@ export class SealedKeyStore {
     return join(this.dir, `${pubkey}.sealed`);
   }
 
-  /** Seals and stores the key, durably, before returning its canonical public key. */
-  async save(secretKey: Uint8Array): Promise<string> {
+  /** Seals and stores the key with its metadata, durably, before returning its canonical public key. */
+  async save(secretKey: Uint8Array, metadata: SealedKeyMetadata = {}): Promise<string> {
     const pubkey = pubkeyOf(secretKey);
-    const blob = await this.platform.seal(secretKey, sealContext(pubkey));
+    const plaintext = encodeSealedKey(secretKey, metadata);
+    let blob: Uint8Array;
+    try {
+      blob = await this.platform.seal(plaintext, sealContext(pubkey));
+    } finally {
+      plaintext.fill(0);
+    }
     await writeSecretFile(this.fileOf(pubkey), blob);
     return pubkey;
   }
@@ -105,11 +115,18 @@ export class SealedKeyStore {
         file,
       });
     }
-    let secretKey: Uint8Array;
+    let plaintext: Uint8Array;
     try {
-      secretKey = await this.platform.unseal(new Uint8Array(await readFile(file)), sealContext(pubkey));
+      plaintext = await this.platform.unseal(new Uint8Array(await readFile(file)), sealContext(pubkey));
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: cannot unseal: ${(e as Error).message}`, { file });
+    }
+    let secretKey: Uint8Array;
+    let metadata: SealedKeyMetadata;
+    try {
+      ({ secretKey, metadata } = decodeSealedKey(plaintext));
+    } catch (e) {
+      throw new KeyError("SEALED_FILE_INVALID", `${file}: unsealed, but ${(e as Error).message}`, { file });
     }
     let derived: string;
     try {
@@ -122,6 +139,6 @@ export class SealedKeyStore {
       secretKey.fill(0);
       throw new KeyError("PUBKEY_MISMATCH", `${file}: unsealed secret belongs to ${derived}, not ${pubkey}`, { file });
     }
-    return { pubkey, secretKey, file };
+    return { pubkey, secretKey, file, ...(metadata.path !== undefined && { path: metadata.path }) };
   }
 }

@@ -2,15 +2,17 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
-import { SealedKeyStore } from "../../src/keys/sealedStore.js";
+import { SealedKeyStore, sealContext } from "../../src/keys/sealedStore.js";
+import { createDevPlatform } from "../../src/tee/dev.js";
 import { checkReportData } from "../../src/tee/reportData.js";
 import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
 import { startKeymanager, TEST_GVR, type KeymanagerHarness } from "../helpers/keysServer.js";
+import { startTestSigner } from "../helpers/signer.js";
 
 const interchangeFor = (pubkey: string, slot: number, gvr = TEST_GVR) =>
   JSON.stringify({
@@ -88,8 +90,8 @@ describe("keymanager API over HTTP", () => {
     await h.keys.add(fromDir.secretKey);
     const list = await h.call("GET", "/eth/v1/keystores");
     assert.deepEqual(list.json.data, [
-      { validating_pubkey: a.pubkey, readonly: false },
-      { validating_pubkey: b.pubkey, readonly: false },
+      { validating_pubkey: a.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false },
+      { validating_pubkey: b.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false },
       { validating_pubkey: fromDir.pubkey, readonly: true },
     ]);
 
@@ -233,7 +235,7 @@ describe("keymanager persistence and concurrency", () => {
     assert.equal(second.token, first.token);
     assert.equal(second.transportKey.publicKeyHex, first.transportKey.publicKeyHex);
     const list = await second.call("GET", "/eth/v1/keystores");
-    assert.deepEqual(list.json.data, [{ validating_pubkey: key.pubkey, readonly: false }]);
+    assert.deepEqual(list.json.data, [{ validating_pubkey: key.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false }]);
   });
 });
 
@@ -328,5 +330,103 @@ describe("keymanager session leaks no secret", () => {
     }
     for (const password of passwords) assert.equal(haystack.includes(password), false);
     assert.deepEqual((await readdir(join(dataDir, "keys"))).filter((n) => !n.startsWith(".")), []);
+  });
+});
+
+describe("keymanager API: what Web3Signer and the spec do with pubkey prefixes, repeats and paths", () => {
+  it("imports a keystore whose pubkey has a 0x prefix, as Web3Signer does, and still refuses one not matching its key", async (t) => {
+    const h = await startKeymanager(await tempDir(t, "kmprefix"));
+    t.after(() => h.close());
+    const [a, b, c] = [randomKey(), randomKey(), randomKey()];
+    // The keymanager spec's own example keystore writes its pubkey this way.
+    const prefixed = async (key: TestKey, pubkey: string) => JSON.stringify({ ...(await cheapKeystore(key, "pw")), pubkey });
+    const res = await h.call("POST", "/eth/v1/keystores", {
+      keystores: [
+        await prefixed(a, a.pubkey),
+        await prefixed(b, "0x" + b.pubkey.slice(2).toUpperCase()),
+        await prefixed(c, a.pubkey),
+        await prefixed(c, "0x"),
+      ],
+      passwords: ["pw", "pw", "pw", "pw"],
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json.data.slice(0, 2), [{ status: "imported" }, { status: "imported" }]);
+    assert.equal(res.json.data[2].status, "error");
+    assert.equal(res.json.data[2].message, `keystores[2]: keystore pubkey ${a.pubkey} does not match the decrypted secret's ${c.pubkey}`);
+    assert.equal(res.json.data[3].status, "error");
+    assert.match(res.json.data[3].message, /^keystores\[3\] is not a valid EIP-2335 keystore \(\/pubkey/);
+    assert.deepEqual(h.keys.pubkeys().sort(), [a.pubkey, b.pubkey].sort());
+    assert.deepEqual(await h.sealedStore.list(), [a.pubkey, b.pubkey].sort());
+  });
+
+  it("answers a pubkey repeated in one DELETE as a key already gone: not_active with its records once, or not_found", async (t) => {
+    const h = await startKeymanager(await tempDir(t, "kmrepeat"));
+    t.after(() => h.close());
+    const [quiet, signed] = [randomKey(), randomKey()];
+    const imported = await h.call("POST", "/eth/v1/keystores", {
+      keystores: [JSON.stringify(await cheapKeystore(quiet, "pw")), JSON.stringify(await cheapKeystore(signed, "pw"))],
+      passwords: ["pw", "pw"],
+    });
+    assert.deepEqual(imported.json.data, [{ status: "imported" }, { status: "imported" }]);
+    h.slashing.recordBlock(signed.pubkey, 7, "0x" + "07".repeat(32));
+
+    // As the keymanager flows, Lighthouse and Teku take the keys in order: the repeat finds the key
+    // gone; not_active promises slashing data for it, so a key that never signed is not_found.
+    const del = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [quiet.pubkey, signed.pubkey, quiet.pubkey, signed.pubkey] });
+    assert.equal(del.status, 200);
+    assert.deepEqual(del.json.data, [{ status: "deleted" }, { status: "deleted" }, { status: "not_found" }, { status: "not_active" }]);
+    const exported = JSON.parse(del.json.slashing_protection);
+    assert.deepEqual(exported.data, [
+      { pubkey: signed.pubkey, signed_blocks: [{ slot: "7", signing_root: "0x" + "07".repeat(32) }], signed_attestations: [] },
+    ]);
+    assert.deepEqual(h.keys.pubkeys(), []);
+    assert.deepEqual(await h.sealedStore.list(), []);
+  });
+
+  it("lists the derivation path of each imported keystore that had one, after a restart too; sealed files of earlier versions still load", async (t) => {
+    const dataDir = await tempDir(t, "kmpath");
+    // A key sealed as every earlier version wrote it: the 32-byte secret alone.
+    const legacy = randomKey();
+    const platform = await createDevPlatform(dataDir);
+    const store = await SealedKeyStore.open(platform, dataDir);
+    await writeFile(join(store.dir, `${legacy.pubkey}.sealed`), await platform.seal(legacy.secretKey, sealContext(legacy.pubkey)), { mode: 0o600 });
+
+    const first = await startKeymanager(dataDir);
+    t.after(() => first.close());
+    const [derived, underived, longPath] = [randomKey(), randomKey(), randomKey()];
+    const withPath = async (key: TestKey, path: string) => JSON.stringify({ ...(await cheapKeystore(key, "pw")), path });
+    const res = await first.call("POST", "/eth/v1/keystores", {
+      keystores: [await withPath(derived, "m/12381/3600/7/0/0"), await withPath(underived, ""), await withPath(longPath, "m/" + "1/".repeat(128))],
+      passwords: ["pw", "pw", "pw"],
+    });
+    assert.deepEqual(res.json.data.slice(0, 2), [{ status: "imported" }, { status: "imported" }]);
+    assert.equal(res.json.data[2].status, "error");
+    assert.match(res.json.data[2].message, /^keystores\[2\] is not a valid EIP-2335 keystore \(\/path: .*256/);
+    assert.equal(first.keys.has(longPath.pubkey), false);
+
+    const expected = [
+      { validating_pubkey: legacy.pubkey, readonly: false },
+      { validating_pubkey: derived.pubkey, derivation_path: "m/12381/3600/7/0/0", readonly: false },
+      { validating_pubkey: underived.pubkey, readonly: false },
+    ];
+    const byPubkey = (list: Array<{ validating_pubkey: string }>) => [...list].sort((x, y) => x.validating_pubkey.localeCompare(y.validating_pubkey));
+    assert.deepEqual(byPubkey((await first.call("GET", "/eth/v1/keystores")).json.data), byPubkey(expected));
+    await first.close();
+
+    const second = await startKeymanager(dataDir);
+    t.after(() => second.close());
+    assert.deepEqual(byPubkey((await second.call("GET", "/eth/v1/keystores")).json.data), byPubkey(expected));
+    // Deleted and imported again without a path, the key no longer has one.
+    await second.call("DELETE", "/eth/v1/keystores", { pubkeys: [derived.pubkey] });
+    await second.call("POST", "/eth/v1/keystores", { keystores: [await withPath(derived, "")], passwords: ["pw"] });
+    const list = (await second.call("GET", "/eth/v1/keystores")).json.data;
+    assert.deepEqual(list.find((d: { validating_pubkey: string }) => d.validating_pubkey === derived.pubkey), { validating_pubkey: derived.pubkey, readonly: false });
+  });
+
+  it("lists the derivation path of keys from --keystores-dir in a running signer", async (t) => {
+    const signer = await startTestSigner(t, { keyCount: 1 });
+    const token = (await readFile(join(signer.dataDir, "api-token.txt"), "utf8")).trim();
+    const res = await fetch(`${signer.url}/eth/v1/keystores`, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual(((await res.json()) as { data: unknown }).data, [{ validating_pubkey: signer.keys[0]!.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: true }]);
   });
 });

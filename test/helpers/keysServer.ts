@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { registerKeymanager } from "../../src/api/keymanager.js";
+import { DerivationPaths } from "../../src/keys/derivationPaths.js";
 import { loadSealedKeys } from "../../src/keys/lifecycle.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { TransportKey } from "../../src/keys/transport.js";
@@ -49,7 +50,8 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   const sealedStore = await SealedKeyStore.open(platform, dataDir);
   const transportKey = await TransportKey.open(platform, dataDir);
   const keys = new LocalSigningKeys();
-  const { errors } = await loadSealedKeys(sealedStore, keys);
+  const derivationPaths = new DerivationPaths();
+  const { errors } = await loadSealedKeys(sealedStore, keys, derivationPaths);
   if (errors.length > 0) throw new Error(`sealed keys failed to load: ${JSON.stringify(errors)}`);
   const readOnly = new Set<string>();
   for (const secretKey of options.fromDir ?? []) readOnly.add(await keys.add(secretKey));
@@ -58,6 +60,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   await registerKeymanager(app, {
     keys,
     sealedStore,
+    derivationPaths,
     platform,
     transportKey,
     slashing,

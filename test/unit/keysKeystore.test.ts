@@ -13,6 +13,20 @@ describe("keystore schema and decryption", () => {
     await assert.rejects(decryptKeystore(zeroKeystore, "pw", "z"), { code: "INVALID_SECRET", message: /^z: decrypted secret/ });
   });
 
+  it("takes a pubkey with a 0x prefix in either case as the same key, and still compares it with the secret's", async () => {
+    const [key, other] = [randomKey(), randomKey()];
+    const base = await cheapKeystore(key, "pw");
+    const prefixed = parseKeystore({ ...base, pubkey: "0x" + base.pubkey.toUpperCase() }, "k");
+    assert.equal(prefixed.pubkey, base.pubkey);
+    assert.equal((await decryptKeystore(prefixed, "pw", "k")).pubkey, key.pubkey);
+    const wrong = parseKeystore({ ...base, pubkey: other.pubkey }, "w");
+    await assert.rejects(decryptKeystore(wrong, "pw", "w"), {
+      code: "PUBKEY_MISMATCH",
+      message: `w: keystore pubkey ${other.pubkey} does not match the decrypted secret's ${key.pubkey}`,
+    });
+    assert.throws(() => parseKeystore({ ...base, pubkey: "0x" }, "z"), { message: /^z is not a valid EIP-2335 keystore \(\/pubkey: Expected string to match/ });
+  });
+
   it("refuses scrypt parameters that are not a power of two or need more than 1 GiB", async () => {
     const base = await cheapKeystore(randomKey(), "pw", "scrypt");
     const withParams = (params: object) => ({

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
+import { DerivationPaths } from "../../src/keys/derivationPaths.js";
 import { importKeystoreDirToSealed, importRequestFromDir, loadSealedKeys } from "../../src/keys/lifecycle.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { encryptImportRequest, IMPORT_PURPOSE, TransportKey } from "../../src/keys/transport.js";
@@ -42,9 +43,12 @@ describe("key lifecycle functions", () => {
     assert.deepEqual(second.existing.sort(), keys.map((k) => k.pubkey).sort());
 
     const signing = new LocalSigningKeys();
-    const loaded = await loadSealedKeys(store, signing);
+    const paths = new DerivationPaths();
+    const loaded = await loadSealedKeys(store, signing, paths);
     assert.deepEqual(loaded.errors, []);
     assert.deepEqual(signing.pubkeys().sort(), keys.map((k) => k.pubkey).sort());
+    // The keystores' path was sealed with each key.
+    for (const k of keys) assert.equal(paths.get(k.pubkey), "m/12381/3600/0/0/0");
   });
 
   it("builds an import request from a dir without decrypting, ready to encrypt for a signer", async (t) => {

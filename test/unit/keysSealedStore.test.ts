@@ -65,6 +65,48 @@ describe("SealedKeyStore", () => {
     assert.match(byFile.get(join(dataDir, "keys", "notes.txt"))!, /not a sealed key file/);
   });
 
+  it("seals a key's derivation path with it; a file holding the secret alone, as earlier versions wrote, loads without one", async (t) => {
+    const { dataDir, platform, store } = await setup(t);
+    const [derived, underived, legacy] = [randomKey(), randomKey(), randomKey()];
+    await store.save(derived.secretKey, { path: "m/12381/3600/3/0/0" });
+    await store.save(underived.secretKey, { path: "" });
+    await writeFile(join(dataDir, "keys", `${legacy.pubkey}.sealed`), await platform.seal(legacy.secretKey, sealContext(legacy.pubkey)));
+    const file = join(dataDir, "keys", `${derived.pubkey}.sealed`);
+    assert.equal(Buffer.from(await readFile(file)).indexOf("m/12381"), -1);
+    // A key without a path is written exactly as before: the secret alone.
+    const plain = await platform.unseal(new Uint8Array(await readFile(join(dataDir, "keys", `${underived.pubkey}.sealed`))), sealContext(underived.pubkey));
+    assert.deepEqual(plain, underived.secretKey);
+
+    const { keys, errors } = await (await SealedKeyStore.open(await createDevPlatform(dataDir), dataDir)).loadAll();
+    assert.deepEqual(errors, []);
+    const byPubkey = new Map(keys.map((k) => [k.pubkey, k]));
+    assert.equal(byPubkey.get(derived.pubkey)!.path, "m/12381/3600/3/0/0");
+    assert.deepEqual(byPubkey.get(derived.pubkey)!.secretKey, derived.secretKey);
+    for (const k of [underived, legacy]) {
+      assert.equal("path" in byPubkey.get(k.pubkey)!, false);
+      assert.deepEqual(byPubkey.get(k.pubkey)!.secretKey, k.secretKey);
+    }
+  });
+
+  it("refuses a file whose unsealed content is shorter than a secret or carries metadata it does not write", async (t) => {
+    const { dataDir, platform, store } = await setup(t);
+    const [short, notJson, badPath, good] = [randomKey(), randomKey(), randomKey(), randomKey()];
+    const sealAs = async (k: { pubkey: string }, plaintext: Uint8Array) =>
+      writeFile(join(dataDir, "keys", `${k.pubkey}.sealed`), await platform.seal(plaintext, sealContext(k.pubkey)));
+    const withTail = (k: { secretKey: Uint8Array }, tail: string) => new Uint8Array([...k.secretKey, ...Buffer.from(tail)]);
+    await sealAs(short, short.secretKey.slice(0, 31));
+    await sealAs(notJson, withTail(notJson, "m/12381"));
+    await sealAs(badPath, withTail(badPath, JSON.stringify({ path: 7 })));
+    await store.save(good.secretKey, { path: "m/12381/3600/0/0/0" });
+    const { keys, errors } = await store.loadAll();
+    assert.deepEqual(keys.map((k) => k.pubkey), [good.pubkey]);
+    const byFile = new Map(errors.map((e) => [e.file, e.message]));
+    const fileOf = (k: { pubkey: string }) => join(dataDir, "keys", `${k.pubkey}.sealed`);
+    assert.match(byFile.get(fileOf(short))!, /unsealed, but holds 31 bytes, fewer than a 32-byte secret key/);
+    assert.match(byFile.get(fileOf(notJson))!, /unsealed, but the key's metadata is not UTF-8 JSON/);
+    assert.match(byFile.get(fileOf(badPath))!, /unsealed, but the key's metadata is invalid \(\/path: /);
+  });
+
   it("refuses to save a secret that is not a BLS key", async (t) => {
     const { store } = await setup(t);
     await assert.rejects(store.save(new Uint8Array(32)), { code: "INVALID_SECRET" });
