@@ -417,7 +417,8 @@ export class SqliteEngine {
     const gvr = genesisValidatorsRoot ?? this.gvr!;
     this.assertChain(gvr);
     try {
-      const keys = pubkeys ?? this.stmt.keys.all().map((r) => r.pubkey);
+      // As on PostgreSQL: each key once, in pubkey order, whatever the list named.
+      const keys = pubkeys ? [...new Set(pubkeys)].sort() : this.stmt.keys.all().map((r) => r.pubkey);
       const states: KeyState[] = [];
       for (const pubkey of keys) {
         const { watermarks, blocks, attestations } = this.stored(pubkey);

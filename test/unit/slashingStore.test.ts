@@ -81,6 +81,9 @@ for (const backend of backends) {
         assert.equal(await vote(s, pubkey(100), 1, 4, root(8)), "DOUBLE_VOTE");
         const exported = (await s.exportInterchange(GVR, [pubkey(100)])) as { data: { signed_attestations: unknown[] }[] };
         assert.equal(exported.data[0]!.signed_attestations.length, 3);
+        // A key named twice is listed once, and the keys in the same order on both backends.
+        const twice = await s.exportInterchange(GVR, [pubkey(102), pubkey(100), pubkey(102).toUpperCase().replace("0X", "0x")]);
+        assert.deepEqual(twice.data.map((d) => d.pubkey), [pubkey(100), pubkey(102)]);
       });
     });
 
