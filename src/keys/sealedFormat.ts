@@ -7,7 +7,8 @@ import { MAX_DERIVATION_PATH_LENGTH } from "./derivationPaths.js";
  * What a sealed key file holds once unsealed: the 32-byte secret, then, only when the key has
  * metadata, that metadata as a UTF-8 JSON object. A key without metadata (generated inside, or from
  * a keystore with an empty path) is the secret alone, exactly as every file was written before
- * metadata existed, so those files and these read the same in every version.
+ * metadata existed, so those files and these read the same in every version. A file with metadata
+ * is one way: a signer from before metadata refuses it (not a valid secret key), as docs/operations.md says.
  */
 const SECRET_LENGTH = 32;
 

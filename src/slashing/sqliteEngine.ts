@@ -261,7 +261,10 @@ export class SqliteEngine {
       const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined;
       const row = hasMeta ? this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get() : undefined;
       const version = Number(row?.value ?? 0);
-      if (!Number.isInteger(version) || version > MIGRATIONS.length) {
+      if (!Number.isInteger(version) || version < 0) {
+        throw new StorageError("DATABASE_UNAVAILABLE", `slashing database ${this.path} has an unreadable schema version (${row?.value})`);
+      }
+      if (version > MIGRATIONS.length) {
         throw new StorageError(
           "DATABASE_UNAVAILABLE",
           `slashing database ${this.path} has schema version ${row?.value}, newer than this signer's ${MIGRATIONS.length}; run a signer at least as new as the one that wrote it`,

@@ -153,16 +153,22 @@ describe("SQLite slashing store", () => {
     });
   });
 
-  it("refuses a database written by a newer schema, and leaves it alone", async () => {
+  it("refuses a database written by a newer schema, or with an unreadable version, and leaves it alone", async () => {
     const path = freshPath();
     await (await openSqliteStore(path, { genesisValidatorsRoot: GVR })).close();
     const db = new Database(path);
     db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
     db.close();
     await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: /schema version 3, newer than this signer's 2/ });
+    for (const unreadable of ["-1", "two"]) {
+      const edit = new Database(path);
+      edit.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(unreadable);
+      edit.close();
+      await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: new RegExp(`unreadable schema version \\(${unreadable}\\)`) });
+    }
     const after = new Database(path, { readonly: true });
     try {
-      assert.equal((after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, "3");
+      assert.equal((after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, "two");
     } finally {
       after.close();
     }
