@@ -10,11 +10,12 @@
  *
  * With SIGNER_PID it also reports the CPU time the signer process (all its threads) and this
  * process spent per signed request over the measured window: on a machine where both share the
- * cores, that, not the signature alone, is what bounds the throughput (Linux only, from /proc).
+ * cores, that, not the signature alone, is what bounds the throughput (Linux only, from /proc);
+ * and the signer's per thread, to show which thread a change made cheaper or dearer.
  *
  * Usage: node --import tsx bench/loadgen.ts URL CONNECTIONS DURATION_MS WARMUP_MS PUBKEY_FILE START_EPOCH [SIGNER_PID]
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { FULU_FORK_INFO } from "../test/helpers/messages.js";
 
@@ -45,18 +46,35 @@ function request(pubkey: string, targetEpoch: number): string {
   );
 }
 
-/** CPU seconds a process has used, all threads (fields utime and stime of /proc/PID/stat). */
-function processCpuSeconds(pid: number): number | undefined {
+/** CPU seconds used so far (fields utime and stime of a /proc stat file: a process, all its threads, or one thread). */
+function cpuSeconds(statFile: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(statFile, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
   } catch {
     return undefined;
   }
 }
+/** Each thread's CPU seconds, by thread id: the main thread's id is the process id. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const seconds = cpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+      if (seconds !== undefined) threads.set(tid, seconds);
+    }
+  } catch {
+    // not Linux, or the signer is gone: no breakdown
+  }
+  return threads;
+}
 const signerPid = signerPidArg ? Number(signerPidArg) : undefined;
-const cpuAt = () => ({ signer: signerPid ? processCpuSeconds(signerPid) : undefined, self: process.cpuUsage() });
+const cpuAt = () => ({
+  signer: signerPid ? cpuSeconds(`/proc/${signerPid}/stat`) : undefined,
+  threads: signerPid ? threadCpuSeconds(signerPid) : new Map<string, number>(),
+  self: process.cpuUsage(),
+});
 let cpuFrom: ReturnType<typeof cpuAt> | undefined;
 let cpuTo: ReturnType<typeof cpuAt> | undefined;
 
@@ -126,6 +144,16 @@ await Promise.all(groups.map(connection));
 latencies.sort((a, b) => a - b);
 const perRequestUs = (seconds: number | undefined) => (seconds === undefined || latencies.length === 0 ? null : (seconds / latencies.length) * 1e6);
 const signerCpu = cpuFrom?.signer !== undefined && cpuTo?.signer !== undefined ? cpuTo.signer - cpuFrom.signer : undefined;
+// Per thread, the main thread first, then the others busiest first: on the signer these are the
+// BLS workers (about a signature each per request between them), then the SQLite thread, then
+// V8's and libuv's helpers. Ticks are 10 ms samples, so a thread's figure is good to a few percent.
+const threadUs: number[] = [];
+if (cpuFrom && cpuTo && signerPid) {
+  const main = String(signerPid);
+  const used = [...cpuTo.threads].map(([tid, s]) => [tid, perRequestUs(s - (cpuFrom!.threads.get(tid) ?? 0)) ?? 0] as const);
+  const mainUs = used.find(([tid]) => tid === main)?.[1];
+  if (mainUs !== undefined) threadUs.push(mainUs, ...used.filter(([tid]) => tid !== main).map(([, us]) => us).filter((us) => us > 0).sort((a, b) => b - a));
+}
 const selfCpu = cpuFrom && cpuTo ? (cpuTo.self.user + cpuTo.self.system - cpuFrom.self.user - cpuFrom.self.system) / 1e6 : undefined;
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 console.log(
@@ -139,5 +167,6 @@ console.log(
     nextEpoch: epoch,
     signerCpuUsPerRequest: perRequestUs(signerCpu),
     loadgenCpuUsPerRequest: perRequestUs(selfCpu),
+    signerThreadsUsPerRequest: threadUs.map((us) => Math.round(us)),
   }),
 );

@@ -29,6 +29,7 @@ interface LoadResult {
   nextEpoch: number;
   signerCpuUsPerRequest: number | null;
   loadgenCpuUsPerRequest: number | null;
+  signerThreadsUsPerRequest: number[];
 }
 
 function runLoad(url: string, connections: number, pubkeyFile: string, startEpoch: number, signerPid: number): Promise<LoadResult> {
@@ -130,6 +131,8 @@ try {
       `${label.padEnd(9)} ${String(r.connections).padStart(5)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${r.rawAllCores.toFixed(0).padStart(7)} ${(r.perSecond / r.rawAllCores).toFixed(2).padStart(7)}   ${us(r.signerCpuUsPerRequest).padStart(6)} + ${us(r.loadgenCpuUsPerRequest)} (${rawUs.toFixed(0)})`,
     );
   }
+  console.log("\nsigner CPU us/request by thread: the main (HTTP) thread, then the others busiest first (BLS workers, the SQLite thread, V8 and libuv helpers)");
+  for (const [label, r] of measured) console.log(`${label.padEnd(9)} ${String(r.connections).padStart(5)}   ${r.signerThreadsUsPerRequest.join(" ")}`);
   console.log(
     `\n"raw/s" is the mean of the raw figures taken just before and just after the row. Where signer and load generator ` +
       `share the cores, "x raw" cannot exceed the raw us per signature divided by the CPU per request (signer + loadgen).`,
