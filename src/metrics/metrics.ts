@@ -25,6 +25,9 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
  */
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+/** What the slashing store reports is a number of requests; anything else is dropped, not recorded. */
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+
 export type DbStepKind = "block" | "attestation";
 const DB_KINDS: readonly DbStepKind[] = ["block", "attestation"];
 const OUTCOMES: readonly SignOutcome["outcome"][] = ["signed", "refused", "error"];
@@ -139,17 +142,17 @@ export class SignerMetrics {
 
   /** One sign-path transaction of the slashing database holding `requests` sign requests. */
   observeSlashingBatch(requests: number): void {
-    if (Number.isSafeInteger(requests) && requests > 0) this.batchRequests.observe(requests);
+    if (isCount(requests)) this.batchRequests.observe(requests);
   }
 
   /** `requests` found their key locked by another PostgreSQL session and were queued again. */
   countLockRetries(requests: number): void {
-    if (Number.isSafeInteger(requests) && requests > 0) this.lockRetries.inc(requests);
+    if (isCount(requests)) this.lockRetries.inc(requests);
   }
 
   /** `requests` gave up on a key another PostgreSQL session held until their deadline. */
   countLockTimeouts(requests: number): void {
-    if (Number.isSafeInteger(requests) && requests > 0) this.lockTimeouts.inc(requests);
+    if (isCount(requests)) this.lockTimeouts.inc(requests);
   }
 
   /** A fixed count, or a function read at every scrape (e.g. `() => keys.pubkeys().length`). */

@@ -284,7 +284,9 @@ export class SqliteEngine {
   private validatorId(pubkey: string, create: true): number;
   private validatorId(pubkey: string, create: false): number | undefined;
   private validatorId(pubkey: string, create: boolean): number | undefined {
-    let id = this.validatorIds.get(pubkey) ?? this.stmt.validatorId.get(pubkey)?.id;
+    const cached = this.validatorIds.get(pubkey);
+    if (cached !== undefined) return cached;
+    let id = this.stmt.validatorId.get(pubkey)?.id;
     if (id === undefined && create) id = Number(this.stmt.addValidator.run(pubkey).lastInsertRowid);
     if (id !== undefined) this.validatorIds.set(pubkey, id);
     return id;

@@ -16,6 +16,24 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshPath = (): string => join(dir, `db${n++}.sqlite`);
 
+function schemaVersion(path: string): string {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value;
+  } finally {
+    db.close();
+  }
+}
+
+function setSchemaVersion(path: string, value: string): void {
+  const db = new Database(path);
+  try {
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(value);
+  } finally {
+    db.close();
+  }
+}
+
 describe("SQLite slashing store", () => {
   it("refuses a second store on a file that is in use, and opens it once released", async () => {
     const path = freshPath();
@@ -84,15 +102,6 @@ describe("SQLite slashing store", () => {
       extra?.(db);
       db.close();
     }
-    const schemaVersion = (path: string): string => {
-      const db = new Database(path, { readonly: true });
-      try {
-        return (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value;
-      } finally {
-        db.close();
-      }
-    };
-
     it("is migrated at open with every record and watermark, and protects as before", async () => {
       const path = freshPath();
       writeV1(path);
@@ -156,22 +165,13 @@ describe("SQLite slashing store", () => {
   it("refuses a database written by a newer schema, or with an unreadable version, and leaves it alone", async () => {
     const path = freshPath();
     await (await openSqliteStore(path, { genesisValidatorsRoot: GVR })).close();
-    const db = new Database(path);
-    db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
-    db.close();
+    setSchemaVersion(path, "3");
     await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: /schema version 3, newer than this signer's 2/ });
     for (const unreadable of ["-1", "two"]) {
-      const edit = new Database(path);
-      edit.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(unreadable);
-      edit.close();
+      setSchemaVersion(path, unreadable);
       await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: new RegExp(`unreadable schema version \\(${unreadable}\\)`) });
     }
-    const after = new Database(path, { readonly: true });
-    try {
-      assert.equal((after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, "two");
-    } finally {
-      after.close();
-    }
+    assert.equal(schemaVersion(path), "two");
   });
 
   it("decides a burst in order and commits it whether commits are immediate, delayed, or only on demand", { timeout: 30_000 }, async () => {
