@@ -46,9 +46,21 @@ export interface RequestFork {
  */
 export function forkDomain(requestFork: RequestFork, domainType: Uint8Array, epoch: number): Uint8Array {
   const { fork, genesisValidatorsRoot, active } = requestFork;
-  const version = epoch < active.epoch ? fork.previousVersion : fork.currentVersion;
-  return computeDomain(domainType, version, genesisValidatorsRoot);
+  const previous = epoch < active.epoch;
+  // A fork_info is reused across requests (see signingRoot.ts), and each of its domains costs a hash.
+  let domains = domainsOf.get(requestFork);
+  if (domains === undefined) domainsOf.set(requestFork, (domains = new Map()));
+  const key = ((domainType[0]! * 256 + domainType[1]!) * 256 + domainType[2]!) * 512 + domainType[3]! * 2 + (previous ? 1 : 0);
+  let domain = domains.get(key);
+  if (domain === undefined) {
+    domain = computeDomain(domainType, previous ? fork.previousVersion : fork.currentVersion, genesisValidatorsRoot);
+    domains.set(key, domain);
+  }
+  return domain;
 }
+
+/** The domains computed from a fork_info, by domain type and version; a domain is never modified. */
+const domainsOf = new WeakMap<RequestFork, Map<number, Uint8Array>>();
 
 /** The fork_info a beacon node following the network's schedule would send at `epoch`. */
 export function scheduledFork(config: ChainForkConfig, epoch: number, genesisValidatorsRoot: Uint8Array): RequestFork {

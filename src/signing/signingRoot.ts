@@ -160,7 +160,7 @@ export function planSigning(config: ChainForkConfig, body: SignRequest): Signing
     throw invalid("type", `must be one of ${SIGN_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
   }
   const signType = type as SignType;
-  const fork = request.fork_info === undefined ? undefined : parseForkInfo(config, request.fork_info);
+  const fork = request.fork_info === undefined ? undefined : cachedForkInfo(config, request.fork_info);
   const rule = RULES[signType] as Rule<SignType>;
   const message = rule(body, { config, fork, type: signType });
   const signingRoot = computeSigningRoot(message.objectRoot, message.domain);
@@ -218,6 +218,41 @@ function aggregateMessage(json: unknown, field: string, ctx: Context): Message {
 function slotMessage(objectRoot: Uint8Array, domainType: Uint8Array, slot: number, ctx: Context): Message {
   const epoch = epochAtSlot(slot);
   return { objectRoot, domain: forkDomain(requireFork(ctx), domainType, epoch), slot, epoch };
+}
+
+/**
+ * Nearly every request carries fork_info, and a network has only a few at a time (Lodestar's
+ * changes with each epoch), so parsed ones are kept, with the domains computed from them, by their
+ * exact JSON text: parsing one, matching it to the schedule and hashing its domain cost about a
+ * third of an attestation's signing root. Only well-formed fields are keys (the fixed widths make
+ * their concatenation unambiguous); anything else is parsed afresh and refused with its error.
+ */
+const FORK_INFOS_KEPT = 16;
+const forkInfos = new WeakMap<ChainForkConfig, Map<string, RequestFork>>();
+
+function cachedForkInfo(config: ChainForkConfig, json: unknown): RequestFork {
+  const key = forkInfoKey(json);
+  if (key === undefined) return parseForkInfo(config, json);
+  let kept = forkInfos.get(config);
+  if (kept === undefined) forkInfos.set(config, (kept = new Map()));
+  let fork = kept.get(key);
+  if (fork === undefined) {
+    fork = parseForkInfo(config, json);
+    if (kept.size >= FORK_INFOS_KEPT) kept.delete(kept.keys().next().value!);
+    kept.set(key, fork);
+  }
+  return fork;
+}
+
+function forkInfoKey(json: unknown): string | undefined {
+  const forkInfo = json as { fork?: { previous_version?: unknown; current_version?: unknown; epoch?: unknown }; genesis_validators_root?: unknown } | null;
+  const fork = forkInfo?.fork;
+  const gvr = forkInfo?.genesis_validators_root;
+  if (typeof fork !== "object" || fork === null) return undefined;
+  const { previous_version: previous, current_version: current, epoch } = fork;
+  if (typeof previous !== "string" || previous.length !== 10 || typeof current !== "string" || current.length !== 10) return undefined;
+  if (typeof gvr !== "string" || gvr.length !== 66 || typeof epoch !== "string") return undefined;
+  return previous + current + gvr + epoch;
 }
 
 function parseForkInfo(config: ChainForkConfig, json: unknown): RequestFork {

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 
 /** 0x-prefixed, whole bytes, either case. */
-export const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
+export const HEX_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
 
 /** Decodes 0x-prefixed hex; `bytes`, when given, is the exact length required. */
 export function fromHex(value: string, field: string, bytes?: number): Uint8Array {

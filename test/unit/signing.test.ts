@@ -405,3 +405,44 @@ describe("planSigning: property", () => {
     assert.ok(checked > 350, `only ${checked} mutations applied`);
   });
 });
+
+describe("planSigning: fork_info kept between requests", () => {
+  const attestation = caseNamed("ATTESTATION deneb");
+
+  it("takes a fork_info seen before by all four of its fields, whatever came before", () => {
+    const body = clone(attestation);
+    const first = plan(body);
+    assert.equal(toHex(first.signingRoot), toHex(attestation.expectedRoot));
+    // Another chain's root with the same fork: a different domain, so a different signing root.
+    const otherChain = structuredClone(body);
+    otherChain.fork_info.genesis_validators_root = "0x" + "11".repeat(32);
+    const other = plan(otherChain);
+    assert.equal(other.genesisValidatorsRoot, "0x" + "11".repeat(32));
+    assert.notEqual(toHex(other.signingRoot), toHex(first.signingRoot));
+    // The same fork_info with its epoch as a JSON number, and again as text: one signing root.
+    const numeric = structuredClone(body);
+    numeric.fork_info.fork.epoch = Number(body.fork_info.fork.epoch);
+    assert.equal(toHex(plan(numeric).signingRoot), toHex(first.signingRoot));
+    assert.equal(toHex(plan(body).signingRoot), toHex(first.signingRoot));
+  });
+
+  it("parses each network's fork_info against that network's schedule", () => {
+    const body = clone(attestation);
+    plan(body);
+    const { config: sepolia } = createNetworkConfig("sepolia");
+    assert.throws(() => planSigning(sepolia, body as SignRequest), (e: unknown) => e instanceof InputError && e.message.startsWith("fork_info/fork/current_version "));
+  });
+
+  it("still computes the right root after more distinct fork_infos than it keeps", () => {
+    const body = clone(attestation);
+    const epoch = Number(body.fork_info.fork.epoch);
+    for (let i = 0; i < 40; i++) {
+      const later = structuredClone(body);
+      later.fork_info.fork.epoch = String(epoch + i);
+      assert.equal(toHex(plan(later).signingRoot), toHex(attestation.expectedRoot));
+    }
+    const early = structuredClone(body);
+    early.fork_info.fork.epoch = String(epoch - 1);
+    refuses(early, "fork_info/fork/epoch");
+  });
+});
