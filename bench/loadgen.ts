@@ -164,6 +164,7 @@ console.log(
     perSecond: latencies.length / (durationMs / 1000),
     p50: pct(50),
     p99: pct(99),
+    max: latencies.at(-1) ?? NaN,
     nextEpoch: epoch,
     signerCpuUsPerRequest: perRequestUs(signerCpu),
     loadgenCpuUsPerRequest: perRequestUs(selfCpu),
