@@ -78,10 +78,10 @@ export async function readKeystoreDir(
 }
 
 /**
- * Loads and decrypts a Teku-layout keystore directory (see readKeystoreDir). Each keystore that
- * cannot be loaded (unreadable, not JSON, not EIP-2335, wrong or missing password, pubkey not
- * matching the secret, a key already loaded from another file) is reported in `errors` and
- * skipped; it never stops the others.
+ * Loads and decrypts a Teku-layout keystore directory (readKeystoreDir, then
+ * decryptKeystoreEntries). Each keystore that cannot be loaded (unreadable, not JSON, not
+ * EIP-2335, wrong or missing password, pubkey not matching the secret, a key already loaded from
+ * another file) is reported in `errors` and skipped; it never stops the others.
  */
 export async function loadKeystoreDir(
   keystoresDir: string,
@@ -92,16 +92,41 @@ export async function loadKeystoreDir(
   const total = entries.length + errors.length;
   let done = 0;
   for (const { file } of errors) options.onProgress?.(++done, total, file);
+  const decrypted = await decryptKeystoreEntries(entries, {
+    workers: options.workers,
+    onResult: (file) => options.onProgress?.(++done, total, file),
+  });
+  return { keys: decrypted.keys, errors: [...errors, ...decrypted.errors] };
+}
 
+export interface DecryptEntriesOptions {
+  /** Decryption threads; see DecryptOptions.workers. */
+  workers?: number;
+  /** Called after each entry is decrypted or refused. */
+  onResult?: (file: string) => void;
+  /** Keys loaded from other files already (pubkey → file): an entry holding one is a duplicate. */
+  loaded?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Decrypts entries of readKeystoreDir. Each that cannot be loaded (wrong password, pubkey not
+ * matching the secret, a key already loaded from another file) is reported in `errors` and
+ * skipped; it never stops the others. A reload decrypts only the entries it does not recognise.
+ */
+export async function decryptKeystoreEntries(
+  entries: KeystoreDirEntry[],
+  options: DecryptEntriesOptions = {},
+): Promise<KeystoreDirResult> {
   const jobs: DecryptJob[] = entries.map(({ file, keystore, password }) => ({ keystore, password, source: file }));
 
   const results = await decryptKeystores(jobs, {
     workers: options.workers,
-    onResult: (index) => options.onProgress?.(++done, total, jobs[index]!.source),
+    onResult: (index) => options.onResult?.(jobs[index]!.source),
   });
 
   const keys: LoadedKeystore[] = [];
-  const seen = new Map<string, string>();
+  const errors: KeystoreDirError[] = [];
+  const seen = new Map(options.loaded);
   for (const [index, result] of results.entries()) {
     const file = jobs[index]!.source;
     if (!result.ok) {

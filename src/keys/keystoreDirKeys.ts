@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import type { SigningKeys } from "../bls/signingKeys.js";
+import type { Exclusive } from "../util/exclusive.js";
+import type { DerivationPaths } from "./derivationPaths.js";
+import {
+  decryptKeystoreEntries,
+  readKeystoreDir,
+  type KeystoreDirEntry,
+  type KeystoreDirError,
+  type LoadedKeystore,
+} from "./keystoreDir.js";
+import { addAll } from "./lifecycle.js";
+import type { SealedKeyStore } from "./sealedStore.js";
+
+export interface KeystoreDirKeysOptions {
+  keystoresDir: string;
+  passwordsDir: string;
+  keys: SigningKeys;
+  derivationPaths: DerivationPaths;
+  /** The keymanager's read-only set: the keys that come from the directory. */
+  readOnly: Set<string>;
+  /** A key whose keystore is gone keeps signing when it is sealed here too. */
+  sealedStore: SealedKeyStore;
+  /** Shared with the keymanager, so that a reload's changes never interleave with an import or delete. */
+  mutations: Exclusive;
+}
+
+/** What one scan of the directory changed, counted in keys (not files). */
+export interface KeystoreDirReload {
+  /** Keys the directory now provides that it did not before. */
+  added: number;
+  /** Keys it no longer provides; they stopped signing unless sealed in the data directory. */
+  removed: number;
+  unchanged: number;
+  /** Keystores decrypted by this scan (new, changed, or failing before); the rest were recognised. */
+  decrypted: number;
+  errors: KeystoreDirError[];
+}
+
+/** What recognises a loaded keystore file without decrypting it again. */
+interface LoadedFile {
+  pubkey: string;
+  fingerprint: string;
+}
+
+/**
+ * Covers the password too, so that a changed password file is tried again, as a restart would. It
+ * stays in this process's memory, which holds the secret keys themselves.
+ */
+function fingerprintOf(entry: KeystoreDirEntry): string {
+  return createHash("sha256").update(entry.text).update("\0").update(entry.password).digest("hex");
+}
+
+/**
+ * The keys of `--keystores-dir`, kept in step with the directory: each reload() leaves the signer
+ * with the directory keys a restart would load. Only keystores whose file or password changed (or
+ * that appeared, or failed before) are decrypted, since each costs a deliberately slow KDF.
+ * Reloads must not overlap (the composition root runs them through a Coalesced).
+ */
+export class KeystoreDirKeys {
+  /** Keystore file → the key it holds, for every file whose key is loaded. */
+  private loaded = new Map<string, LoadedFile>();
+  private latestErrors: readonly KeystoreDirError[] = [];
+
+  constructor(private readonly opts: KeystoreDirKeysOptions) {}
+
+  /** Failures of the latest scan only: fixing a keystore and reloading clears its error. */
+  get errors(): readonly KeystoreDirError[] {
+    return this.latestErrors;
+  }
+
+  /**
+   * Scans the directory and applies the difference. Throws when the directory cannot be read (the
+   * keys then stay as they were) or a key cannot be added or removed; `errors` then holds that one
+   * failure, and the next reload starts again from the keys loaded before.
+   */
+  async reload(): Promise<KeystoreDirReload> {
+    try {
+      const result = await this.scan();
+      this.latestErrors = result.errors;
+      return result;
+    } catch (e) {
+      this.latestErrors = [{ file: this.opts.keystoresDir, message: (e as Error).message }];
+      throw e;
+    }
+  }
+
+  private async scan(): Promise<KeystoreDirReload> {
+    const { keystoresDir, passwordsDir } = this.opts;
+    const read = await readKeystoreDir(keystoresDir, passwordsDir);
+    const next = new Map<string, LoadedFile>();
+    const fresh: KeystoreDirEntry[] = [];
+    const fingerprints = new Map<string, string>();
+    const recognised = new Map<string, string>();
+    for (const entry of read.entries) {
+      const fingerprint = fingerprintOf(entry);
+      const before = this.loaded.get(entry.file);
+      if (before?.fingerprint === fingerprint) {
+        next.set(entry.file, before);
+        recognised.set(before.pubkey, entry.file);
+      } else {
+        fresh.push(entry);
+        fingerprints.set(entry.file, fingerprint);
+      }
+    }
+    // At least one worker: a single scrypt keystore would otherwise stall the event loop.
+    const decrypted = await decryptKeystoreEntries(fresh, { workers: fresh.length > 1 ? undefined : 1, loaded: recognised });
+    try {
+      for (const key of decrypted.keys) next.set(key.file, { pubkey: key.pubkey, fingerprint: fingerprints.get(key.file)! });
+      const before = new Set([...this.loaded.values()].map((f) => f.pubkey));
+      const after = new Set([...next.values()].map((f) => f.pubkey));
+      const removed = [...before].filter((p) => !after.has(p));
+      const added = decrypted.keys.filter((k) => !before.has(k.pubkey));
+      await this.opts.mutations.run(() => this.apply(removed, added));
+      this.loaded = next;
+      return {
+        added: added.length,
+        removed: removed.length,
+        unchanged: after.size - added.length,
+        decrypted: fresh.length,
+        errors: [...read.errors, ...decrypted.errors],
+      };
+    } finally {
+      for (const key of decrypted.keys) key.secretKey.fill(0);
+    }
+  }
+
+  private async apply(removed: string[], added: LoadedKeystore[]): Promise<void> {
+    const { keys, derivationPaths, readOnly, sealedStore } = this.opts;
+    if (removed.length > 0) {
+      const sealed = new Set(await sealedStore.list());
+      for (const pubkey of removed) {
+        readOnly.delete(pubkey);
+        // Imported or generated as well: it stays, as it would at the next start.
+        if (sealed.has(pubkey)) continue;
+        await keys.remove(pubkey);
+        derivationPaths.delete(pubkey);
+      }
+    }
+    for (const { pubkey } of added) readOnly.add(pubkey);
+    await addAll(keys, added, derivationPaths);
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { LocalSigningKeys } from "../../src/bls/localKeys.js";
+import { DerivationPaths } from "../../src/keys/derivationPaths.js";
+import { loadKeystoreDir } from "../../src/keys/keystoreDir.js";
+import { KeystoreDirKeys } from "../../src/keys/keystoreDirKeys.js";
+import { loadSealedKeys } from "../../src/keys/lifecycle.js";
+import { SealedKeyStore } from "../../src/keys/sealedStore.js";
+import { createDevPlatform } from "../../src/tee/dev.js";
+import { Exclusive } from "../../src/util/exclusive.js";
+import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+
+async function setup(t: { after(fn: () => Promise<void>): void }) {
+  const dir = await tempDir(t, "dirkeys");
+  const keystoresDir = join(dir, "keystores");
+  const passwordsDir = join(dir, "passwords");
+  await mkdir(keystoresDir);
+  await mkdir(passwordsDir);
+  const keys = new LocalSigningKeys();
+  const derivationPaths = new DerivationPaths();
+  const readOnly = new Set<string>();
+  const sealedStore = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
+  const mutations = new Exclusive();
+  const dirKeys = new KeystoreDirKeys({ keystoresDir, passwordsDir, keys, derivationPaths, readOnly, sealedStore, mutations });
+  const write = async (name: string, key: TestKey, password = `pw-${name}`, passwordFile = password) => {
+    await writeFile(join(keystoresDir, `${name}.json`), JSON.stringify(await cheapKeystore(key, password)));
+    await writeFile(join(passwordsDir, `${name}.txt`), passwordFile);
+  };
+  const counts = async () => {
+    const { errors, ...rest } = await dirKeys.reload();
+    return { ...rest, failed: errors.length };
+  };
+  return { dir, keystoresDir, passwordsDir, keys, derivationPaths, readOnly, sealedStore, mutations, dirKeys, write, counts };
+}
+
+describe("KeystoreDirKeys", () => {
+  it("adds what appeared, removes what is gone, and decrypts only new, changed or failing keystores", async (t) => {
+    const s = await setup(t);
+    const [k0, k1, k2, k3, k4] = Array.from({ length: 5 }, randomKey) as [TestKey, TestKey, TestKey, TestKey, TestKey];
+    await s.write("k0", k0);
+    await s.write("k1", k1);
+    await s.write("k2", k2, "right", "wrong");
+    assert.deepEqual(await s.counts(), { added: 2, removed: 0, unchanged: 0, decrypted: 3, failed: 1 });
+    assert.match(s.dirKeys.errors[0]!.message, /k2\.json.*password/);
+    assert.deepEqual(new Set(s.keys.pubkeys()), new Set([k0.pubkey, k1.pubkey]));
+    assert.deepEqual(s.readOnly, new Set([k0.pubkey, k1.pubkey]));
+    assert.equal(s.derivationPaths.get(k0.pubkey), "m/12381/3600/0/0/0");
+
+    // Nothing changed: the loaded files are recognised, the failing one is tried again.
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 2, decrypted: 1, failed: 1 });
+
+    await writeFile(join(s.passwordsDir, "k2.txt"), "right");
+    await s.write("k3", k3);
+    await rm(join(s.keystoresDir, "k0.json"));
+    // A renamed file is decrypted again but holds a key already loaded: unchanged.
+    await rename(join(s.keystoresDir, "k1.json"), join(s.keystoresDir, "renamed.json"));
+    await rename(join(s.passwordsDir, "k1.txt"), join(s.passwordsDir, "renamed.txt"));
+    assert.deepEqual(await s.counts(), { added: 2, removed: 1, unchanged: 1, decrypted: 3, failed: 0 });
+    assert.deepEqual(s.dirKeys.errors, [], "the latest scan's errors, not an accumulation");
+    assert.deepEqual(new Set(s.keys.pubkeys()), new Set([k1.pubkey, k2.pubkey, k3.pubkey]));
+    assert.deepEqual(s.readOnly, new Set([k1.pubkey, k2.pubkey, k3.pubkey]));
+    assert.equal(s.derivationPaths.get(k0.pubkey), undefined);
+
+    // Same name, another key: the old key goes, the new one comes.
+    await s.write("k3", k4);
+    assert.deepEqual(await s.counts(), { added: 1, removed: 1, unchanged: 2, decrypted: 1, failed: 0 });
+    assert.deepEqual(new Set(s.keys.pubkeys()), new Set([k1.pubkey, k2.pubkey, k4.pubkey]));
+
+    // A password file that no longer unlocks a loaded keystore: as at a restart, its key stops signing.
+    await writeFile(join(s.passwordsDir, "k2.txt"), "wrong");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 1, unchanged: 2, decrypted: 1, failed: 1 });
+    assert.ok(!s.keys.has(k2.pubkey));
+  });
+
+  it("keeps a key that is sealed too when its keystore goes, and refuses a second file with a loaded key", async (t) => {
+    const s = await setup(t);
+    const [sealedKey, other] = [randomKey(), randomKey()];
+    await s.sealedStore.save(sealedKey.secretKey);
+    await loadSealedKeys(s.sealedStore, s.keys, s.derivationPaths);
+    await s.write("sealed", sealedKey);
+    await s.write("other", other);
+    assert.deepEqual(await s.counts(), { added: 2, removed: 0, unchanged: 0, decrypted: 2, failed: 0 });
+    assert.ok(s.readOnly.has(sealedKey.pubkey), "from the directory as well, so read-only");
+
+    await rm(join(s.keystoresDir, "sealed.json"));
+    await rm(join(s.keystoresDir, "other.json"));
+    // The other key moved to a new file: decrypted again, but it never stopped signing.
+    await s.write("twin", other, "another password");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 1, unchanged: 1, decrypted: 1, failed: 0 });
+    assert.ok(s.keys.has(sealedKey.pubkey), "sealed in the data directory: still signing");
+    assert.ok(!s.readOnly.has(sealedKey.pubkey), "and no longer read-only");
+    assert.deepEqual(new Set(s.keys.pubkeys()), new Set([sealedKey.pubkey, other.pubkey]));
+
+    await s.write("zcopy", other, "a third password");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 1, decrypted: 1, failed: 1 });
+    assert.match(s.dirKeys.errors[0]!.message, /zcopy\.json: key 0x[0-9a-f]{96} is already loaded from .*twin\.json/);
+  });
+
+  it("changes keys only while no keymanager mutation runs", async (t) => {
+    const s = await setup(t);
+    const key = randomKey();
+    await s.write("k", key);
+    let release!: () => void;
+    const held = s.mutations.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const reload = s.dirKeys.reload();
+    // The reload's own work, started after it: once this is done, the reload waits on the lock alone.
+    const yardstick = await loadKeystoreDir(s.keystoresDir, s.passwordsDir, { workers: 1 });
+    for (const k of yardstick.keys) k.secretKey.fill(0);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!s.keys.has(key.pubkey), "the key waits for the running mutation");
+    release();
+    await held;
+    assert.equal((await reload).added, 1);
+    assert.ok(s.keys.has(key.pubkey));
+  });
+
+  it("fails as a whole, keeping its keys, when the directory cannot be read", async (t) => {
+    const s = await setup(t);
+    const key = randomKey();
+    await s.write("k", key);
+    await s.counts();
+    await rename(s.keystoresDir, `${s.keystoresDir}.away`);
+    await assert.rejects(s.dirKeys.reload(), { code: "IO_FAILED" });
+    assert.equal(s.dirKeys.errors.length, 1);
+    assert.equal(s.dirKeys.errors[0]!.file, s.keystoresDir);
+    assert.ok(s.keys.has(key.pubkey));
+    await rename(`${s.keystoresDir}.away`, s.keystoresDir);
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 1, decrypted: 0, failed: 0 });
+    assert.deepEqual(s.dirKeys.errors, []);
+  });
+});
