@@ -5,12 +5,14 @@ import { SLOTS_PER_EPOCH } from "@lodestar/params";
 import { registerEvidenceRoute } from "./api/evidence.js";
 import type { HealthCheck } from "./api/health.js";
 import { registerKeymanager } from "./api/keymanager.js";
+import { registerReloadRoute } from "./api/reload.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
 import { DerivationPaths } from "./keys/derivationPaths.js";
-import { loadKeystoreDir } from "./keys/keystoreDir.js";
-import { addAll, loadSealedKeys } from "./keys/lifecycle.js";
+import type { KeystoreDirError } from "./keys/keystoreDir.js";
+import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
+import { loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
@@ -23,11 +25,15 @@ import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { createPlatform } from "./tee/index.js";
 import type { Platform } from "./tee/platform.js";
+import { Coalesced } from "./util/coalesced.js";
+import { Exclusive } from "./util/exclusive.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
   /** The address the server listens on, e.g. http://127.0.0.1:9000. */
   url: string;
+  /** Reloads `--keystores-dir` (as POST /reload does); settles once a reload begun after the call has finished. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,20 +89,30 @@ async function start(
   metrics.setKeysLoaded(() => keys.pubkeys().length);
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
   const transportKey = await TransportKey.open(platform, config.dataDir);
-  let keyErrors = 0;
   const derivationPaths = new DerivationPaths();
   const sealed = await loadSealedKeys(sealedStore, keys, derivationPaths);
   for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
-  keyErrors += sealed.errors.length;
   const readOnly = new Set<string>();
-  if (config.keystoresDir && config.keystoresPasswordsDir) {
-    const loaded = await loadKeystoreDir(config.keystoresDir, config.keystoresPasswordsDir);
-    for (const k of loaded.keys) readOnly.add(k.pubkey);
-    for (const { file, message } of loaded.errors) logger.error({ file }, `keystore not loaded: ${message}`);
-    keyErrors += loaded.errors.length;
-    await addAll(keys, loaded.keys, derivationPaths);
-    logger.info({ loaded: loaded.keys.length, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
+  // Key changes one at a time: keymanager imports, deletes and keygen, and keystore-directory reloads.
+  const keyMutations = new Exclusive();
+  const dirKeys =
+    config.keystoresDir && config.keystoresPasswordsDir
+      ? new KeystoreDirKeys({
+          keystoresDir: config.keystoresDir,
+          passwordsDir: config.keystoresPasswordsDir,
+          keys,
+          derivationPaths,
+          readOnly,
+          sealedStore,
+          mutations: keyMutations,
+        })
+      : undefined;
+  if (dirKeys) {
+    const loaded = await dirKeys.reload();
+    logKeystoreErrors(logger, loaded.errors);
+    logger.info({ loaded: loaded.added, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
+  const reloads = new Coalesced(() => reloadKeystoreDir(dirKeys, config.keystoresDir, logger));
 
   const floor =
     config.startupFloorEpochs === "off"
@@ -131,10 +147,11 @@ async function start(
   const health: HealthCheck[] = [
     {
       id: "keys-check",
-      run: async () => ({
-        status: keyErrors === 0 ? "UP" : "DOWN",
-        data: { "keys-loaded": keys.pubkeys().length, "error-count": keyErrors },
-      }),
+      run: async () => {
+        // Sealed keys are read at start only; the directory's failures are those of its latest scan.
+        const errors = sealed.errors.length + (dirKeys?.errors.length ?? 0);
+        return { status: errors === 0 ? "UP" : "DOWN", data: { "keys-loaded": keys.pubkeys().length, "error-count": errors } };
+      },
     },
     { id: "slashing-protection-db", run: () => slashing.health() },
     { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
@@ -166,6 +183,7 @@ async function start(
     plugins: [
       (app) => registerMetricsRoute(app, metrics),
       (app) => registerEvidenceRoute(app, { platform, keys, transportKey }),
+      (app) => registerReloadRoute(app, () => void reloads.request()),
       (app) =>
         registerKeymanager(app, {
           keys,
@@ -176,10 +194,13 @@ async function start(
           slashing,
           ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
           readOnly,
+          mutations: keyMutations,
           tokenFile: apiTokenFile(config.dataDir),
         }),
     ],
   });
+  // A reload still running adds keys to the BLS workers: it finishes before they close.
+  opened.push(() => reloads.idle());
   // Closing the server first stops new requests and lets in-flight signs finish before the database closes.
   opened.push(() => app.close());
   const url = await app.listen({ host: config.host, port: config.port });
@@ -191,6 +212,26 @@ async function start(
   return {
     app,
     url,
+    reload: () => reloads.request(),
     close: closeAll,
   };
+}
+
+function logKeystoreErrors(logger: Logger, errors: KeystoreDirError[]): void {
+  for (const { file, message } of errors) logger.error({ file }, `keystore not loaded: ${message}`);
+}
+
+/** One reload (POST /reload, SIGHUP): its outcome goes to the log and the keys-check health check, never to the caller. */
+async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: string | undefined, logger: Logger): Promise<void> {
+  if (!dirKeys) {
+    logger.info("reload requested: no --keystores-dir, nothing to reload");
+    return;
+  }
+  try {
+    const { added, removed, unchanged, decrypted, errors } = await dirKeys.reload();
+    logKeystoreErrors(logger, errors);
+    logger.info({ added, removed, unchanged, failed: errors.length, decrypted, dir }, "keystores reloaded");
+  } catch (e) {
+    logger.error({ err: e, dir }, "keystores reload failed");
+  }
 }

@@ -47,10 +47,12 @@ export interface KeymanagerOptions {
   /** The network's, when known (a network given as a config file may not say). */
   genesisValidatorsRoot?: string;
   /**
-   * Keys loaded from `--keystores-dir` at start: read-only, even when a sealed copy exists too (an
-   * API delete would not keep them from loading again at the next start).
+   * Keys loaded from `--keystores-dir` (at start or by a reload): read-only, even when a sealed copy
+   * exists too (an API delete would not keep them from loading again at the next start or reload).
    */
   readOnly?: ReadonlySet<string>;
+  /** Where imports, deletes and keygen queue; shared with the keystore-directory reload when given. */
+  mutations?: Exclusive;
   /** `<dataDir>/api-token.txt`: created (0600) with a random token on first start. */
   tokenFile: string;
 }
@@ -125,7 +127,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
-  const mutations = new Exclusive();
+  const mutations = opts.mutations ?? new Exclusive();
 
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
@@ -368,7 +370,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     for (const [i, pubkey] of pubkeys.entries()) {
       const active = keys.has(pubkey);
       if (active && isReadOnly(pubkey, sealed)) {
-        data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory at start and is read-only` });
+        data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory and is read-only` });
         continue;
       }
       try {

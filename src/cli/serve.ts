@@ -21,10 +21,18 @@ export const serveCommand: Command = {
     const logger = createLogger(config.logLevel);
     const signer = await startSigner(config, logger);
 
+    // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as POST /reload).
+    const reload = () => {
+      logger.info({ signal: "SIGHUP" }, "reloading keystores");
+      void signer.reload();
+    };
+    process.on("SIGHUP", reload);
+
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      process.off("SIGHUP", reload);
       logger.info({ signal }, "shutting down: finishing in-flight requests");
       await signer.close();
       logger.info("stopped");

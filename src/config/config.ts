@@ -32,7 +32,7 @@ export const SERVE_OPTIONS = {
   host: { kind: "string", placeholder: "ADDR", default: "127.0.0.1", description: "address to listen on" },
   port: { kind: "number", placeholder: "N", default: 9000, description: "port of the signing, keymanager, health and metrics API" },
   network: { kind: "string", placeholder: "NAME|FILE", default: "mainnet", description: "mainnet, hoodi, holesky, sepolia, minimal, or a consensus config.yaml" },
-  "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start" },
+  "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start, and again on POST /reload or SIGHUP" },
   "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },

@@ -2,7 +2,7 @@
  * Runs async sections one at a time, in call order; a failed section does not stop the next. Used
  * where overlapping sections would interleave badly: TEE evidence goes through shared pseudo-files
  * (write report data, then read the quote), and keymanager imports and deletes of one key must not
- * both run.
+ * both run, nor interleave with a keystore-directory reload.
  */
 export class Exclusive {
   private tail: Promise<unknown> = Promise.resolve();

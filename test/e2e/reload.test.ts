@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { PublicKey, Signature, verify } from "@chainsafe/blst";
+import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+import { sign } from "../helpers/messages.js";
+import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
+import { signingCases } from "../helpers/signingCases.js";
+
+type Dirs = Awaited<ReturnType<typeof writeKeystores>>;
+
+async function startWithDir(t: { after(fn: () => Promise<void>): void }, keyCount: number): Promise<{ dir: string; dirs: Dirs; signer: SignerProcess }> {
+  const dir = await tempDir(t, "reload");
+  const dirs = await writeKeystores(dir, keyCount);
+  const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs));
+  t.after(async () => {
+    signer.child.kill("SIGTERM");
+    await signer.exited;
+  });
+  return { dir, dirs, signer };
+}
+
+async function addKeystore(dirs: Dirs, name: string, key: TestKey, passwordFile = `pw-${name}`): Promise<void> {
+  await writeFile(join(dirs.keystoresDir, `${name}.json`), JSON.stringify(await cheapKeystore(key, `pw-${name}`)));
+  await writeFile(join(dirs.passwordsDir, `${name}.txt`), passwordFile + "\n");
+}
+
+async function postReload(url: string): Promise<void> {
+  const res = await fetch(`${url}/reload`, { method: "POST" });
+  assert.equal(res.status, 200, await res.text());
+}
+
+async function publicKeys(url: string): Promise<string[]> {
+  return (await (await fetch(`${url}/api/v1/eth2/publicKeys`)).json()) as string[];
+}
+
+/** Polls `probe` until it holds: a reload answers before it has run, so its effect shows a little later. */
+async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Signs an ATTESTATION with `key` through the signer and checks the signature with blst, against a root computed apart from src/. */
+async function signsAndVerifies(url: string, key: TestKey): Promise<void> {
+  const c = signingCases().find((x) => x.type === "ATTESTATION")!;
+  const res = await sign(url, key.pubkey, c.body);
+  assert.equal(res.status, 200, res.message);
+  const sig = Signature.fromBytes(Buffer.from(res.signature!.slice(2), "hex"));
+  assert.ok(verify(c.expectedRoot, PublicKey.fromBytes(key.pubkeyBytes), sig), "the signature verifies with the new key");
+}
+
+describe("POST /reload and SIGHUP: the keystore directory of a running signer", () => {
+  it("adds a keystore that appeared and signs with it; a removed one answers as an unknown key", async (t) => {
+    const { dirs, signer } = await startWithDir(t, 2);
+    const added = randomKey();
+    await addKeystore(dirs, "added", added);
+    await postReload(signer.url);
+    await until("the new key is listed", async () => (await publicKeys(signer.url)).includes(added.pubkey));
+    await signsAndVerifies(signer.url, added);
+
+    const [gone, kept] = dirs.keys as [TestKey, TestKey];
+    await rm(join(dirs.keystoresDir, "key-0.json"));
+    await postReload(signer.url);
+    await until("the removed key is no longer listed", async () => !(await publicKeys(signer.url)).includes(gone.pubkey));
+    assert.deepEqual(new Set(await publicKeys(signer.url)), new Set([kept.pubkey, added.pubkey]));
+    const c = signingCases().find((x) => x.type === "RANDAO_REVEAL")!;
+    const removed = await sign(signer.url, gone.pubkey, c.body);
+    const unknown = await sign(signer.url, randomKey().pubkey, c.body);
+    assert.equal(removed.status, 404);
+    assert.equal(removed.status, unknown.status, "a removed key is refused as a key never loaded");
+    assert.equal((await sign(signer.url, kept.pubkey, c.body)).status, 200);
+  });
+
+  it("keeps a key sealed in the data directory signing when its keystore is removed", async (t) => {
+    const { dir, dirs, signer } = await startWithDir(t, 1);
+    const token = (await readFile(join(dir, "data", "api-token.txt"), "utf8")).trim();
+    const keymanager = async (method: string, body?: unknown) => {
+      const res = await fetch(`${signer.url}/eth/v1/keystores`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()) as { data: Array<{ validating_pubkey: string; readonly: boolean; status?: string }> };
+    };
+    const readOnly = async (pubkey: string) => (await keymanager("GET")).data.find((d) => d.validating_pubkey === pubkey)?.readonly;
+
+    const both = randomKey();
+    const imported = await keymanager("POST", { keystores: [JSON.stringify(await cheapKeystore(both, "pw-both"))], passwords: ["pw-both"] });
+    assert.equal(imported.data[0]!.status, "imported");
+    assert.equal(await readOnly(both.pubkey), false);
+    await addKeystore(dirs, "both", both);
+    await postReload(signer.url);
+    await until("the key is read-only, from the directory too", async () => (await readOnly(both.pubkey)) === true);
+
+    await rm(join(dirs.keystoresDir, "both.json"));
+    await rm(join(dirs.keystoresDir, "key-0.json"));
+    await postReload(signer.url);
+    await until("the directory-only key is gone", async () => !(await publicKeys(signer.url)).includes(dirs.keys[0]!.pubkey));
+    assert.equal(await readOnly(both.pubkey), false, "only sealed now: the API may delete it");
+    assert.deepEqual(await publicKeys(signer.url), [both.pubkey]);
+    await signsAndVerifies(signer.url, both);
+  });
+
+  it("turns keys-check DOWN for a keystore that fails to load, and UP again once it is fixed", async (t) => {
+    const { dirs, signer } = await startWithDir(t, 1);
+    const keysCheck = async () => {
+      const res = await fetch(`${signer.url}/healthcheck`);
+      const body = (await res.json()) as { checks: Array<{ id: string; status: string; data: Record<string, number> }> };
+      return { httpStatus: res.status, ...body.checks.find((c) => c.id === "keys-check")! };
+    };
+    assert.equal((await keysCheck()).status, "UP");
+
+    const key = randomKey();
+    await addKeystore(dirs, "bad", key, "not the password");
+    await postReload(signer.url);
+    await until("keys-check is DOWN", async () => (await keysCheck()).status === "DOWN");
+    const down = await keysCheck();
+    assert.equal(down.httpStatus, 503);
+    assert.deepEqual(down.data, { "keys-loaded": 1, "error-count": 1 });
+    assert.match(signer.stdout.join(""), /keystore not loaded: .*bad\.json.*password/);
+
+    await writeFile(join(dirs.passwordsDir, "bad.txt"), "pw-bad\n");
+    await postReload(signer.url);
+    await until("keys-check is UP", async () => (await keysCheck()).status === "UP");
+    const up = await keysCheck();
+    assert.equal(up.httpStatus, 200);
+    assert.deepEqual(up.data, { "keys-loaded": 2, "error-count": 0 }, "the latest scan's errors, not every one seen");
+    await signsAndVerifies(signer.url, key);
+  });
+
+  it("reloads on SIGHUP and keeps running", async (t) => {
+    const { dirs, signer } = await startWithDir(t, 1);
+    const key = randomKey();
+    await addKeystore(dirs, "hup", key);
+    signer.child.kill("SIGHUP");
+    await until("the new key is listed", async () => (await publicKeys(signer.url)).includes(key.pubkey));
+    await signsAndVerifies(signer.url, key);
+  });
+
+  it("answers 200 and only logs without --keystores-dir", async (t) => {
+    const dir = await tempDir(t, "reload-nodir");
+    const signer = await spawnSigner(["--data-dir", join(dir, "data"), "--startup-floor-epochs", "off", "--log-level", "info"]);
+    t.after(async () => {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    });
+    await postReload(signer.url);
+    await until("the reload is logged", async () => /no --keystores-dir, nothing to reload/.test(signer.stdout.join("")));
+    assert.deepEqual(await publicKeys(signer.url), []);
+    assert.equal((await fetch(`${signer.url}/healthcheck`)).status, 200);
+  });
+});
