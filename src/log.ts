@@ -17,3 +17,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination,
   );
 }
+
+/** Longest a line waits in bufferedStdout's buffer. */
+export const LOG_FLUSH_MS = 200;
+
+/**
+ * Standard output for the running signer, which at level info logs a line per sign request: lines
+ * are gathered (up to 4 KB) and written at least every LOG_FLUSH_MS, where one write per line cost
+ * the HTTP thread a libuv round trip, about 9 µs a request. pino flushes the buffer when the process
+ * exits; a SIGKILL loses the lines of the last LOG_FLUSH_MS, never a slashing record.
+ */
+export function bufferedStdout(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
+}

@@ -1,6 +1,6 @@
 import { startSigner } from "../app.js";
 import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js";
-import { createLogger } from "../log.js";
+import { bufferedStdout, createLogger } from "../log.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
 
@@ -18,7 +18,7 @@ export const serveCommand: Command = {
     const { values, positionals } = parseFlags(argv, SERVE_OPTIONS);
     if (positionals.length > 0) throw new UsageError("USAGE", `unexpected argument "${positionals[0]}"`);
     const config = loadConfig(values as Partial<Record<OptionName, string | boolean>>);
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, bufferedStdout());
     const signer = await startSigner(config, logger);
 
     // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as POST /reload).

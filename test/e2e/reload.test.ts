@@ -122,7 +122,8 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     const down = await keysCheck();
     assert.equal(down.httpStatus, 503);
     assert.deepEqual(down.data, { "keys-loaded": 1, "error-count": 1 });
-    assert.match(signer.stdout.join(""), /keystore not loaded: .*bad\.json.*password/);
+    // stdout is buffered (src/log.ts): the line is written within a flush period.
+    await until("the failure is logged", async () => /keystore not loaded: .*bad\.json.*password/.test(signer.stdout.join("")));
 
     await writeFile(join(dirs.passwordsDir, "bad.txt"), "pw-bad\n");
     await postReload(signer.url);
