@@ -49,7 +49,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
     if (status >= 500 && status !== 503) {
-      request.log.error({ err: error }, "request failed");
+      request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, "request failed");
     }
     const body: ErrorBody = { code: status, message };
     void reply.status(status).type("application/json; charset=utf-8").send(body);

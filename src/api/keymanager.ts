@@ -131,7 +131,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
 
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
-    if (status >= 500) request.log.error({ err: error }, "keymanager request failed");
+    if (status >= 500) request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, "keymanager request failed");
     void reply.status(status).send({ message });
   });
 

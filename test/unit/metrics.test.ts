@@ -9,7 +9,7 @@ import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
 import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver, timeSlashingStore } from "../../src/metrics/metrics.js";
 import { registerMetricsRoute } from "../../src/metrics/route.js";
 import { createNetworkConfig } from "../../src/signing/network.js";
-import { SIGN_TYPES } from "../../src/signing/schema.js";
+import { SIGN_REQUEST_AJV_OPTIONS, SIGN_TYPES } from "../../src/signing/schema.js";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { randomKey, tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, FULU_FORK_INFO, sign } from "../helpers/messages.js";
@@ -199,10 +199,7 @@ describe("metrics", () => {
     metrics.setPlatform("dev", false);
 
     const network = createNetworkConfig("mainnet");
-    // The ajv options of api/server.ts, which the sign schema needs (no coercion, union types).
-    const app = Fastify({
-      ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
-    });
+    const app = Fastify({ ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS } });
     registerErrorHandler(app);
     registerMetricsRoute(app, metrics);
     registerEth2Routes(app, {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import Fastify, { type FastifyInstance } from "fastify";
-import { SIGN_REQUEST } from "../../src/signing/schema.js";
+import { SIGN_REQUEST, SIGN_REQUEST_AJV_OPTIONS } from "../../src/signing/schema.js";
 import { signingCases } from "../helpers/signingCases.js";
 
 /** The schema as fastify compiles it, with the ajv options src/api/server.ts uses. */
@@ -12,7 +12,7 @@ describe("SIGN_REQUEST through fastify", () => {
 
   before(async () => {
     app = Fastify({
-      ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+      ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS },
     });
     app.post("/sign", { schema: { body: SIGN_REQUEST } }, async () => ({ ok: true }));
     await app.ready();
