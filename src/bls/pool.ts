@@ -17,6 +17,7 @@ import {
   slotOf,
   STATUS_NO_KEY,
   STATUS_SIGNED,
+  WORKER_ASLEEP,
   type ControlRequest,
   type ControlResponse,
   type RingViews,
@@ -135,7 +136,9 @@ class BlsWorker {
 
   private ringBell(): void {
     Atomics.add(this.ring.control, DOORBELL, 1);
-    Atomics.notify(this.ring.control, DOORBELL);
+    // Under load the worker is signing, not waiting, and a notify costs a lock V8 shares between
+    // all threads; see worker.ts for why a worker falling asleep meanwhile still wakes.
+    if (Atomics.load(this.ring.control, WORKER_ASLEEP) === 1) Atomics.notify(this.ring.control, DOORBELL);
   }
 
   /** At most one wait is armed; it is re-armed after waking while requests are still out. */

@@ -15,6 +15,7 @@ export const SIGNATURE_BYTES = 96;
 export const DOORBELL = 0; // bumped by the pool for every request or control message; the worker sleeps on it
 export const REQUESTS_WRITTEN = 1; // written by the pool
 export const RESPONSES_WRITTEN = 2; // written by the worker; the pool waits on it
+export const WORKER_ASLEEP = 3; // 1 while the worker is (about to be) waiting on DOORBELL
 
 export const STATUS_SIGNED = 0;
 export const STATUS_NO_KEY = 1;
@@ -39,7 +40,7 @@ export interface RingViews {
 
 export function allocateRing(): RingMemory {
   return {
-    control: new SharedArrayBuffer(3 * 4),
+    control: new SharedArrayBuffer(4 * 4),
     keyIndex: new SharedArrayBuffer(SLOTS * 4),
     messages: new SharedArrayBuffer(SLOTS * MESSAGE_BYTES),
     status: new SharedArrayBuffer(SLOTS * 4),

@@ -9,6 +9,7 @@ import {
   STATUS_FAILED,
   STATUS_NO_KEY,
   STATUS_SIGNED,
+  WORKER_ASLEEP,
   ringViews,
   slotOf,
   type ControlRequest,
@@ -80,7 +81,12 @@ for (;;) {
   if (!running) break;
   const written = Atomics.load(ring.control, REQUESTS_WRITTEN);
   if (done === written) {
+    // The pool rings only a worker that says it is asleep. Saying so before looking at the bell
+    // again means that of a bell and this flag, one side sees the other (all are sequentially
+    // consistent): either the pool notifies, or the bell has moved and wait() returns at once.
+    Atomics.store(ring.control, WORKER_ASLEEP, 1);
     Atomics.wait(ring.control, DOORBELL, bell);
+    Atomics.store(ring.control, WORKER_ASLEEP, 0);
     continue;
   }
   while (done !== written) {

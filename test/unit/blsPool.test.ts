@@ -51,6 +51,34 @@ describe("bls worker pool", () => {
     }
   });
 
+  it("wakes an idle worker for every request, however the request and the worker's falling asleep interleave", async () => {
+    // The pool rings only a worker that has said it is asleep (worker.ts): a request that arrives
+    // while the worker is between its last signature and its wait must not be left in the ring.
+    const single = new WorkerPoolSigningKeys(1);
+    try {
+      const pk = await single.add(SecretKey.fromKeygen(randomBytes(32)).toBytes());
+      const signed = (msg: Uint8Array) =>
+        Promise.race([
+          single.sign(pk, msg),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error("a request was never signed: lost wake-up")), 10_000).unref()),
+        ]);
+      // Four clients, each signing in turn with pauses of varying kinds, so that requests land
+      // just before, during and after the worker's going to sleep.
+      const client = async (c: number) => {
+        for (let i = 0; i < 150; i++) {
+          await signed(randomBytes(32));
+          const pause = (i * 7 + c) % 4;
+          if (pause === 1) await new Promise((r) => setImmediate(r));
+          else if (pause === 2) await new Promise((r) => setTimeout(r, 0));
+          else if (pause === 3) await new Promise((r) => setTimeout(r, 1));
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(client));
+    } finally {
+      await single.close();
+    }
+  });
+
   it("settles every request still in flight when closed, and refuses new ones", async () => {
     const closing = new WorkerPoolSigningKeys(1);
     const sk = SecretKey.fromKeygen(randomBytes(32));
