@@ -127,10 +127,12 @@ export class KeystoreDirKeys {
 
   private async apply(removed: string[], added: LoadedKeystore[]): Promise<void> {
     const { keys, derivationPaths, readOnly, sealedStore } = this.opts;
+    // Every mark goes before the first await: no reader sees one removed key gone from signing
+    // while another, freed by the same reload, is still read-only.
+    for (const pubkey of removed) readOnly.delete(pubkey);
     if (removed.length > 0) {
       const sealed = new Set(await sealedStore.list());
       for (const pubkey of removed) {
-        readOnly.delete(pubkey);
         // Imported or generated as well: it stays, as it would at the next start.
         if (sealed.has(pubkey)) continue;
         await keys.remove(pubkey);
