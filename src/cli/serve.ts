@@ -1,4 +1,4 @@
-import { startSigner } from "../app.js";
+import { startSigner, type RunningSigner } from "../app.js";
 import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js";
 import { bufferedStdout, createLogger } from "../log.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
@@ -19,14 +19,26 @@ export const serveCommand: Command = {
     if (positionals.length > 0) throw new UsageError("USAGE", `unexpected argument "${positionals[0]}"`);
     const config = loadConfig(values as Partial<Record<OptionName, string | boolean>>);
     const logger = createLogger(config.logLevel, bufferedStdout());
-    const signer = await startSigner(config, logger);
 
-    // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as POST /reload).
+    // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as
+    // POST /reload). Listened for before start-up, which can spend minutes decrypting keystores,
+    // because Node's default for SIGHUP is to exit: one received meanwhile reloads once started.
+    let signer: RunningSigner | undefined;
+    let reloadOnceStarted = false;
     const reload = () => {
       logger.info({ signal: "SIGHUP" }, "reloading keystores");
-      void signer.reload();
+      if (signer) void signer.reload();
+      else reloadOnceStarted = true;
     };
     process.on("SIGHUP", reload);
+    try {
+      signer = await startSigner(config, logger);
+    } catch (e) {
+      process.off("SIGHUP", reload);
+      throw e;
+    }
+    if (reloadOnceStarted) void signer.reload();
+    const started = signer;
 
     let stopping = false;
     const stop = async (signal: string) => {
@@ -34,7 +46,7 @@ export const serveCommand: Command = {
       stopping = true;
       process.off("SIGHUP", reload);
       logger.info({ signal }, "shutting down: finishing in-flight requests");
-      await signer.close();
+      await started.close();
       logger.info("stopped");
     };
     await new Promise<void>((resolve) => {

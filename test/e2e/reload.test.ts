@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
-import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+import { cheapKeystore, costlyKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
 import { sign } from "../helpers/messages.js";
 import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
 import { signingCases } from "../helpers/signingCases.js";
@@ -141,6 +141,32 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     signer.child.kill("SIGHUP");
     await until("the new key is listed", async () => (await publicKeys(signer.url)).includes(key.pubkey));
     await signsAndVerifies(signer.url, key);
+  });
+
+  it("reloads on a SIGHUP received during start-up once started, instead of exiting", async (t) => {
+    const dir = await tempDir(t, "reload-starting");
+    const dirs = await writeKeystores(dir, 1);
+    // A keystore that takes seconds to decrypt holds start-up open after its first log line.
+    const slow = randomKey();
+    await writeFile(join(dirs.keystoresDir, "slow.json"), JSON.stringify(await costlyKeystore(slow, "pw-slow")));
+    await writeFile(join(dirs.passwordsDir, "slow.txt"), "pw-slow\n");
+    const late = randomKey();
+    let listeningWhenSignalled: boolean | undefined;
+    const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs), {}, async (child, url) => {
+      // The dev platform's warning is start-up's first line, logged after the signal handler is set.
+      if (listeningWhenSignalled !== undefined) return;
+      listeningWhenSignalled = await fetch(`${url}/upcheck`).then(() => true, () => false);
+      await addKeystore(dirs, "late", late);
+      child.kill("SIGHUP");
+    });
+    t.after(async () => {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    });
+    assert.equal(listeningWhenSignalled, false, "the SIGHUP reached the signer before it listened");
+    await until("the keystore added during start-up is listed", async () => (await publicKeys(signer.url)).includes(late.pubkey));
+    assert.ok((await publicKeys(signer.url)).includes(slow.pubkey));
+    await signsAndVerifies(signer.url, late);
   });
 
   it("answers 200 and only logs without --keystores-dir", async (t) => {

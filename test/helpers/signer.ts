@@ -114,8 +114,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `secure-signer serve` as a separate process (tsx from source) and waits until /upcheck answers. */
-export async function spawnSigner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SignerProcess> {
+/**
+ * Starts `secure-signer serve` as a separate process (tsx from source) and waits until /upcheck
+ * answers. `whileStarting` is called with each piece of standard output written before that.
+ */
+export async function spawnSigner(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  whileStarting?: (child: ChildProcess, url: string) => Promise<void> | void,
+): Promise<SignerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", String(port), ...args], {
     env: { ...process.env, ...env },
@@ -130,6 +137,9 @@ export async function spawnSigner(args: string[], env: NodeJS.ProcessEnv = {}): 
     child.once("exit", (code, signal) => resolve((exitCode = code ?? signal ?? -1))),
   );
   const url = `http://127.0.0.1:${port}`;
+  let starting = true;
+  const during: Promise<void>[] = [];
+  if (whileStarting) child.stdout!.on("data", () => starting && during.push(Promise.resolve(whileStarting(child, url))));
   for (;;) {
     if (exitCode !== undefined) throw new Error(`signer exited (${exitCode}) before listening: ${stderr}${stdout.join("")}`);
     try {
@@ -139,5 +149,7 @@ export async function spawnSigner(args: string[], env: NodeJS.ProcessEnv = {}): 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  starting = false;
+  await Promise.all(during);
   return { url, child, exited, stdout };
 }
