@@ -6,8 +6,15 @@ import type { FastifyInstance } from "fastify";
  * the log and `/healthcheck` instead.
  */
 export function registerReloadRoute(app: FastifyInstance, reload: () => void): void {
-  app.post("/reload", async (_request, reply) => {
-    reload();
-    return reply.status(200).send();
+  void app.register(async (scope) => {
+    // The body means nothing, and HTTP clients often send a bare POST as `Content-Type:
+    // application/json` with no body, which fastify's JSON parser answers with 400: any body is
+    // accepted and left unread (Node discards it once the answer is sent).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
+    scope.post("/reload", async (_request, reply) => {
+      reload();
+      return reply.status(200).send();
+    });
   });
 }

@@ -178,6 +178,12 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     });
     await postReload(signer.url);
     await until("the reload is logged", async () => /no --keystores-dir, nothing to reload/.test(signer.stdout.join("")));
+    // What clients send for a bare POST: nothing, a JSON content type with no body, or some body.
+    for (const init of [{ headers: { "content-type": "application/json" } }, { headers: { "content-type": "application/json" }, body: "{}" }, { body: "x".repeat(100) }]) {
+      const res = await fetch(`${signer.url}/reload`, { method: "POST", ...init });
+      assert.equal(res.status, 200, `${JSON.stringify(init.headers ?? {})}: ${await res.text()}`);
+    }
+    assert.equal((await fetch(`${signer.url}/upcheck`)).status, 200, "the connection is still usable");
     assert.deepEqual(await publicKeys(signer.url), []);
     assert.equal((await fetch(`${signer.url}/healthcheck`)).status, 200);
   });
