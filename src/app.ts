@@ -133,6 +133,7 @@ async function start(
   const slashing = await openSlashingProtection(config.slashingDb ?? sqliteFile(config.dataDir), {
     ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
     observer: slashingObserver(metrics),
+    timeoutMs: config.slashingDbTimeoutMs,
   });
   opened.push(() => slashing.close());
   if (config.pruneIntervalMinutes > 0) {

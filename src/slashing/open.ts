@@ -6,11 +6,12 @@ import type { SlashingObserver, SlashingProtection } from "./store.js";
  * Opens the slashing-protection backend a location names: a postgres:// URL or an SQLite file path.
  * With the network's genesis_validators_root the database is bound to that chain from the start,
  * so a first import or sign request for another chain is refused instead of binding it. The
- * observer, if any, is told of the sign path's transactions (store.ts).
+ * observer, if any, is told of the sign path's transactions (store.ts). `timeoutMs` bounds
+ * PostgreSQL's waits (PostgresStoreOptions); SQLite, in this process, has none to bound.
  */
 export function openSlashingProtection(
   location: string,
-  options: { genesisValidatorsRoot?: string; observer?: SlashingObserver } = {},
+  options: { genesisValidatorsRoot?: string; observer?: SlashingObserver; timeoutMs?: number } = {},
 ): Promise<SlashingProtection> {
   return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
 }

@@ -113,4 +113,24 @@ describe("several signer processes on one PostgreSQL database", () => {
       2 + retries(after) + sample(after, "secure_signer_slashing_lock_timeouts_total")!,
     );
   });
+  it("waits for a held key as long as --slashing-db-timeout-ms says", { timeout: 60_000 }, async (t) => {
+    const db = await createTestDatabase();
+    const holder = new pg.Client({ connectionString: db.url });
+    let signer: TestSigner | undefined;
+    t.after(async () => {
+      await holder.end().catch(() => undefined);
+      await signer?.close();
+      await db.drop();
+    });
+    await holder.connect();
+    signer = await startTestSigner(t, { flags: { "slashing-db": db.url, "slashing-db-timeout-ms": "700" } });
+    const key = signer.keys[0]!.pubkey;
+    await holder.query("BEGIN");
+    await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
+    const refused = await sign(signer.url, key, attestationBody(1, 2));
+    await holder.query("COMMIT");
+    assert.equal(refused.status, 503, refused.message);
+    assert.match(refused.message ?? "", /stayed locked by another transaction .* for 700 ms/);
+    assert.equal((await sign(signer.url, key, attestationBody(1, 2))).status, 200, "signs once the key is free");
+  });
 });

@@ -42,6 +42,7 @@ describe("configuration", () => {
     assert.equal(c.tlsCert, join(process.cwd(), "c.pem"));
     assert.equal(c.tlsKey, "/abs/k.pem");
     assert.equal(c.network, "mainnet");
+    assert.equal(c.slashingDbTimeoutMs, 3000);
     assert.equal(loadConfig({}, { SECURE_SIGNER_REQUIRE_ATTESTED: "false" }).requireAttested, false);
   });
 
@@ -53,6 +54,8 @@ describe("configuration", () => {
     ["an unknown log level", () => loadConfig({ "log-level": "loud" }, {}), /--log-level/],
     ["a non-postgres database URL", () => loadConfig({ "slashing-db": "mysql://x" }, {}), /--slashing-db/],
     ["a bad floor", () => loadConfig({ "startup-floor-epochs": "soon" }, {}), /--startup-floor-epochs/],
+    ["a database timeout below 100 ms", () => loadConfig({ "slashing-db-timeout-ms": "50" }, {}), /--slashing-db-timeout-ms/],
+    ["a fractional database timeout", () => loadConfig({ "slashing-db-timeout-ms": "1500.5" }, {}), /--slashing-db-timeout-ms/],
     ["tls-cert without tls-key", () => loadConfig({ "tls-cert": "c.pem" }, {}), /--tls-cert and --tls-key go together/],
     ["client CA without TLS", () => loadConfig({ "tls-client-ca": "ca.pem" }, {}), /--tls-client-ca needs --tls-cert/],
     ["keystores without passwords", () => loadConfig({ "keystores-dir": "k" }, {}), /--keystores-dir and --keystores-passwords-dir go together/],
