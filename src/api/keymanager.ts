@@ -2,19 +2,24 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
-import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError, SignerError } from "../errors.js";
-import { decryptKeystores, type DecryptJob } from "../keys/decryptPool.js";
-import type { DerivationPaths } from "../keys/derivationPaths.js";
 import { MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
-import { parseKeystoreJson } from "../keys/keystore.js";
-import type { SealedKeyStore } from "../keys/sealedStore.js";
+import {
+  DeleteStatus,
+  deleteKeys,
+  ImportStatus,
+  importKeystores,
+  isReadOnly,
+  type DeleteCollaborators,
+  type ImportCollaborators,
+  type KeymanagerKeys,
+  type KeymanagerSlashing,
+} from "../keys/keymanagerOps.js";
 import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
-import { normalizePubkey, normalizePubkeyList, ZERO_ROOT_HEX } from "../util/hex.js";
-import { buildInterchange } from "../slashing/interchange.js";
+import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
 import { publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
@@ -25,22 +30,7 @@ import { firstSchemaError } from "../util/schema.js";
  * requires `Authorization: Bearer <token>`.
  */
 
-/** The slashing-protection operations the keymanager needs; the real store provides them. */
-export interface KeymanagerSlashing {
-  /** Merges an EIP-3076 document; rejects (changing nothing) when it is invalid or for another chain. */
-  importInterchange(json: unknown): Promise<unknown>;
-  /**
-   * The interchange of what is on record for `pubkeys` (all keys when absent); keys without records
-   * may be absent. Without a root, for the chain the database is bound to.
-   */
-  exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
-}
-
-export interface KeymanagerOptions {
-  keys: SigningKeys;
-  sealedStore: SealedKeyStore;
-  /** The keystore path of each loaded key that has one; imports add to it, deletes remove from it. */
-  derivationPaths: DerivationPaths;
+export interface KeymanagerOptions extends KeymanagerKeys {
   platform: Platform;
   transportKey: TransportKey;
   slashing: KeymanagerSlashing;
@@ -89,19 +79,8 @@ const EncryptedImportRequest = Type.Object({ transport_encrypted: Type.String({ 
 const ImportBody = Type.Union([EncryptedImportRequest, ImportRequest]);
 type ImportBody = Static<typeof ImportBody>;
 
-const ImportStatus = Type.Object({
-  status: Type.Union([Type.Literal("imported"), Type.Literal("duplicate"), Type.Literal("error")]),
-  message: Type.Optional(Type.String()),
-});
-type ImportStatus = Static<typeof ImportStatus>;
-
 const DeleteBody = Type.Object({ pubkeys: Type.Array(Pubkey, { maxItems: MAX_ITEMS }) });
 type DeleteBody = Static<typeof DeleteBody>;
-const DeleteStatus = Type.Object({
-  status: Type.Union([Type.Literal("deleted"), Type.Literal("not_active"), Type.Literal("not_found"), Type.Literal("error")]),
-  message: Type.Optional(Type.String()),
-});
-type DeleteStatus = Static<typeof DeleteStatus>;
 
 const KeygenBody = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYGEN_COUNT })) });
 type KeygenBody = Static<typeof KeygenBody>;
@@ -123,11 +102,39 @@ function digest(token: string): Buffer {
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const { keys, sealedStore, derivationPaths, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
   const readOnly = opts.readOnly ?? new Set<string>();
-  const isReadOnly = (pubkey: string, sealed: ReadonlySet<string>) => readOnly.has(pubkey) || !sealed.has(pubkey);
   const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
   const mutations = opts.mutations ?? new Exclusive();
+
+  const importing: ImportCollaborators = {
+    keys,
+    sealedStore,
+    derivationPaths,
+    slashing: {
+      // A slashing_protection the store refuses is wrong input, whatever status the slashing domain
+      // gives the refusal; a store that fails keeps its own.
+      async importInterchange(json) {
+        try {
+          return await slashing.importInterchange(json);
+        } catch (e) {
+          if (e instanceof SignerError && statusFor(e) < 500) {
+            throw new InputError("INVALID_INPUT", `slashing_protection refused, nothing imported: ${e.message}`);
+          }
+          throw e;
+        }
+      },
+    },
+  };
+  const deleting: DeleteCollaborators = {
+    keys,
+    sealedStore,
+    derivationPaths,
+    slashing,
+    genesisValidatorsRoot,
+    readOnly,
+    onExportFailed: (e) => app.log.error({ err: e }, "slashing protection export after delete failed"),
+  };
 
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
@@ -170,7 +177,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
             validating_pubkey: pubkey,
             ...(path !== undefined && { derivation_path: path }),
             // Keys from a keystore directory come back at every start, so the API cannot delete them.
-            readonly: isReadOnly(pubkey, sealed),
+            readonly: isReadOnly(pubkey, readOnly, sealed),
           };
         }),
       };
@@ -192,7 +199,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           `keystores has ${body.keystores.length} entries but passwords has ${body.passwords.length}; passwords[i] must unlock keystores[i]`,
         );
       }
-      const data = await mutations.run(() => importKeystores(body));
+      const data = await mutations.run(() => importKeystores(body, importing));
       request.log.info(
         { imported: data.filter((d) => d.status === "imported").length, requested: data.length },
         "keystores import",
@@ -213,7 +220,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const result = await mutations.run(() => deleteKeys(request.body.pubkeys.map((p) => normalizePubkey(p))));
+      const result = await mutations.run(() => deleteKeys(request.body.pubkeys.map((p) => normalizePubkey(p)), deleting));
       request.log.info({ deleted: result.data.filter((d) => d.status === "deleted").length }, "keystores delete");
       return result;
     },
@@ -293,123 +300,6 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       );
     }
     return value;
-  }
-
-  async function importKeystores(body: ImportRequest): Promise<ImportStatus[]> {
-    // Protection first: once a key is usable, everything it signed before must already be refused.
-    if (body.slashing_protection) {
-      let interchange: unknown;
-      try {
-        interchange = JSON.parse(body.slashing_protection);
-      } catch (e) {
-        throw new InputError("INVALID_INPUT", `slashing_protection is not valid JSON: ${(e as Error).message}`);
-      }
-      try {
-        await slashing.importInterchange(interchange);
-      } catch (e) {
-        if (e instanceof SignerError && statusFor(e) < 500) {
-          throw new InputError("INVALID_INPUT", `slashing_protection refused, nothing imported: ${e.message}`);
-        }
-        throw e;
-      }
-    }
-
-    const statuses: ImportStatus[] = new Array(body.keystores.length);
-    const jobs: (DecryptJob & { index: number })[] = [];
-    body.keystores.forEach((text, index) => {
-      const source = `keystores[${index}]`;
-      try {
-        jobs.push({ keystore: parseKeystoreJson(text, source), password: body.passwords[index]!, source, index });
-      } catch (e) {
-        statuses[index] = { status: "error", message: (e as Error).message };
-      }
-    });
-    // At least one worker, so that even a single scrypt keystore does not stall the event loop.
-    const results = await decryptKeystores(jobs, { workers: jobs.length > 1 ? undefined : 1 });
-
-    const seen = new Set<string>();
-    for (const [i, result] of results.entries()) {
-      const { index, keystore } = jobs[i]!;
-      if (!result.ok) {
-        statuses[index] = { status: "error", message: result.error.message };
-        continue;
-      }
-      try {
-        if (seen.has(result.pubkey) || keys.has(result.pubkey)) {
-          statuses[index] = { status: "duplicate" };
-          continue;
-        }
-        seen.add(result.pubkey);
-        // Sealed durably before it can sign, so a key that signed is never lost at restart; its
-        // path is sealed with it, so GET lists it after a restart too.
-        await sealedStore.save(result.secretKey, { path: keystore.path });
-        await keys.add(result.secretKey);
-        derivationPaths.set(result.pubkey, keystore.path);
-        statuses[index] = { status: "imported" };
-      } catch (e) {
-        statuses[index] = { status: "error", message: `keystores[${index}]: ${(e as Error).message}` };
-      } finally {
-        result.secretKey.fill(0);
-      }
-    }
-    return statuses;
-  }
-
-  /**
-   * The keys are taken one by one, in request order, as the keymanager flows describe: a pubkey
-   * repeated in the request finds its key already gone the second time, and is answered as any key
-   * that is no longer there (not_active when the database holds records for it, which the
-   * interchange then includes once, else not_found), as Lighthouse and Teku do.
-   */
-  async function deleteKeys(pubkeys: string[]): Promise<{ data: DeleteStatus[]; slashing_protection: string }> {
-    const sealed = new Set(await sealedStore.list());
-    const data: DeleteStatus[] = [];
-    const candidates = new Set<string>();
-    // Requests for a key that neither signed nor had a file: their status depends on the export.
-    const absent: number[] = [];
-    for (const [i, pubkey] of pubkeys.entries()) {
-      const active = keys.has(pubkey);
-      if (active && isReadOnly(pubkey, sealed)) {
-        data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory and is read-only` });
-        continue;
-      }
-      try {
-        // The key stops signing before anything else happens; only then is its file removed.
-        if (active) {
-          await keys.remove(pubkey);
-          derivationPaths.delete(pubkey);
-        }
-        const hadFile = sealed.has(pubkey);
-        if (hadFile) {
-          await sealedStore.delete(pubkey);
-          sealed.delete(pubkey);
-        }
-        if (!active && !hadFile) absent.push(i);
-        data.push({ status: active ? "deleted" : "not_active" });
-        candidates.add(pubkey);
-      } catch (e) {
-        data.push({ status: "error", message: `${pubkey}: ${(e as Error).message}` });
-      }
-    }
-    // Records are exported, never deleted: re-importing the key elsewhere must stay protected.
-    let exported: Awaited<ReturnType<KeymanagerSlashing["exportInterchange"]>>;
-    try {
-      exported = await slashing.exportInterchange(genesisValidatorsRoot, [...candidates]);
-    } catch (e) {
-      // The keys no longer sign, but their records could not be read. As the keymanager flows
-      // say: an error per key and an empty interchange; deleting again returns the records.
-      app.log.error({ err: e }, "slashing protection export after delete failed");
-      const message = `no longer signs, but its slashing protection data could not be exported (${(e as Error).message}); delete it again to get it`;
-      return {
-        data: data.map((d) => (d.status === "deleted" || d.status === "not_active" ? { status: "error", message } : d)),
-        slashing_protection: JSON.stringify(buildInterchange(genesisValidatorsRoot ?? ZERO_ROOT_HEX, [])),
-      };
-    }
-    const withRecords = new Set(exported.data.map((d) => d.pubkey.toLowerCase()));
-    for (const i of absent) {
-      if (!withRecords.has(pubkeys[i]!)) data[i] = { status: "not_found" };
-    }
-    return { data, slashing_protection: JSON.stringify(exported) };
   }
 };
 

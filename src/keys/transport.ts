@@ -157,7 +157,8 @@ export class TransportKey {
 export interface ImportRequest {
   keystores: string[];
   passwords: string[];
-  slashing_protection?: string;
+  /** An EIP-3076 document as text; null (as Lighthouse's client sends) or "" means none. */
+  slashing_protection?: string | null;
 }
 
 /** Builds the `{transport_encrypted}` body of POST /eth/v1/keystores for the signer's key. */

@@ -1,6 +1,6 @@
 import { SignerError } from "../../src/errors.js";
 import { buildInterchange, parseInterchange, type KeyState } from "../../src/slashing/interchange.js";
-import type { KeymanagerSlashing } from "../../src/api/keymanager.js";
+import type { KeymanagerSlashing } from "../../src/keys/keymanagerOps.js";
 
 class TestSlashingError extends SignerError<"GENESIS_VALIDATORS_ROOT_MISMATCH" | "SLASHABLE"> {
   readonly domain = "slashing";

@@ -1,0 +1,84 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, rename, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
+import { DerivationPaths } from "../../src/keys/derivationPaths.js";
+import { deleteKeys, importKeystores, type DeleteCollaborators, type ImportCollaborators } from "../../src/keys/keymanagerOps.js";
+import { SealedKeyStore } from "../../src/keys/sealedStore.js";
+import { openSqliteStore } from "../../src/slashing/sqlite.js";
+import { createDevPlatform } from "../../src/tee/dev.js";
+import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+
+const GVR = "0x" + "42".repeat(32);
+const ROOT = new Uint8Array(32).fill(7);
+
+async function setup(t: { after(fn: () => Promise<void>): void }): Promise<ImportCollaborators & DeleteCollaborators> {
+  const dir = await tempDir(t, "kmops");
+  const keys = new WorkerPoolSigningKeys(1);
+  t.after(() => keys.close());
+  const slashing = await openSqliteStore(join(dir, "slashing.sqlite"), { genesisValidatorsRoot: GVR });
+  t.after(() => slashing.close());
+  return {
+    keys,
+    sealedStore: await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data")),
+    derivationPaths: new DerivationPaths(),
+    slashing,
+    genesisValidatorsRoot: GVR,
+    readOnly: new Set(),
+    onExportFailed: (e) => assert.fail(`export failed: ${String(e)}`),
+  };
+}
+
+const keystore = async (key: TestKey) => JSON.stringify(await cheapKeystore(key, "pw"));
+
+/** Something real in the way of a key's sealed file: a directory, which can be neither renamed onto nor rm'd. */
+async function blockSealedFile(sealedStore: SealedKeyStore, pubkey: string): Promise<string> {
+  const file = join(sealedStore.dir, `${pubkey}.sealed`);
+  await mkdir(file);
+  return file;
+}
+
+describe("keymanager key changes, with real sealed files, BLS workers and SQLite", () => {
+  it("never adds a key it could not seal", async (t) => {
+    const s = await setup(t);
+    const [blocked, fine] = [randomKey(), randomKey()];
+    await blockSealedFile(s.sealedStore, blocked.pubkey);
+    const statuses = await importKeystores({ keystores: [await keystore(blocked), await keystore(fine)], passwords: ["pw", "pw"] }, s);
+    assert.equal(statuses[0]!.status, "error");
+    assert.match(statuses[0]!.message!, /^keystores\[0\]: .*EISDIR/);
+    assert.deepEqual(statuses[1], { status: "imported" });
+    assert.deepEqual(s.keys.pubkeys(), [fine.pubkey]);
+    assert.equal(s.derivationPaths.get(blocked.pubkey), undefined);
+  });
+
+  it("stops a key signing before removing its file: when the file cannot go, the key is stopped all the same and keeps its records", async (t) => {
+    const s = await setup(t);
+    const key = randomKey();
+    const interchange = {
+      metadata: { interchange_format_version: "5", genesis_validators_root: GVR },
+      data: [{ pubkey: key.pubkey, signed_blocks: [{ slot: "9" }], signed_attestations: [] }],
+    };
+    const imported = await importKeystores({ keystores: [await keystore(key)], passwords: ["pw"], slashing_protection: JSON.stringify(interchange) }, s);
+    assert.deepEqual(imported, [{ status: "imported" }]);
+    await s.keys.sign(key.pubkey, ROOT);
+
+    const file = join(s.sealedStore.dir, `${key.pubkey}.sealed`);
+    await rename(file, `${file}.aside`);
+    await blockSealedFile(s.sealedStore, key.pubkey);
+    const failed = await deleteKeys([key.pubkey], s);
+    assert.equal(failed.data[0]!.status, "error");
+    assert.match(failed.data[0]!.message!, new RegExp(`^${key.pubkey}: .*directory`));
+    assert.equal(s.keys.has(key.pubkey), false);
+    await assert.rejects(s.keys.sign(key.pubkey, ROOT), { code: "KEY_NOT_LOADED" });
+    assert.deepEqual(await s.sealedStore.list(), [key.pubkey]);
+
+    // Once the file can go, deleting again removes it and returns the key's records.
+    await rmdir(file);
+    await rename(`${file}.aside`, file);
+    const again = await deleteKeys([key.pubkey], s);
+    assert.deepEqual(again.data, [{ status: "not_active" }]);
+    assert.deepEqual(JSON.parse(again.slashing_protection).data, interchange.data);
+    assert.deepEqual(await s.sealedStore.list(), []);
+  });
+});
