@@ -6,44 +6,18 @@
  * BENCH_PG_URL (PostgreSQL server to measure next to SQLite; default the local test server,
  * "none" to skip).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
 import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
 import { availableParallelism } from "node:os";
+import { runLoad, type LoadResult } from "./load.js";
 import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const keyCount = Number(process.env.BENCH_KEYS ?? 200);
 const pgUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-interface LoadResult {
-  connections: number;
-  signed: number;
-  errors: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  /** The slowest request: a WAL checkpoint or a GC pause shows here before it shows in p99. */
-  max: number;
-  nextEpoch: number;
-  signerCpuUsPerRequest: number | null;
-  loadgenCpuUsPerRequest: number | null;
-  signerThreadsUsPerRequest: number[];
-}
-
-function runLoad(url: string, connections: number, pubkeyFile: string, startEpoch: number, signerPid: number): Promise<LoadResult> {
-  const script = new URL("./loadgen.ts", import.meta.url).pathname;
-  const args = ["--import", "tsx", script, url, String(connections), String(seconds * 1000), "2000", pubkeyFile, String(startEpoch), String(signerPid)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
-  });
-}
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const db = await createTestDatabase(pgUrl);
@@ -88,7 +62,7 @@ async function measureHttp(
     let epoch = 1000;
     let rawBefore = raw.all.at(-1)!;
     for (const connections of [10, 100]) {
-      const r = await runLoad(signer.url, connections, pubkeyFile, epoch, signer.child.pid!);
+      const r = await runLoad({ url: signer.url, connections, seconds, pubkeyFile, startEpoch: epoch, signerPid: signer.child.pid! });
       const rawAfter = await raw.measure();
       epoch = r.nextEpoch + 1;
       rows.push({ ...r, rawAllCores: (rawBefore + rawAfter) / 2 });

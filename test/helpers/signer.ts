@@ -115,16 +115,18 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `secure-signer serve` as a separate process (tsx from source) and waits until /upcheck
- * answers. `whileStarting` is called with each piece of standard output written before that.
+ * Starts `secure-signer serve` as a separate process and waits until /upcheck answers: from
+ * source through tsx, or `entry`, e.g. a build's dist/cli/main.js (bench/ab.ts compares two).
+ * `whileStarting` is called with each piece of standard output written before it answers.
  */
 export async function spawnSigner(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   whileStarting?: (child: ChildProcess, url: string) => Promise<void> | void,
+  entry: string[] = ["--import", "tsx", MAIN],
 ): Promise<SignerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", String(port), ...args], {
+  const child = spawn(process.execPath, [...entry, "serve", "--port", String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

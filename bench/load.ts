@@ -1,0 +1,43 @@
+/** Runs bench/loadgen.ts in its own process against a signer and reads its figures. */
+import { spawn } from "node:child_process";
+
+export interface LoadResult {
+  connections: number;
+  signed: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  /** The slowest request: a WAL checkpoint or a GC pause shows here before it shows in p99. */
+  max: number;
+  nextEpoch: number;
+  signerCpuUsPerRequest: number | null;
+  loadgenCpuUsPerRequest: number | null;
+  /** The signer's main (HTTP) thread first, then its other threads, busiest first. */
+  signerThreadsUsPerRequest: number[];
+}
+
+export interface Load {
+  url: string;
+  connections: number;
+  /** Measured seconds, after 2 s of warm-up. */
+  seconds: number;
+  /** JSON array of the signer's public keys, at least one per connection. */
+  pubkeyFile: string;
+  startEpoch: number;
+  signerPid: number;
+}
+
+export function runLoad(load: Load): Promise<LoadResult> {
+  const script = new URL("./loadgen.ts", import.meta.url).pathname;
+  const args = [
+    "--import", "tsx", script, load.url, String(load.connections), String(load.seconds * 1000), "2000",
+    load.pubkeyFile, String(load.startEpoch), String(load.signerPid),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
+  });
+}
