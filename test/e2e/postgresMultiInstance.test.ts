@@ -1,12 +1,42 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import pg from "pg";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
 import { parseExposition, sample, type Exposition } from "../helpers/prometheus.js";
 import { createTestDatabase } from "../helpers/slashingPostgres.js";
 import { serveArgs, spawnSigner, startTestSigner, writeKeystores, type SignerProcess, type TestSigner } from "../helpers/signer.js";
+
+/**
+ * A signer on a fresh PostgreSQL database with `flags`, and another session that can hold its first
+ * key's lock: another instance signing the key, or an import, as far as the signer can tell.
+ */
+async function signerBesideKeyHolder(t: TestContext, flags: Record<string, string>) {
+  const db = await createTestDatabase();
+  const holder = new pg.Client({ connectionString: db.url });
+  let signer: TestSigner | undefined;
+  // One hook, since the database is dropped last (after hooks run in the order they were added).
+  t.after(async () => {
+    await holder.end().catch(() => undefined);
+    await signer?.close();
+    await db.drop();
+  });
+  await holder.connect();
+  signer = await startTestSigner(t, { flags: { "slashing-db": db.url, ...flags } });
+  const key = signer.keys[0]!.pubkey;
+  return {
+    url: signer.url,
+    key,
+    hold: async () => {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
+    },
+    release: async () => {
+      await holder.query("COMMIT");
+    },
+  };
+}
 
 describe("several signer processes on one PostgreSQL database", () => {
   it("sign at most one message of each conflicting set sent to all of them at once", async (t) => {
@@ -48,24 +78,7 @@ describe("several signer processes on one PostgreSQL database", () => {
   });
 
   it("shows in /metrics when another session holds a key: lock retries while it does, a lock timeout (503) past the deadline", { timeout: 60_000 }, async (t) => {
-    const db = await createTestDatabase();
-    // Another instance signing the key, or an import, as far as the signer can tell.
-    const holder = new pg.Client({ connectionString: db.url });
-    let signer: TestSigner | undefined;
-    // One hook, since the database is dropped last (after hooks run in the order they were added).
-    t.after(async () => {
-      await holder.end().catch(() => undefined);
-      await signer?.close();
-      await db.drop();
-    });
-    await holder.connect();
-    signer = await startTestSigner(t, { flags: { "slashing-db": db.url } });
-    const { url } = signer;
-    const key = signer.keys[0]!.pubkey;
-    const hold = async () => {
-      await holder.query("BEGIN");
-      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
-    };
+    const { url, key, hold, release } = await signerBesideKeyHolder(t, {});
     const scrape = async (): Promise<Exposition> => {
       const res = await fetch(`${url}/metrics`);
       assert.equal(res.status, 200);
@@ -91,7 +104,7 @@ describe("several signer processes on one PostgreSQL database", () => {
     const waiting = sign(url, key, attestationBody(2, 3));
     await new Promise((r) => setTimeout(r, 300));
     const held = await scrape();
-    await holder.query("COMMIT");
+    await release();
     assert.equal((await waiting).status, 200);
     assert.ok(retries(held) >= 5, `retries while held for 300 ms: ${retries(held)}`);
     assert.ok(sample(held, "secure_signer_slashing_batch_requests_count")! >= 1 + retries(held), "each retry is a batch");
@@ -100,7 +113,7 @@ describe("several signer processes on one PostgreSQL database", () => {
     // Held past the 3 s deadline: 503, counted as a lock timeout, not only as a sign error.
     await hold();
     const refused = await sign(url, key, attestationBody(3, 4));
-    await holder.query("COMMIT");
+    await release();
     assert.equal(refused.status, 503, refused.message);
     assert.match(refused.message ?? "", /locked by another transaction/);
     const after = await scrape();
@@ -113,24 +126,14 @@ describe("several signer processes on one PostgreSQL database", () => {
       2 + retries(after) + sample(after, "secure_signer_slashing_lock_timeouts_total")!,
     );
   });
+
   it("waits for a held key as long as --slashing-db-timeout-ms says", { timeout: 60_000 }, async (t) => {
-    const db = await createTestDatabase();
-    const holder = new pg.Client({ connectionString: db.url });
-    let signer: TestSigner | undefined;
-    t.after(async () => {
-      await holder.end().catch(() => undefined);
-      await signer?.close();
-      await db.drop();
-    });
-    await holder.connect();
-    signer = await startTestSigner(t, { flags: { "slashing-db": db.url, "slashing-db-timeout-ms": "700" } });
-    const key = signer.keys[0]!.pubkey;
-    await holder.query("BEGIN");
-    await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
-    const refused = await sign(signer.url, key, attestationBody(1, 2));
-    await holder.query("COMMIT");
+    const { url, key, hold, release } = await signerBesideKeyHolder(t, { "slashing-db-timeout-ms": "700" });
+    await hold();
+    const refused = await sign(url, key, attestationBody(1, 2));
+    await release();
     assert.equal(refused.status, 503, refused.message);
     assert.match(refused.message ?? "", /stayed locked by another transaction .* for 700 ms/);
-    assert.equal((await sign(signer.url, key, attestationBody(1, 2))).status, 200, "signs once the key is free");
+    assert.equal((await sign(url, key, attestationBody(1, 2))).status, 200, "signs once the key is free");
   });
 });
