@@ -3,7 +3,7 @@ import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError } from "../errors.js";
 import { buildInterchange } from "../slashing/interchange.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
-import { decryptKeystores, type DecryptJob } from "./decryptPool.js";
+import { decryptKeystores, serverWorkers, type DecryptJob } from "./decryptPool.js";
 import type { DerivationPaths } from "./derivationPaths.js";
 import { parseKeystoreJson } from "./keystore.js";
 import type { SealedKeyStore } from "./sealedStore.js";
@@ -94,8 +94,7 @@ export async function importKeystores(
       statuses[index] = { status: "error", message: (e as Error).message };
     }
   });
-  // At least one worker, so that even a single scrypt keystore does not stall the event loop.
-  const results = await decryptKeystores(jobs, { workers: jobs.length > 1 ? undefined : 1 });
+  const results = await decryptKeystores(jobs, { workers: serverWorkers(jobs.length) });
 
   const seen = new Set<string>();
   for (const [i, result] of results.entries()) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { SigningKeys } from "../bls/signingKeys.js";
 import type { Exclusive } from "../util/exclusive.js";
+import { serverWorkers } from "./decryptPool.js";
 import type { DerivationPaths } from "./derivationPaths.js";
 import {
   decryptKeystoreEntries,
@@ -103,8 +104,7 @@ export class KeystoreDirKeys {
         fingerprints.set(entry.file, fingerprint);
       }
     }
-    // At least one worker: a single scrypt keystore would otherwise stall the event loop.
-    const decrypted = await decryptKeystoreEntries(fresh, { workers: fresh.length > 1 ? undefined : 1, loaded: recognised });
+    const decrypted = await decryptKeystoreEntries(fresh, { workers: serverWorkers(fresh.length), loaded: recognised });
     try {
       for (const key of decrypted.keys) next.set(key.file, { pubkey: key.pubkey, fingerprint: fingerprints.get(key.file)! });
       const before = new Set([...this.loaded.values()].map((f) => f.pubkey));
