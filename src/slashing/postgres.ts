@@ -20,7 +20,7 @@ import type {
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
-import { guardObserver } from "./store.js";
+import { DEFAULT_DB_TIMEOUT_MS, guardObserver } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
@@ -31,7 +31,7 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections kept open (default 10). */
   poolSize?: number;
-  /** How long to wait for a connection or a query before answering DATABASE_UNAVAILABLE (default 3000 ms). */
+  /** How long to wait for a connection or a query before answering DATABASE_UNAVAILABLE (default DEFAULT_DB_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Told of each sign batch and of requests whose key was locked by another session (metrics). */
   observer?: SlashingObserver;
@@ -166,7 +166,7 @@ export class PostgresSlashingStore implements SlashingProtection {
     if (!SCHEMA_RE.test(schema)) {
       throw new StorageError("DATABASE_UNAVAILABLE", `schema name "${schema}" must be a lower-case SQL identifier`);
     }
-    const timeout = options.timeoutMs ?? 3000;
+    const timeout = options.timeoutMs ?? DEFAULT_DB_TIMEOUT_MS;
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
