@@ -20,6 +20,7 @@ import type {
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
+import { recordedSchemaVersion } from "./schemaVersion.js";
 import { DEFAULT_DB_TIMEOUT_MS, guardObserver } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
@@ -189,16 +190,17 @@ export class PostgresSlashingStore implements SlashingProtection {
         await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
         const exists = await c.query("SELECT to_regclass('slashing_meta') IS NOT NULL AS present");
-        let version = 0;
-        if (exists.rows[0].present) {
-          const r = await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = 'schema_version'");
-          version = Number(r.rows[0]?.value ?? 0);
+        const recorded = exists.rows[0].present
+          ? (await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = 'schema_version'")).rows[0]?.value
+          : undefined;
+        const version = recordedSchemaVersion(recorded, MIGRATIONS.length, `schema ${schema}`);
+        if (version < MIGRATIONS.length) {
+          for (let v = version; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v]!);
+          await c.query(
+            "INSERT INTO slashing_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [String(MIGRATIONS.length)],
+          );
         }
-        for (let v = version; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v]!);
-        await c.query(
-          "INSERT INTO slashing_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-          [String(MIGRATIONS.length)],
-        );
         if (options.genesisValidatorsRoot !== undefined) await store.bindChain(c, options.genesisValidatorsRoot);
       });
       if (options.genesisValidatorsRoot !== undefined) store.gvr = options.genesisValidatorsRoot;

@@ -12,6 +12,7 @@ import { SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
 import type { ImportSummary, PruneSummary } from "./store.js";
+import { recordedSchemaVersion } from "./schemaVersion.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
 /**
@@ -260,16 +261,8 @@ export class SqliteEngine {
     this.db.transaction(() => {
       const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined;
       const row = hasMeta ? this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get() : undefined;
-      const version = Number(row?.value ?? 0);
-      if (!Number.isInteger(version) || version < 0) {
-        throw new StorageError("DATABASE_UNAVAILABLE", `slashing database ${this.path} has an unreadable schema version (${row?.value})`);
-      }
-      if (version > MIGRATIONS.length) {
-        throw new StorageError(
-          "DATABASE_UNAVAILABLE",
-          `slashing database ${this.path} has schema version ${row?.value}, newer than this signer's ${MIGRATIONS.length}; run a signer at least as new as the one that wrote it`,
-        );
-      }
+      const version = recordedSchemaVersion(row?.value, MIGRATIONS.length, this.path);
+      if (version === MIGRATIONS.length) return;
       for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
       this.db
         .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")

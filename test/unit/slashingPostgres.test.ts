@@ -300,4 +300,32 @@ describe("PostgreSQL slashing store", () => {
     assert.deepEqual(await again.health(), { status: "UP", data: { backend: "postgres" } });
     await again.close();
   });
+
+  it("refuses a schema written by a newer signer, or with an unreadable version, and leaves it alone", async () => {
+    const s = schema();
+    await (await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR })).close();
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const setVersion = (value: string) => admin.query(`UPDATE ${s}.slashing_meta SET value = $1 WHERE key = 'schema_version'`, [value]);
+      const { rows } = await admin.query<{ value: string }>(`SELECT value FROM ${s}.slashing_meta WHERE key = 'schema_version'`);
+      const newer = String(Number(rows[0]!.value) + 1);
+      await setVersion(newer);
+      await assert.rejects(openPostgresStore(db.url, { schema: s }), {
+        code: "DATABASE_UNAVAILABLE",
+        message: new RegExp(`schema ${s} has schema version ${newer}, newer than this signer's ${rows[0]!.value}`),
+      });
+      for (const unreadable of ["-1", "two"]) {
+        await setVersion(unreadable);
+        await assert.rejects(openPostgresStore(db.url, { schema: s }), {
+          code: "DATABASE_UNAVAILABLE",
+          message: new RegExp(`unreadable schema version \\(${unreadable}\\)`),
+        });
+      }
+      const after = await admin.query<{ value: string }>(`SELECT value FROM ${s}.slashing_meta WHERE key = 'schema_version'`);
+      assert.equal(after.rows[0]!.value, "two");
+    } finally {
+      await admin.end();
+    }
+  });
 });
