@@ -407,7 +407,8 @@ export class PostgresSlashingStore implements SlashingProtection {
   }
 }
 
-async function lockKey(c: Client, pubkey: string): Promise<void> {
+/** Takes `pubkey`'s lock until the transaction ends: how each store, and anything writing around it, serialises one key. */
+export async function lockKey(c: pg.ClientBase, pubkey: string): Promise<void> {
   await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", [pubkey, LOCK_SEED]);
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import pg from "pg";
+import { lockKey } from "../../src/slashing/postgres.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign } from "../helpers/messages.js";
 import { parseExposition, sample, type Exposition } from "../helpers/prometheus.js";
@@ -30,7 +31,7 @@ async function signerBesideKeyHolder(t: TestContext, flags: Record<string, strin
     key,
     hold: async () => {
       await holder.query("BEGIN");
-      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [key]);
+      await lockKey(holder, key);
     },
     release: async () => {
       await holder.query("COMMIT");

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { openSlashingProtection } from "../../src/slashing/open.js";
-import { openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
+import { lockKey, openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
 import { SqliteSlashingStore } from "../../src/slashing/sqlite.js";
 import type { Recorded, SlashingObserver, SlashingProtection } from "../../src/slashing/store.js";
 import { Relay } from "../helpers/relay.js";
@@ -75,7 +75,7 @@ describe("PostgreSQL slashing store", () => {
     await holder.connect();
     const lockAll = async (keys: number[]) => {
       await holder.query("BEGIN");
-      for (const k of keys) await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey(k)]);
+      for (const k of keys) await lockKey(holder, pubkey(k));
     };
     const vote = (k: number, target: number) =>
       store.checkAndRecordAttestation({ pubkey: pubkey(k), genesisValidatorsRoot: GVR, sourceEpoch: target - 1, targetEpoch: target, signingRoot: root(k) });
@@ -119,7 +119,7 @@ describe("PostgreSQL slashing store", () => {
     await holder.connect();
     const hold = async (...keys: number[]) => {
       await holder.query("BEGIN");
-      for (const k of keys) await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 3076))", [pubkey(k)]);
+      for (const k of keys) await lockKey(holder, pubkey(k));
     };
     const vote = (k: number, target: number) =>
       outcome(
