@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { KeyError } from "./errors.js";
+import { KeyError, type KeyErrorCode } from "./errors.js";
 import { decryptKeystores, type DecryptJob } from "./decryptPool.js";
 import { parseKeystoreJson, type Keystore } from "./keystore.js";
 
@@ -18,6 +18,8 @@ export interface LoadedKeystore {
 export interface KeystoreDirError {
   file: string;
   message: string;
+  /** Why decryption refused the keystore; absent when it was not decrypted, or held a key already loaded. */
+  code?: KeyErrorCode;
 }
 
 export interface KeystoreDirResult {
@@ -130,7 +132,7 @@ export async function decryptKeystoreEntries(
   for (const [index, result] of results.entries()) {
     const file = jobs[index]!.source;
     if (!result.ok) {
-      errors.push({ file, message: result.error.message });
+      errors.push({ file, message: result.error.message, code: result.error.code });
       continue;
     }
     const first = seen.get(result.pubkey);

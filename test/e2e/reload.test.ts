@@ -10,10 +10,14 @@ import { signingCases } from "../helpers/signingCases.js";
 
 type Dirs = Awaited<ReturnType<typeof writeKeystores>>;
 
-async function startWithDir(t: { after(fn: () => Promise<void>): void }, keyCount: number): Promise<{ dir: string; dirs: Dirs; signer: SignerProcess }> {
+async function startWithDir(
+  t: { after(fn: () => Promise<void>): void },
+  keyCount: number,
+  ...extraArgs: string[]
+): Promise<{ dir: string; dirs: Dirs; signer: SignerProcess }> {
   const dir = await tempDir(t, "reload");
   const dirs = await writeKeystores(dir, keyCount);
-  const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs));
+  const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs, ...extraArgs));
   t.after(async () => {
     signer.child.kill("SIGTERM");
     await signer.exited;
@@ -33,6 +37,17 @@ async function postReload(url: string): Promise<void> {
 
 async function publicKeys(url: string): Promise<string[]> {
   return (await (await fetch(`${url}/api/v1/eth2/publicKeys`)).json()) as string[];
+}
+
+/** The counts of each `keystores reloaded` line so far (logged at info); stdout is buffered (src/log.ts), so a line shows within a flush period. */
+function reloadCounts(signer: SignerProcess): Array<Record<string, unknown>> {
+  return signer.stdout
+    .join("")
+    .split("\n")
+    .slice(0, -1) // what follows the last line break is not a whole line yet
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === "keystores reloaded")
+    .map(({ added, removed, unchanged, failed, decrypted }) => ({ added, removed, unchanged, failed, decrypted }));
 }
 
 /** Polls `probe` until it holds: a reload answers before it has run, so its effect shows a little later. */
@@ -106,8 +121,8 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     await signsAndVerifies(signer.url, both);
   });
 
-  it("turns keys-check DOWN for a keystore that fails to load, and UP again once it is fixed", async (t) => {
-    const { dirs, signer } = await startWithDir(t, 1);
+  it("turns keys-check DOWN for a keystore that fails to load, keeps it DOWN without decrypting it again, and UP once it is fixed", async (t) => {
+    const { dirs, signer } = await startWithDir(t, 1, "--log-level", "info");
     const keysCheck = async () => {
       const res = await fetch(`${signer.url}/healthcheck`);
       const body = (await res.json()) as { checks: Array<{ id: string; status: string; data: Record<string, number> }> };
@@ -124,6 +139,15 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     assert.deepEqual(down.data, { "keys-loaded": 1, "error-count": 1 });
     // stdout is buffered (src/log.ts): the line is written within a flush period.
     await until("the failure is logged", async () => /keystore not loaded: .*bad\.json.*password/.test(signer.stdout.join("")));
+    await until("the reload is logged", async () => reloadCounts(signer).length === 1);
+    assert.deepEqual(reloadCounts(signer)[0], { added: 0, removed: 0, unchanged: 1, failed: 1, decrypted: 1 });
+
+    // Neither file changed: the failure is reported as before, without another KDF.
+    await postReload(signer.url);
+    await until("the second reload is logged", async () => reloadCounts(signer).length === 2);
+    assert.deepEqual(reloadCounts(signer)[1], { added: 0, removed: 0, unchanged: 1, failed: 1, decrypted: 0 });
+    assert.equal(signer.stdout.join("").match(/keystore not loaded: .*bad\.json.*password/g)?.length, 2);
+    assert.deepEqual((await keysCheck()).data, { "keys-loaded": 1, "error-count": 1 });
 
     await writeFile(join(dirs.passwordsDir, "bad.txt"), "pw-bad\n");
     await postReload(signer.url);
@@ -131,6 +155,8 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     const up = await keysCheck();
     assert.equal(up.httpStatus, 200);
     assert.deepEqual(up.data, { "keys-loaded": 2, "error-count": 0 }, "the latest scan's errors, not every one seen");
+    await until("the third reload is logged", async () => reloadCounts(signer).length === 3);
+    assert.deepEqual(reloadCounts(signer)[2], { added: 1, removed: 0, unchanged: 1, failed: 0, decrypted: 1 });
     await signsAndVerifies(signer.url, key);
   });
 

@@ -36,7 +36,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
 }
 
 describe("KeystoreDirKeys", () => {
-  it("adds what appeared, removes what is gone, and decrypts only new, changed or failing keystores", async (t) => {
+  it("adds what appeared, removes what is gone, and decrypts only new or changed keystores", async (t) => {
     const s = await setup(t);
     const [k0, k1, k2, k3, k4] = Array.from({ length: 5 }, randomKey) as [TestKey, TestKey, TestKey, TestKey, TestKey];
     await s.write("k0", k0);
@@ -48,8 +48,10 @@ describe("KeystoreDirKeys", () => {
     assert.deepEqual(s.readOnly, new Set([k0.pubkey, k1.pubkey]));
     assert.equal(s.derivationPaths.get(k0.pubkey), "m/12381/3600/0/0/0");
 
-    // Nothing changed: the loaded files are recognised, the failing one is tried again.
-    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 2, decrypted: 1, failed: 1 });
+    // Nothing changed: the loaded files are recognised, and so is the failing one, whose refusal is reported again.
+    const refused = s.dirKeys.errors;
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 2, decrypted: 0, failed: 1 });
+    assert.deepEqual(s.dirKeys.errors, refused);
 
     await writeFile(join(s.passwordsDir, "k2.txt"), "right");
     await s.write("k3", k3);
@@ -72,6 +74,35 @@ describe("KeystoreDirKeys", () => {
     await writeFile(join(s.passwordsDir, "k2.txt"), "wrong");
     assert.deepEqual(await s.counts(), { added: 0, removed: 1, unchanged: 2, decrypted: 1, failed: 1 });
     assert.ok(!s.keys.has(k2.pubkey));
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 2, decrypted: 0, failed: 1 });
+  });
+
+  it("decrypts a refused keystore again only when its keystore or password file changes", async (t) => {
+    const s = await setup(t);
+    const [wrong, mismatched, other] = [randomKey(), randomKey(), randomKey()];
+    await s.write("wrong", wrong, "right", "wrong");
+    // Decrypts with its password, but to another key than its pubkey says.
+    await writeFile(join(s.keystoresDir, "mismatch.json"), JSON.stringify({ ...(await cheapKeystore(mismatched, "pw")), pubkey: other.pubkey.slice(2) }));
+    await writeFile(join(s.passwordsDir, "mismatch.txt"), "pw");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 0, decrypted: 2, failed: 2 });
+    const refused = s.dirKeys.errors;
+    assert.deepEqual(refused.map((e) => e.code), ["PUBKEY_MISMATCH", "WRONG_PASSWORD"]);
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 0, decrypted: 0, failed: 2 });
+    assert.deepEqual(s.dirKeys.errors, refused, "reported again, as when they were decrypted");
+
+    // The same key and password in a new keystore file (a new salt) is a change; a password file
+    // written again with the same content is not.
+    await s.write("wrong", wrong, "right", "wrong");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 0, decrypted: 1, failed: 2 });
+    await writeFile(join(s.passwordsDir, "wrong.txt"), "wrong");
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 0, decrypted: 0, failed: 2 });
+
+    await writeFile(join(s.passwordsDir, "wrong.txt"), "right");
+    assert.deepEqual(await s.counts(), { added: 1, removed: 0, unchanged: 0, decrypted: 1, failed: 1 });
+    assert.ok(s.keys.has(wrong.pubkey));
+    await writeFile(join(s.keystoresDir, "mismatch.json"), JSON.stringify(await cheapKeystore(mismatched, "pw")));
+    assert.deepEqual(await s.counts(), { added: 1, removed: 0, unchanged: 1, decrypted: 1, failed: 0 });
+    assert.deepEqual(new Set(s.keys.pubkeys()), new Set([wrong.pubkey, mismatched.pubkey]));
   });
 
   it("keeps a key that is sealed too when its keystore goes, and refuses a second file with a loaded key", async (t) => {
@@ -96,6 +127,10 @@ describe("KeystoreDirKeys", () => {
     await s.write("zcopy", other, "a third password");
     assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 1, decrypted: 1, failed: 1 });
     assert.match(s.dirKeys.errors[0]!.message, /zcopy\.json: key 0x[0-9a-f]{96} is already loaded from .*twin\.json/);
+    // Not a refusal for good: once the other file goes, this one provides the key.
+    await rm(join(s.keystoresDir, "twin.json"));
+    assert.deepEqual(await s.counts(), { added: 0, removed: 0, unchanged: 1, decrypted: 1, failed: 0 });
+    assert.ok(s.keys.has(other.pubkey));
   });
 
   it("changes keys only while no keymanager mutation runs", async (t) => {
