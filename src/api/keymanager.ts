@@ -9,7 +9,7 @@ import {
   deleteKeys,
   ImportStatus,
   importKeystores,
-  isReadOnly,
+  readOnlyReason,
   type DeleteCollaborators,
   type ImportCollaborators,
   type KeymanagerKeys,
@@ -176,8 +176,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           return {
             validating_pubkey: pubkey,
             ...(path !== undefined && { derivation_path: path }),
-            // Keys from a keystore directory come back at every start, so the API cannot delete them.
-            readonly: isReadOnly(pubkey, readOnly, sealed),
+            readonly: readOnlyReason(pubkey, readOnly, sealed) !== undefined,
           };
         }),
       };

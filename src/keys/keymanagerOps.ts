@@ -52,11 +52,16 @@ export const DeleteStatus = Type.Object({
 export type DeleteStatus = Static<typeof DeleteStatus>;
 
 /**
- * Whether the API may not delete a loaded key: it came from a keystore directory (`readOnly`), or
- * it has no file among the `sealed` ones.
+ * Why the API may not delete a loaded key, worded to follow its pubkey; undefined when it may. A
+ * key from a keystore directory (`readOnly`) would come back at the next start or reload. Every
+ * other loaded key was sealed, so one with no file among the `sealed` ones lost it while the signer
+ * ran (removed by hand or by `secure-signer keys delete`): it is no longer the API's to delete, and
+ * it stops signing at the next start.
  */
-export function isReadOnly(pubkey: string, readOnly: ReadonlySet<string>, sealed: ReadonlySet<string>): boolean {
-  return readOnly.has(pubkey) || !sealed.has(pubkey);
+export function readOnlyReason(pubkey: string, readOnly: ReadonlySet<string>, sealed: ReadonlySet<string>): string | undefined {
+  if (readOnly.has(pubkey)) return "was loaded from a keystore directory";
+  if (!sealed.has(pubkey)) return "has no sealed file in the data directory (removed while the signer ran; it signs until the next start)";
+  return undefined;
 }
 
 export interface ImportCollaborators extends KeymanagerKeys {
@@ -128,7 +133,7 @@ export interface DeleteCollaborators extends KeymanagerKeys {
   slashing: Pick<KeymanagerSlashing, "exportInterchange">;
   /** The network's, when known (see KeymanagerSlashing.exportInterchange). */
   genesisValidatorsRoot?: string;
-  /** Keys loaded from a keystore directory (see isReadOnly). */
+  /** Keys loaded from a keystore directory (see readOnlyReason). */
   readOnly: ReadonlySet<string>;
   /** Told why the slashing-protection export failed; the statuses returned say that it did. */
   onExportFailed(error: unknown): void;
@@ -153,8 +158,9 @@ export async function deleteKeys(
   const absent: number[] = [];
   for (const [i, pubkey] of pubkeys.entries()) {
     const active = keys.has(pubkey);
-    if (active && isReadOnly(pubkey, readOnly, sealed)) {
-      data.push({ status: "error", message: `${pubkey} was loaded from a keystore directory and is read-only` });
+    const readOnlyBecause = active ? readOnlyReason(pubkey, readOnly, sealed) : undefined;
+    if (readOnlyBecause !== undefined) {
+      data.push({ status: "error", message: `${pubkey} ${readOnlyBecause} and is read-only` });
       continue;
     }
     try {

@@ -85,14 +85,15 @@ describe("keymanager API over HTTP", () => {
     });
     assert.deepEqual(again.json.data, [{ status: "duplicate" }]);
 
-    // A key that came from a keystore directory at start: listed read-only, not deletable.
-    const fromDir = randomKey();
-    await h.keys.add(fromDir.secretKey);
+    // A key signing without a sealed file (as when its file is removed while the signer runs):
+    // listed read-only, not deletable.
+    const unsealed = randomKey();
+    await h.keys.add(unsealed.secretKey);
     const list = await h.call("GET", "/eth/v1/keystores");
     assert.deepEqual(list.json.data, [
       { validating_pubkey: a.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false },
       { validating_pubkey: b.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false },
-      { validating_pubkey: fromDir.pubkey, readonly: true },
+      { validating_pubkey: unsealed.pubkey, readonly: true },
     ]);
 
     // A's protection from the import holds; a new block is recorded as a sign would do.
@@ -100,16 +101,16 @@ describe("keymanager API over HTTP", () => {
     h.slashing.recordBlock(a.pubkey, 101, "0x" + "01".repeat(32));
 
     const unknown = randomKey();
-    const del = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey, b.pubkey.toUpperCase().replace("0X", "0x"), unknown.pubkey, fromDir.pubkey] });
+    const del = await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey, b.pubkey.toUpperCase().replace("0X", "0x"), unknown.pubkey, unsealed.pubkey] });
     assert.equal(del.status, 200);
     assert.deepEqual(del.json.data.map((d: { status: string }) => d.status), ["deleted", "deleted", "not_found", "error"]);
-    assert.match(del.json.data[3].message, /read-only/);
+    assert.match(del.json.data[3].message, /has no sealed file in the data directory .* and is read-only$/);
     const exported = JSON.parse(del.json.slashing_protection);
     assert.equal(exported.metadata.genesis_validators_root, TEST_GVR);
     assert.deepEqual(exported.data.map((d: { pubkey: string }) => d.pubkey), [a.pubkey]);
     assert.deepEqual(exported.data[0].signed_blocks, [{ slot: "100" }, { slot: "101", signing_root: "0x" + "01".repeat(32) }]);
     assert.equal(h.keys.has(a.pubkey), false);
-    assert.equal(h.keys.has(fromDir.pubkey), true);
+    assert.equal(h.keys.has(unsealed.pubkey), true);
     await assert.rejects(h.keys.sign(a.pubkey, new Uint8Array(32)));
     assert.deepEqual(await h.sealedStore.list(), []);
 
@@ -122,7 +123,7 @@ describe("keymanager API over HTTP", () => {
     const back = await h.call("POST", "/eth/v1/keystores", { keystores: [JSON.stringify(await cheapKeystore(a, "pa"))], passwords: ["pa"] });
     assert.deepEqual(back.json.data, [{ status: "imported" }]);
     assert.throws(() => h.slashing.recordBlock(a.pubkey, 101, "0x" + "02".repeat(32)), /at or below 101/);
-    await h.keys.remove(fromDir.pubkey);
+    await h.keys.remove(unsealed.pubkey);
     await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey] });
   });
 
@@ -262,7 +263,7 @@ describe("keymanager API: what standard clients send and what a delete promises"
     assert.deepEqual(readonly, { [k.pubkey]: true, [l.pubkey]: false, [m.pubkey]: false });
     const refused = await second.call("DELETE", "/eth/v1/keystores", { pubkeys: [k.pubkey] });
     assert.equal(refused.json.data[0].status, "error");
-    assert.match(refused.json.data[0].message, /read-only/);
+    assert.equal(refused.json.data[0].message, `${k.pubkey} was loaded from a keystore directory and is read-only`);
     assert.ok(second.keys.has(k.pubkey));
 
     // The export fails after l stopped signing: an error for l, an empty interchange, and a second

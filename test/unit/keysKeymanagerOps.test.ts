@@ -81,4 +81,31 @@ describe("keymanager key changes, with real sealed files, BLS workers and SQLite
     assert.deepEqual(JSON.parse(again.slashing_protection).data, interchange.data);
     assert.deepEqual(await s.sealedStore.list(), []);
   });
+
+  it("refuses to delete a read-only key with the reason that applies to it", async (t) => {
+    const readOnly = new Set<string>();
+    const s = { ...(await setup(t)), readOnly };
+    const [fromDir, sealedToo, orphan] = [randomKey(), randomKey(), randomKey()];
+    // As KeystoreDirKeys loads a directory key; sealedToo was imported through the API as well.
+    readOnly.add(await s.keys.add(fromDir.secretKey));
+    assert.deepEqual(await importKeystores({ keystores: [await keystore(sealedToo), await keystore(orphan)], passwords: ["pw", "pw"] }, s), [
+      { status: "imported" },
+      { status: "imported" },
+    ]);
+    readOnly.add(sealedToo.pubkey);
+    // What `secure-signer keys delete` does to the data directory of a signer that is running.
+    assert.ok(await s.sealedStore.delete(orphan.pubkey));
+
+    const refused = await deleteKeys([fromDir.pubkey, sealedToo.pubkey, orphan.pubkey], s);
+    assert.deepEqual(refused.data, [
+      { status: "error", message: `${fromDir.pubkey} was loaded from a keystore directory and is read-only` },
+      { status: "error", message: `${sealedToo.pubkey} was loaded from a keystore directory and is read-only` },
+      {
+        status: "error",
+        message: `${orphan.pubkey} has no sealed file in the data directory (removed while the signer ran; it signs until the next start) and is read-only`,
+      },
+    ]);
+    for (const key of [fromDir, sealedToo, orphan]) await s.keys.sign(key.pubkey, ROOT);
+    assert.deepEqual(await s.sealedStore.list(), [sealedToo.pubkey]);
+  });
 });
