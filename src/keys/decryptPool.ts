@@ -90,10 +90,6 @@ export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptio
 const SCRYPT_DEFAULT_MEMORY = 256 * 1024 * 1024;
 
 /**
- * One per core, but no more than half the free memory allows: the EIP-2335 default scrypt needs
- * 256 MiB per running decryption, which on a many-core host would otherwise exhaust memory.
- */
-/**
  * `workers` for a keystore import inside the running server: the default, but at least one thread
  * even for a single keystore, whose KDF would otherwise stall the event loop.
  */
@@ -101,6 +97,10 @@ export function serverWorkers(keystores: number): number | undefined {
   return keystores > 1 ? undefined : 1;
 }
 
+/**
+ * One per core, but no more than half the free memory allows: the EIP-2335 default scrypt needs
+ * 256 MiB per running decryption, which on a many-core host would otherwise exhaust memory.
+ */
 function defaultWorkers(): number {
   const byMemory = Math.floor(freemem() / 2 / SCRYPT_DEFAULT_MEMORY);
   return Math.max(1, Math.min(availableParallelism(), byMemory));
