@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { requiredPreset } from "../signing/preset.js";
+import { holdSighup } from "./sighup.js";
 
 /**
  * The network a command runs for, read before anything imports @lodestar/params: flag, then
@@ -27,11 +28,15 @@ function networkOf(argv: string[], env: NodeJS.ProcessEnv): string {
   return "mainnet";
 }
 
+const argv = process.argv.slice(2);
+// Before anything slow, so that a SIGHUP sent to a `serve` just launched does not end it
+// (sighup.ts). Matched by name as runCli matches it: commands.js, which has the commands, loads later.
+if (argv[0] === "serve") holdSighup();
+
 /**
  * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
  * first imported, so the preset the chosen network needs is set here, before the commands load.
  */
-const argv = process.argv.slice(2);
 let preset: "mainnet" | "minimal";
 try {
   preset = requiredPreset(networkOf(argv, process.env));

@@ -3,6 +3,7 @@ import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js"
 import { bufferedStdout, createLogger } from "../log.js";
 import { formatFlags, parseFlags, UsageError } from "./args.js";
 import type { Command } from "./commands.js";
+import { takeHeldSighup } from "./sighup.js";
 
 export const serveCommand: Command = {
   name: "serve",
@@ -22,7 +23,8 @@ export const serveCommand: Command = {
 
     // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as
     // POST /reload). Listened for before start-up, which can spend minutes decrypting keystores,
-    // because Node's default for SIGHUP is to exit: one received meanwhile reloads once started.
+    // because Node's default for SIGHUP is to exit: one received meanwhile reloads once started,
+    // as does one main.ts held while the modules loaded.
     let signer: RunningSigner | undefined;
     let reloadOnceStarted = false;
     const reload = () => {
@@ -31,6 +33,7 @@ export const serveCommand: Command = {
       else reloadOnceStarted = true;
     };
     process.on("SIGHUP", reload);
+    if (takeHeldSighup()) reload();
     try {
       signer = await startSigner(config, logger);
     } catch (e) {

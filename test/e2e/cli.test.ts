@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cli } from "../helpers/cli.js";
+import { HELD_CLI, HOLD_RELEASE } from "../helpers/holdCommandsLoad.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { spawnSigner } from "../helpers/signer.js";
@@ -94,6 +97,20 @@ describe("secure-signer CLI", () => {
     assert.deepEqual(runs.map((r) => r.code), [0, 0, 0, 0, 1], runs.map((r) => r.stderr).join("\n"));
     assert.equal(runs[2]!.stdout.trim().split("\n").length, 2, "the generated keys are listed");
     assert.deepEqual(await readdir(reportDir), []);
+  });
+
+  it("ends on a SIGHUP as usual when the command is not serve, even one received while its modules load", async (t) => {
+    const dir = await tempDir(t, "cli-sighup");
+    const release = join(dir, "release");
+    const child = spawn(process.execPath, [...HELD_CLI, "keys", "list", "--data-dir", dir], {
+      env: { ...process.env, [HOLD_RELEASE]: release },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = once(child, "exit");
+    await once(child.stdout!, "data");
+    child.kill("SIGHUP");
+    await writeFile(release, "");
+    assert.deepEqual(await exited, [null, "SIGHUP"]);
   });
 
   it("verify-evidence exits 0 on a real quote and 1 on a tampered one", async () => {

@@ -3,6 +3,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
+import { HELD_CLI, HOLD_MARK, HOLD_RELEASE } from "../helpers/holdCommandsLoad.js";
 import { cheapKeystore, costlyKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
 import { sign } from "../helpers/messages.js";
 import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../helpers/signer.js";
@@ -193,6 +194,39 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     await until("the keystore added during start-up is listed", async () => (await publicKeys(signer.url)).includes(late.pubkey));
     assert.ok((await publicKeys(signer.url)).includes(slow.pubkey));
     await signsAndVerifies(signer.url, late);
+  });
+
+  it("survives a SIGHUP received while its modules load, and reloads once started", async (t) => {
+    const dir = await tempDir(t, "reload-loading");
+    const dirs = await writeKeystores(dir, 1);
+    const release = join(dir, "release");
+    let signalled = false;
+    const signer = await spawnSigner(
+      serveArgs(join(dir, "data"), dirs, "--log-level", "info"),
+      { [HOLD_RELEASE]: release },
+      async (child) => {
+        // The first output is the hold's: the entry point waits for the command modules.
+        if (signalled) return;
+        signalled = true;
+        child.kill("SIGHUP");
+        await writeFile(release, "");
+      },
+      HELD_CLI,
+    );
+    t.after(async () => {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    });
+    assert.equal(signer.stdout[0], HOLD_MARK);
+    assert.ok(signalled);
+    await signsAndVerifies(signer.url, dirs.keys[0]!);
+    await until("the held SIGHUP's reload is logged", async () => /"msg":"keystores reloaded"/.test(signer.stdout.join("")));
+    signer.child.kill("SIGTERM");
+    await signer.exited;
+    const log = signer.stdout.join("");
+    assert.equal(log.match(/"signal":"SIGHUP","msg":"reloading keystores"/g)?.length, 1);
+    assert.equal(log.match(/"msg":"keystores reloaded"/g)?.length, 1, "one reload");
+    assert.ok(log.indexOf('"msg":"secure-signer listening"') < log.indexOf('"msg":"keystores reloaded"'), "once started");
   });
 
   it("answers 200 and only logs without --keystores-dir", async (t) => {
