@@ -1,15 +1,16 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
-import { SERVE_OPTIONS, sqliteFile } from "../config/config.js";
+import { loadConfig, SERVE_OPTIONS, sqliteFile } from "../config/config.js";
 import { createNetworkConfig } from "../signing/network.js";
 import { openSlashingProtection } from "../slashing/open.js";
 import type { SlashingProtection } from "../slashing/store.js";
 
-/** The `serve` flags that also say where an offline command finds the signer's data. */
+/** The `serve` flags that also say where an offline command finds the signer's data, and how long it waits for PostgreSQL. */
 export const DATA_FLAGS = {
   "data-dir": SERVE_OPTIONS["data-dir"],
   "slashing-db": SERVE_OPTIONS["slashing-db"],
+  "slashing-db-timeout-ms": SERVE_OPTIONS["slashing-db-timeout-ms"],
   network: SERVE_OPTIONS.network,
 };
 
@@ -32,7 +33,9 @@ export async function withSlashingFor<T>(
     (values.network as string | undefined) ?? "mainnet",
     values["genesis-validators-root"] as string | undefined,
   );
-  const options = genesisValidatorsRoot ? { genesisValidatorsRoot } : {};
+  // Parsed and bounded as serve does it, from the flag alone like the other flags here.
+  const { slashingDbTimeoutMs } = loadConfig({ "slashing-db-timeout-ms": values["slashing-db-timeout-ms"] as string | undefined }, {});
+  const options = { timeoutMs: slashingDbTimeoutMs, ...(genesisValidatorsRoot && { genesisValidatorsRoot }) };
   let location = values["slashing-db"] as string | undefined;
   if (!location) {
     const dataDir = dataDirOf(values);

@@ -36,7 +36,7 @@ export const SERVE_OPTIONS = {
   "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start, and again on POST /reload or SIGHUP" },
   "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
-  "slashing-db-timeout-ms": { kind: "number", placeholder: "MS", default: DEFAULT_DB_TIMEOUT_MS, description: "PostgreSQL: longest wait for a connection, a query, or a key another instance holds, before answering 503" },
+  "slashing-db-timeout-ms": { kind: "number", placeholder: "MS", default: DEFAULT_DB_TIMEOUT_MS, description: "PostgreSQL: longest wait for a connection, a query, or a key another instance holds, before giving up (serve answers 503)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
   "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },

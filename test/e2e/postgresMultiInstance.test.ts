@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import pg from "pg";
-import { lockKey } from "../../src/slashing/postgres.js";
-import { tempDir } from "../helpers/keysFixtures.js";
-import { attestationBody, blockBody, sign } from "../helpers/messages.js";
+import { DEFAULT_DB_TIMEOUT_MS } from "../../src/slashing/store.js";
+import { cli } from "../helpers/cli.js";
+import { randomKey, tempDir } from "../helpers/keysFixtures.js";
+import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { parseExposition, sample, type Exposition } from "../helpers/prometheus.js";
-import { createTestDatabase } from "../helpers/slashingPostgres.js";
+import { createTestDatabase, keyLockHolder } from "../helpers/slashingPostgres.js";
 import { serveArgs, spawnSigner, startTestSigner, writeKeystores, type SignerProcess, type TestSigner } from "../helpers/signer.js";
 
 /**
@@ -15,28 +16,18 @@ import { serveArgs, spawnSigner, startTestSigner, writeKeystores, type SignerPro
  */
 async function signerBesideKeyHolder(t: TestContext, flags: Record<string, string>) {
   const db = await createTestDatabase();
-  const holder = new pg.Client({ connectionString: db.url });
+  let holder: Awaited<ReturnType<typeof keyLockHolder>> | undefined;
   let signer: TestSigner | undefined;
   // One hook, since the database is dropped last (after hooks run in the order they were added).
   t.after(async () => {
-    await holder.end().catch(() => undefined);
+    await holder?.end().catch(() => undefined);
     await signer?.close();
     await db.drop();
   });
-  await holder.connect();
+  const lockHolder = (holder = await keyLockHolder(db.url));
   signer = await startTestSigner(t, { flags: { "slashing-db": db.url, ...flags } });
   const key = signer.keys[0]!.pubkey;
-  return {
-    url: signer.url,
-    key,
-    hold: async () => {
-      await holder.query("BEGIN");
-      await lockKey(holder, key);
-    },
-    release: async () => {
-      await holder.query("COMMIT");
-    },
-  };
+  return { url: signer.url, key, hold: () => lockHolder.hold(key), release: lockHolder.release };
 }
 
 describe("several signer processes on one PostgreSQL database", () => {
@@ -136,5 +127,40 @@ describe("several signer processes on one PostgreSQL database", () => {
     assert.equal(refused.status, 503, refused.message);
     assert.match(refused.message ?? "", /stayed locked by another transaction .* for 700 ms/);
     assert.equal((await sign(url, key, attestationBody(1, 2))).status, 200, "signs once the key is free");
+  });
+
+  it("slashing-protection import waits for a key another session holds as long as --slashing-db-timeout-ms says", { timeout: 60_000 }, async (t) => {
+    const db = await createTestDatabase();
+    const holder = await keyLockHolder(db.url);
+    t.after(async () => {
+      await holder.end().catch(() => undefined);
+      await db.drop();
+    });
+    const dir = await tempDir(t, "import-wait");
+    const key = randomKey().pubkey;
+    const file = join(dir, "interchange.json");
+    await writeFile(
+      file,
+      JSON.stringify({ metadata: { interchange_format_version: "5", genesis_validators_root: MAINNET_GVR }, data: [{ pubkey: key, signed_blocks: [{ slot: "10" }], signed_attestations: [] }] }),
+    );
+    const importWaiting = (ms: string) => cli("slashing-protection", "import", file, "--slashing-db", db.url, "--slashing-db-timeout-ms", ms);
+
+    const outOfRange = await importWaiting("60001");
+    assert.equal(outOfRange.code, 1);
+    assert.match(outOfRange.stderr, /--slashing-db-timeout-ms: Expected integer to be less or equal to 60000 \(got 60001\)/);
+
+    await holder.hold(key);
+    const refused = await importWaiting("200");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /slashing database \(PostgreSQL\) unavailable/);
+
+    // Held for longer than the default wait after the import starts waiting: it still goes through.
+    const waiting = importWaiting("20000");
+    await holder.waitedFor();
+    await new Promise((r) => setTimeout(r, DEFAULT_DB_TIMEOUT_MS + 500));
+    await holder.release();
+    const imported = await waiting;
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /1 keys, 1 blocks and 0 attestations added/, "the refused import left nothing behind");
   });
 });

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { openPostgresStore } from "../../src/slashing/postgres.js";
+import { lockKey, openPostgresStore } from "../../src/slashing/postgres.js";
 import type { SlashingProtection } from "../../src/slashing/store.js";
 import type { Backend, OpenOptions } from "./slashingBackends.js";
 
@@ -42,6 +42,38 @@ export async function createTestDatabase(adminUrl = ADMIN_URL): Promise<{ url: s
         await c.end();
       }
     },
+  };
+}
+
+/**
+ * Another session on the database at `url` that can hold a key's lock, as a signer instance
+ * signing that key or an import holds it. `end` closes its connection.
+ */
+export async function keyLockHolder(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    hold: async (pubkey: string) => {
+      await client.query("BEGIN");
+      await lockKey(client, pubkey);
+    },
+    release: async () => {
+      await client.query("COMMIT");
+    },
+    /** Resolves once another session waits for an advisory lock in this database: the held one, in a test. */
+    waitedFor: async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const r = await client.query<{ waiting: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS waiting`,
+        );
+        if (r.rows[0]!.waiting) return;
+        if (Date.now() > deadline) throw new Error("no session waited for the held lock");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    end: () => client.end(),
   };
 }
 
