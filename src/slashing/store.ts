@@ -83,16 +83,16 @@ export interface SlashingProtection extends SlashingProtectionStore {
 }
 
 /**
- * What a store tells about its sign path, for an operator to see (app.ts connects it to the
- * metrics; the slashing domain knows nothing of them). Each callback is called at most once per
- * database transaction, never per request, and a callback that throws is ignored.
- */
-/**
  * How long a shared database (PostgreSQL) may keep a sign request waiting, for a connection, a
  * query or a key another session holds, unless configured otherwise (--slashing-db-timeout-ms).
  */
 export const DEFAULT_DB_TIMEOUT_MS = 3000;
 
+/**
+ * What a store tells about its sign path, for an operator to see (app.ts connects it to the
+ * metrics; the slashing domain knows nothing of them). Each callback is called at most once per
+ * database transaction, never per request, and a callback that throws is ignored.
+ */
 export interface SlashingObserver {
   /**
    * One sign-path transaction sent to the database with `requests` sign requests (≥ 1): a
