@@ -156,7 +156,7 @@ export class PostgresSlashingStore implements SlashingProtection {
 
   private constructor(
     private readonly pool: pg.Pool,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
     observer: SlashingObserver | undefined,
   ) {
     this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), timeoutMs, guardObserver(observer));
@@ -391,7 +391,7 @@ export class PostgresSlashingStore implements SlashingProtection {
     try {
       client = await this.pool.connect();
     } catch (e) {
-      throw unavailable(e);
+      throw unavailable(e, this.timeoutMs);
     }
     let broken: Error | undefined;
     try {
@@ -399,7 +399,7 @@ export class PostgresSlashingStore implements SlashingProtection {
     } catch (e) {
       if (e instanceof SignerError) throw e;
       broken = e as Error;
-      throw unavailable(e);
+      throw unavailable(e, this.timeoutMs);
     } finally {
       // A connection that failed mid-query is destroyed, not reused.
       client.release(broken);
@@ -427,12 +427,18 @@ function assertChain(bound: string, gvr: string): void {
  * (class 57: a statement_timeout is 57014) and exhausted resources (class 53) are
  * DATABASE_UNAVAILABLE; any other SQL error, e.g. a constraint refusing a row, is COMMIT_FAILED.
  */
-function unavailable(e: unknown): StorageError {
+function unavailable(e: unknown, timeoutMs: number): StorageError {
   const sqlstate = (e as { code?: unknown }).code;
   const message = (e as Error).message;
   const connection = typeof sqlstate !== "string" || !/^[0-9A-Z]{5}$/.test(sqlstate) || /^(08|57|53)/.test(sqlstate);
+  // The client's own timeouts (connect, query read) carry no SQLSTATE; the server's is 57014. The
+  // operator needs to know which wait ran out and what sets it.
+  const timedOut = sqlstate === "57014" || /timeout/i.test(message);
+  const waited = timedOut
+    ? ` (gave up after ${timeoutMs} ms, --slashing-db-timeout-ms; another signer instance or an import may hold a key's lock)`
+    : "";
   return connection
-    ? new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: ${message}`)
+    ? new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: ${message}${waited}`)
     : new StorageError("COMMIT_FAILED", `slashing database (PostgreSQL) refused the write: ${message}`, { sqlstate });
 }
 

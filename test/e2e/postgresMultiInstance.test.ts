@@ -152,7 +152,7 @@ describe("several signer processes on one PostgreSQL database", () => {
     await holder.hold(key);
     const refused = await importWaiting("200");
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /slashing database \(PostgreSQL\) unavailable/);
+    assert.match(refused.stderr, /slashing database \(PostgreSQL\) unavailable: .*gave up after 200 ms, --slashing-db-timeout-ms/);
 
     // Held for longer than the default wait after the import starts waiting: it still goes through.
     const waiting = importWaiting("20000");
