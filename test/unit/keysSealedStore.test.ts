@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SealedKeyStore, sealContext } from "../../src/keys/sealedStore.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
@@ -63,6 +63,24 @@ describe("SealedKeyStore", () => {
     assert.match(byFile.get(fileOf(victim.pubkey))!, /cannot unseal/);
     assert.match(byFile.get(fileOf(mismatched.pubkey))!, new RegExp(`unsealed secret belongs to ${good.pubkey}, not ${mismatched.pubkey}`));
     assert.match(byFile.get(join(dataDir, "keys", "notes.txt"))!, /not a sealed key file/);
+  });
+
+  it("loads a directory of more keys than it reads at once in name order, each file's error on that file", async (t) => {
+    const { dataDir, store } = await setup(t);
+    const keys = Array.from({ length: 150 }, () => randomKey());
+    for (const k of keys) await store.save(k.secretKey);
+    // Failures in the first and the last read batch: a directory with a key file's name (before
+    // every real key, whose first hex digit is 8 to b), and a file that is not a key's.
+    const sorted = keys.map((k) => k.pubkey).sort();
+    await mkdir(join(dataDir, "keys", `0x7${"f".repeat(95)}.sealed`));
+    await writeFile(join(dataDir, "keys", "zz-notes.txt"), "hello");
+    const { keys: loaded, errors } = await store.loadAll();
+    assert.deepEqual(loaded.map((k) => k.pubkey), sorted);
+    for (const k of keys) assert.deepEqual(loaded.find((l) => l.pubkey === k.pubkey)!.secretKey, k.secretKey);
+    assert.deepEqual(
+      errors.map((e) => e.message.replace(dataDir, "D").replace(/0x[0-9a-f]{96}/, "PK").replace(/: EISDIR.*/, ": EISDIR")),
+      ["D/keys/PK.sealed: cannot unseal: EISDIR", "D/keys/zz-notes.txt: not a sealed key file (expected <0x-pubkey>.sealed)"],
+    );
   });
 
   it("seals a key's derivation path with it; a file holding the secret alone, as earlier versions wrote, loads without one", async (t) => {
