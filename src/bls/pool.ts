@@ -213,6 +213,8 @@ export class WorkerPoolSigningKeys implements SigningKeys {
   private readonly loaded = new Map<string, number>();
   /** Indexes are never reused, so a signature still in flight for a removed key cannot pick up a new one. */
   private nextKeyIndex = 0;
+  /** Adds not yet acknowledged by every worker: a key added twice meanwhile is sent to them once. */
+  private readonly adding = new Map<string, Promise<string>>();
 
   constructor(size = availableParallelism()) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => new BlsWorker());
@@ -222,19 +224,28 @@ export class WorkerPoolSigningKeys implements SigningKeys {
     return this.workers.length;
   }
 
-  async add(secretKey: Uint8Array): Promise<string> {
+  add(secretKey: Uint8Array): Promise<string> {
     let pubkey: string;
     try {
       pubkey = toHex(SecretKey.fromBytes(secretKey).toPublicKey().toBytes());
     } catch {
-      throw new InputError("INVALID_INPUT", "secret key is not a valid BLS12-381 scalar");
+      return Promise.reject(new InputError("INVALID_INPUT", "secret key is not a valid BLS12-381 scalar"));
     }
-    if (this.loaded.has(pubkey)) return pubkey;
-    const keyIndex = this.nextKeyIndex++;
-    // Each worker gets its own copy, which it zeroes once the key is parsed.
-    await Promise.all(this.workers.map((w) => w.control({ op: "add", keyIndex, secretKey: secretKey.slice() })));
-    this.loaded.set(pubkey, keyIndex);
-    return pubkey;
+    if (this.loaded.has(pubkey)) return Promise.resolve(pubkey);
+    let adding = this.adding.get(pubkey);
+    if (!adding) {
+      const keyIndex = this.nextKeyIndex++;
+      // Each worker gets its own copy, which it zeroes once the key is parsed.
+      const sent = this.workers.map((w) => w.control({ op: "add", keyIndex, secretKey: secretKey.slice() }));
+      adding = Promise.all(sent)
+        .then(() => {
+          this.loaded.set(pubkey, keyIndex);
+          return pubkey;
+        })
+        .finally(() => this.adding.delete(pubkey));
+      this.adding.set(pubkey, adding);
+    }
+    return adding;
   }
 
   async remove(pubkey: string): Promise<boolean> {

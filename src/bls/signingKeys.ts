@@ -3,7 +3,11 @@
  * there is deliberately no accessor for them. Implemented by bls/pool.ts (worker threads).
  */
 export interface SigningKeys {
-  /** Adds a key (32-byte big-endian secret) and returns its public key as canonical hex. Idempotent. */
+  /**
+   * Adds a key (32-byte big-endian secret) and returns its public key as canonical hex. Idempotent,
+   * also for adds of one key at once. The secret is copied before add returns, so the caller may
+   * zero its bytes without waiting.
+   */
   add(secretKey: Uint8Array): Promise<string>;
   /** Removes the key; false when it was not loaded. */
   remove(pubkey: string): Promise<boolean>;

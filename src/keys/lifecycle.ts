@@ -54,9 +54,13 @@ export async function loadSealedKeys(
   return { pubkeys: await addAll(keys, loaded, paths), errors };
 }
 
+/** Keys handed to the signing threads at once: one add at a time spent ~0.2 ms per key on round trips. */
+const ADD_AHEAD = 64;
+
 /**
- * Adds each secret to `keys` (and its derivation path to `paths`, when given) and wipes it,
- * whether or not adding it succeeded.
+ * Adds each secret to `keys` (and its derivation path to `paths`, when given), in order, and wipes
+ * every secret, added or not. The first key that cannot be added fails the call; the keys before
+ * it, and those added with it, stay added.
  */
 export async function addAll(
   keys: SigningKeys,
@@ -64,14 +68,18 @@ export async function addAll(
   paths?: DerivationPaths,
 ): Promise<string[]> {
   const pubkeys: string[] = [];
-  for (const key of loaded) {
-    try {
-      const pubkey = await keys.add(key.secretKey);
-      paths?.set(pubkey, key.path);
-      pubkeys.push(pubkey);
-    } finally {
-      key.secretKey.fill(0);
+  try {
+    for (let i = 0; i < loaded.length; i += ADD_AHEAD) {
+      const batch = loaded.slice(i, i + ADD_AHEAD);
+      const added = await Promise.allSettled(batch.map((key) => keys.add(key.secretKey)));
+      for (const [j, result] of added.entries()) {
+        if (result.status === "rejected") throw result.reason;
+        paths?.set(result.value, batch[j]!.path);
+        pubkeys.push(result.value);
+      }
     }
+  } finally {
+    for (const key of loaded) key.secretKey.fill(0);
   }
   return pubkeys;
 }

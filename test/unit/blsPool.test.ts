@@ -38,6 +38,20 @@ describe("bls worker pool", () => {
     await assert.rejects(pool.sign(pk, randomBytes(32)), /no key loaded/);
   });
 
+  it("adds keys given all at once in the order given, and one key given twice at once only once", async () => {
+    const secrets = Array.from({ length: 100 }, () => SecretKey.fromKeygen(randomBytes(32)).toBytes());
+    const before = pool.pubkeys().length;
+    const bytes = secrets[0]!.slice();
+    const added = await Promise.all([...secrets, bytes].map((secret) => pool.add(secret)));
+    assert.equal(added[100], added[0]);
+    assert.deepEqual(pool.pubkeys().slice(before), added.slice(0, 100));
+    assert.equal(await pool.remove(added[0]!), true);
+    assert.equal(pool.has(added[0]!), false);
+    await assert.rejects(pool.sign(added[0]!, randomBytes(32)), /no key loaded/);
+    const signature = await pool.sign(added[99]!, randomBytes(32));
+    assert.equal(signature.length, 96);
+  });
+
   it("rejects a secret that is not a valid scalar", async () => {
     await assert.rejects(pool.add(new Uint8Array(32)), /not a valid BLS12-381 scalar/);
   });
