@@ -60,7 +60,7 @@ const ADD_AHEAD = 64;
 /**
  * Adds each secret to `keys` (and its derivation path to `paths`, when given), in order, and wipes
  * every secret, added or not. The first key that cannot be added fails the call; the keys before
- * it, and those added with it, stay added.
+ * it, and those added in the same lot, stay added with their paths.
  */
 export async function addAll(
   keys: SigningKeys,
@@ -72,9 +72,12 @@ export async function addAll(
     for (let i = 0; i < loaded.length; i += ADD_AHEAD) {
       const batch = loaded.slice(i, i + ADD_AHEAD);
       const added = await Promise.allSettled(batch.map((key) => keys.add(key.secretKey)));
+      // Every key of the lot that was added signs, so it gets its path before a failure is thrown.
       for (const [j, result] of added.entries()) {
+        if (result.status === "fulfilled") paths?.set(result.value, batch[j]!.path);
+      }
+      for (const result of added) {
         if (result.status === "rejected") throw result.reason;
-        paths?.set(result.value, batch[j]!.path);
         pubkeys.push(result.value);
       }
     }

@@ -103,7 +103,8 @@ export class SealedKeyStore {
     // unsealing of 10,000 keys at start (190 of 380 µs per file). Unsealing stays in name order.
     for (let i = 0; i < names.length; i += READ_AHEAD) {
       const batch = names.slice(i, i + READ_AHEAD);
-      const contents = await Promise.allSettled(batch.map((name) => readFile(join(this.dir, name))));
+      // Only files named as keys are read: anything else is reported by name, whatever it holds.
+      const contents = await Promise.allSettled(batch.map((name) => (FILE_RE.test(name) ? readFile(join(this.dir, name)) : undefined)));
       for (const [j, name] of batch.entries()) {
         const file = join(this.dir, name);
         try {
@@ -116,7 +117,7 @@ export class SealedKeyStore {
     return result;
   }
 
-  private async loadFile(name: string, file: string, content: PromiseSettledResult<Buffer>): Promise<SealedKey> {
+  private async loadFile(name: string, file: string, content: PromiseSettledResult<Buffer | undefined>): Promise<SealedKey> {
     const pubkey = FILE_RE.exec(name)?.[1];
     if (pubkey === undefined) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: not a sealed key file (expected <0x-pubkey>.sealed)`, {
@@ -126,7 +127,7 @@ export class SealedKeyStore {
     let plaintext: Uint8Array;
     try {
       if (content.status === "rejected") throw content.reason;
-      plaintext = await this.platform.unseal(new Uint8Array(content.value), sealContext(pubkey));
+      plaintext = await this.platform.unseal(new Uint8Array(content.value!), sealContext(pubkey));
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: cannot unseal: ${(e as Error).message}`, { file });
     }

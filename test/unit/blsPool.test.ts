@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
+import { MessagePort } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { PublicKey, SecretKey, Signature, verify } from "@chainsafe/blst";
@@ -42,7 +43,21 @@ describe("bls worker pool", () => {
     const secrets = Array.from({ length: 100 }, () => SecretKey.fromKeygen(randomBytes(32)).toBytes());
     const before = pool.pubkeys().length;
     const bytes = secrets[0]!.slice();
-    const added = await Promise.all([...secrets, bytes].map((secret) => pool.add(secret)));
+    // Each secret the pool sends to a worker; a key sent twice would sit in the workers under a
+    // second index that nothing refers to, out of reach of remove().
+    let sentSecrets = 0;
+    const postMessage = MessagePort.prototype.postMessage;
+    MessagePort.prototype.postMessage = function (this: MessagePort, message: unknown, ...rest: unknown[]) {
+      if ((message as { op?: unknown } | null)?.op === "add") sentSecrets++;
+      return (postMessage as (...args: unknown[]) => void).call(this, message, ...rest);
+    };
+    let added: string[];
+    try {
+      added = await Promise.all([...secrets, bytes].map((secret) => pool.add(secret)));
+    } finally {
+      MessagePort.prototype.postMessage = postMessage;
+    }
+    assert.equal(sentSecrets, 100 * pool.size);
     assert.equal(added[100], added[0]);
     assert.deepEqual(pool.pubkeys().slice(before), added.slice(0, 100));
     assert.equal(await pool.remove(added[0]!), true);

@@ -38,6 +38,7 @@ describe("key lifecycle functions", () => {
     const rest = [...loaded.slice(70, 80), { secretKey: new Uint8Array(32) }, ...loaded.slice(80)];
     await assert.rejects(addAll(signing, rest, paths), { code: "INVALID_INPUT" });
     assert.deepEqual(signing.pubkeys(), keys.slice(0, 133).map((k) => k.pubkey));
+    assert.equal(paths.get(keys[132]!.pubkey), "m/12381/3600/132/0/0", "a key added beside the bad one has its path");
     for (const key of [...loaded, ...rest]) assert.ok(key.secretKey.every((b) => b === 0), "every secret is wiped");
   });
 

@@ -1,4 +1,5 @@
 import { describe, it } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -65,7 +66,7 @@ describe("SealedKeyStore", () => {
     assert.match(byFile.get(join(dataDir, "keys", "notes.txt"))!, /not a sealed key file/);
   });
 
-  it("loads a directory of more keys than it reads at once in name order, each file's error on that file", async (t) => {
+  it("loads a directory of more keys than it reads at once in name order, each file's error on that file", { timeout: 20_000 }, async (t) => {
     const { dataDir, store } = await setup(t);
     const keys = Array.from({ length: 150 }, () => randomKey());
     for (const k of keys) await store.save(k.secretKey);
@@ -74,12 +75,18 @@ describe("SealedKeyStore", () => {
     const sorted = keys.map((k) => k.pubkey).sort();
     await mkdir(join(dataDir, "keys", `0x7${"f".repeat(95)}.sealed`));
     await writeFile(join(dataDir, "keys", "zz-notes.txt"), "hello");
+    // Not named as a key, so never read: reading a pipe nobody writes to would never end.
+    execFileSync("mkfifo", [join(dataDir, "keys", "zz-pipe")]);
     const { keys: loaded, errors } = await store.loadAll();
     assert.deepEqual(loaded.map((k) => k.pubkey), sorted);
     for (const k of keys) assert.deepEqual(loaded.find((l) => l.pubkey === k.pubkey)!.secretKey, k.secretKey);
     assert.deepEqual(
       errors.map((e) => e.message.replace(dataDir, "D").replace(/0x[0-9a-f]{96}/, "PK").replace(/: EISDIR.*/, ": EISDIR")),
-      ["D/keys/PK.sealed: cannot unseal: EISDIR", "D/keys/zz-notes.txt: not a sealed key file (expected <0x-pubkey>.sealed)"],
+      [
+        "D/keys/PK.sealed: cannot unseal: EISDIR",
+        "D/keys/zz-notes.txt: not a sealed key file (expected <0x-pubkey>.sealed)",
+        "D/keys/zz-pipe: not a sealed key file (expected <0x-pubkey>.sealed)",
+      ],
     );
   });
 
