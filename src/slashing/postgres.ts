@@ -431,12 +431,14 @@ function unavailable(e: unknown, timeoutMs: number): StorageError {
   const sqlstate = (e as { code?: unknown }).code;
   const message = (e as Error).message;
   const connection = typeof sqlstate !== "string" || !/^[0-9A-Z]{5}$/.test(sqlstate) || /^(08|57|53)/.test(sqlstate);
-  // The client's own timeouts (connect, query read) carry no SQLSTATE; the server's is 57014. The
-  // operator needs to know which wait ran out and what sets it.
-  const timedOut = sqlstate === "57014" || /timeout/i.test(message);
-  const waited = timedOut
-    ? ` (gave up after ${timeoutMs} ms, --slashing-db-timeout-ms; another signer instance or an import may hold a key's lock)`
-    : "";
+  // The operator needs to know which wait ran out and what sets it. A query that outlived it (the
+  // client's read timeout or the server's statement_timeout) most often waited for a key's lock.
+  const flag = `gave up after ${timeoutMs} ms, --slashing-db-timeout-ms`;
+  const waited = /Query read timeout|statement timeout/i.test(message)
+    ? ` (${flag}; another signer instance or an import may hold a key's lock)`
+    : /timeout exceeded when trying to connect/i.test(message)
+      ? ` (${flag})`
+      : "";
   return connection
     ? new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: ${message}${waited}`)
     : new StorageError("COMMIT_FAILED", `slashing database (PostgreSQL) refused the write: ${message}`, { sqlstate });

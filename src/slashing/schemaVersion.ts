@@ -7,8 +7,8 @@ import { StorageError } from "./errors.js";
  * it again.
  */
 export function recordedSchemaVersion(value: string | undefined, known: number, database: string): number {
-  const version = Number(value ?? 0);
-  if (!Number.isInteger(version) || version < 0) {
+  const version = value === undefined ? 0 : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(version)) {
     throw new StorageError("DATABASE_UNAVAILABLE", `slashing database ${database} has an unreadable schema version (${value})`);
   }
   if (version > known) {

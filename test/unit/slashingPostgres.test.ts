@@ -315,7 +315,7 @@ describe("PostgreSQL slashing store", () => {
         code: "DATABASE_UNAVAILABLE",
         message: new RegExp(`schema ${s} has schema version ${newer}, newer than this signer's ${rows[0]!.value}`),
       });
-      for (const unreadable of ["-1", "two"]) {
+      for (const unreadable of ["", "-1", "two"]) {
         await setVersion(unreadable);
         await assert.rejects(openPostgresStore(db.url, { schema: s }), {
           code: "DATABASE_UNAVAILABLE",

@@ -167,7 +167,7 @@ describe("SQLite slashing store", () => {
     await (await openSqliteStore(path, { genesisValidatorsRoot: GVR })).close();
     setSchemaVersion(path, "3");
     await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: /schema version 3, newer than this signer's 2/ });
-    for (const unreadable of ["-1", "two"]) {
+    for (const unreadable of ["", "-1", "two"]) {
       setSchemaVersion(path, unreadable);
       await assert.rejects(openSqliteStore(path), { code: "DATABASE_UNAVAILABLE", message: new RegExp(`unreadable schema version \\(${unreadable}\\)`) });
     }
