@@ -3,6 +3,7 @@ import type { DerivationPaths } from "./derivationPaths.js";
 import { loadKeystoreDir, readKeystoreDir, type KeystoreDirError, type LoadKeystoreDirOptions } from "./keystoreDir.js";
 import type { SealedKeyStore } from "./sealedStore.js";
 import type { ImportRequest } from "./transport.js";
+import { settledInLots } from "../util/lots.js";
 
 /**
  * Key-lifecycle operations as plain functions, for the CLI (`keys import|list|delete|...`) and the
@@ -69,16 +70,12 @@ export async function addAll(
 ): Promise<string[]> {
   const pubkeys: string[] = [];
   try {
-    for (let i = 0; i < loaded.length; i += ADD_AHEAD) {
-      const batch = loaded.slice(i, i + ADD_AHEAD);
-      const added = await Promise.allSettled(batch.map((key) => keys.add(key.secretKey)));
+    for await (const lot of settledInLots(loaded, ADD_AHEAD, (key) => keys.add(key.secretKey))) {
       // Every key of the lot that was added signs, so it gets its path before a failure is thrown.
-      for (const [j, result] of added.entries()) {
-        if (result.status === "fulfilled") paths?.set(result.value, batch[j]!.path);
-      }
-      for (const result of added) {
-        if (result.status === "rejected") throw result.reason;
-        pubkeys.push(result.value);
+      for (const [key, added] of lot) if (added.status === "fulfilled") paths?.set(added.value, key.path);
+      for (const [, added] of lot) {
+        if (added.status === "rejected") throw added.reason;
+        pubkeys.push(added.value);
       }
     }
   } finally {

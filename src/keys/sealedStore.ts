@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, toHex } from "../util/hex.js";
+import { settledInLots } from "../util/lots.js";
 import { KeyError } from "./errors.js";
 import { decodeSealedKey, encodeSealedKey, type SealedKeyMetadata } from "./sealedFormat.js";
 import { syncDir, writeSecretFile } from "./secretFile.js";
@@ -101,14 +102,13 @@ export class SealedKeyStore {
     const names = (await readdir(this.dir)).filter((n) => !n.startsWith(".")).sort();
     // A read is several thread-pool round trips; one file after another, they were most of the
     // unsealing of 10,000 keys at start (190 of 380 µs per file). Unsealing stays in name order.
-    for (let i = 0; i < names.length; i += READ_AHEAD) {
-      const batch = names.slice(i, i + READ_AHEAD);
-      // Only files named as keys are read: anything else is reported by name, whatever it holds.
-      const contents = await Promise.allSettled(batch.map((name) => (FILE_RE.test(name) ? readFile(join(this.dir, name)) : undefined)));
-      for (const [j, name] of batch.entries()) {
+    // Only files named as keys are read: anything else is reported by name, whatever it holds.
+    const reads = settledInLots(names, READ_AHEAD, (name) => (FILE_RE.test(name) ? readFile(join(this.dir, name)) : undefined));
+    for await (const lot of reads) {
+      for (const [name, content] of lot) {
         const file = join(this.dir, name);
         try {
-          result.keys.push(await this.loadFile(name, file, contents[j]!));
+          result.keys.push(await this.loadFile(name, file, content));
         } catch (e) {
           result.errors.push({ file, message: (e as Error).message });
         }
