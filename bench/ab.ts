@@ -10,11 +10,11 @@
  * Environment: BENCH_PAIRS (default 4), BENCH_SECONDS (per pair, default 10), BENCH_CONNS
  * (connections per signer, default 50), BENCH_KEYS (default 200).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { serveArgs, spawnSigner, writeKeystores, type SignerProcess } from "../test/helpers/signer.js";
-import { runLoad, type LoadResult } from "./load.js";
+import { serveArgs, spawnSigner, type SignerProcess } from "../test/helpers/signer.js";
+import { runLoad, writeLoadKeys, type LoadResult } from "./load.js";
 
 const [oldDir, newDir] = process.argv.slice(2).map((d) => resolve(d));
 if (!oldDir || !newDir) {
@@ -32,9 +32,7 @@ const builds = [
 ];
 const dir = await mkdtemp(join(tmpdir(), "secure-signer-bench-ab-"));
 try {
-  const dirs = await writeKeystores(dir, keyCount);
-  const pubkeyFile = join(dir, "pubkeys.json");
-  await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
+  const { dirs, pubkeyFile } = await writeLoadKeys(dir, keyCount);
   const line = (name: string, r: LoadResult) =>
     `${name}  ${r.perSecond.toFixed(0).padStart(6)}/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  signer ${String(Math.round(r.signerCpuUsPerRequest ?? NaN)).padStart(4)} us/request  threads ${r.signerThreadsUsPerRequest.join(" ")}`;
   console.log(`both builds at once, ${connections} connections each, ${seconds} s per pair, ${keyCount} keys`);

@@ -1,5 +1,8 @@
 /** Runs bench/loadgen.ts in its own process against a signer and reads its figures. */
 import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeKeystores } from "../test/helpers/signer.js";
 
 export interface LoadResult {
   connections: number;
@@ -40,4 +43,12 @@ export function runLoad(load: Load): Promise<LoadResult> {
     child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
     child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
   });
+}
+
+/** Keystores for `count` keys in `dir`, and the file listing their public keys that runLoad takes. */
+export async function writeLoadKeys(dir: string, count: number): Promise<{ dirs: Awaited<ReturnType<typeof writeKeystores>>; pubkeyFile: string }> {
+  const dirs = await writeKeystores(dir, count);
+  const pubkeyFile = join(dir, "pubkeys.json");
+  await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
+  return { dirs, pubkeyFile };
 }

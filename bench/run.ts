@@ -6,13 +6,13 @@
  * BENCH_PG_URL (PostgreSQL server to measure next to SQLite; default the local test server,
  * "none" to skip).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
+import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
 import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
 import { availableParallelism } from "node:os";
-import { runLoad, type LoadResult } from "./load.js";
+import { runLoad, writeLoadKeys, type LoadResult } from "./load.js";
 import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -83,9 +83,7 @@ try {
   await raw.measure();
   console.log(`raw blst sign: ${perCore.toFixed(0)}/s on one thread, ${raw.all[0]!.toFixed(0)}/s on ${raw.threads} worker threads`);
 
-  const dirs = await writeKeystores(dir, keyCount);
-  const pubkeyFile = join(dir, "pubkeys.json");
-  await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
+  const { dirs, pubkeyFile } = await writeLoadKeys(dir, keyCount);
 
   const backends: Array<[string, (fn: (args: string[]) => Promise<Row[]>) => Promise<Row[]>]> = [
     ["sqlite", (fn) => fn([])],

@@ -10,11 +10,11 @@
  * directory's SQLite). Linux only (memory from /proc).
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serveArgs, spawnSigner, writeKeystores } from "../test/helpers/signer.js";
-import { runLoad } from "./load.js";
+import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
+import { runLoad, writeLoadKeys } from "./load.js";
 
 const minutes = Number(process.env.SOAK_MINUTES ?? 5);
 const windowSeconds = Number(process.env.SOAK_WINDOW_SECONDS ?? 30);
@@ -27,9 +27,7 @@ const residentMiB = (pid: number): number =>
 
 const dir = await mkdtemp(join(tmpdir(), "secure-signer-soak-"));
 try {
-  const dirs = await writeKeystores(dir, keyCount);
-  const pubkeyFile = join(dir, "pubkeys.json");
-  await writeFile(pubkeyFile, JSON.stringify(dirs.keys.map((k) => k.pubkey)));
+  const { dirs, pubkeyFile } = await writeLoadKeys(dir, keyCount);
   const extra = ["--prune-interval-minutes", "1", ...(slashingDb ? ["--slashing-db", slashingDb] : [])];
   const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs, ...extra));
   try {
