@@ -87,7 +87,7 @@ async function start(
   const signLog = logger.child({}, { redact: { paths: [] } });
   metrics.setPlatform(platform.name, platform.attested);
 
-  const keys = new WorkerPoolSigningKeys();
+  const keys = new WorkerPoolSigningKeys(config.blsThreads);
   opened.push(() => keys.close());
   metrics.setKeysLoaded(() => keys.pubkeys().length);
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);

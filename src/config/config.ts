@@ -46,6 +46,7 @@ export const SERVE_OPTIONS = {
   "require-attested": { kind: "boolean", default: false, description: "refuse to start on a platform that cannot be attested (dev)" },
   "prune-interval-minutes": { kind: "number", placeholder: "N", default: 60, description: "delete slashing records below the watermarks every N minutes (0: never; the checks never weaken)" },
   "startup-floor-epochs": { kind: "string", placeholder: "N|off", default: "1", description: "rollback guard: after each start, refuse blocks and attestations up to the clock's current epoch plus N (off: trust the database as it is)" },
+  "bls-threads": { kind: "number", placeholder: "N", description: "BLS signing worker threads (default: one per CPU); a Gramine manifest sizes its thread slots from it" },
   "log-level": { kind: "string", placeholder: "LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace" },
   "body-limit": { kind: "number", placeholder: "BYTES", default: 4 * 1024 * 1024, description: "largest request body accepted" },
   "tls-cert": { kind: "string", placeholder: "FILE", description: "PEM server certificate: serve HTTPS" },
@@ -77,6 +78,8 @@ const ConfigSchema = Type.Object({
   genesisValidatorsRoot: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   pruneIntervalMinutes: Type.Number({ minimum: 0, maximum: 10080 }),
   startupFloorEpochs: Type.Union([Type.Literal("off"), Type.Integer({ minimum: 0, maximum: 1000 })]),
+  // Each thread holds every key and ~10 MB of heap; past 256 a host gains nothing and an enclave runs out of slots.
+  blsThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
   bodyLimit: Type.Integer({ minimum: 1024 }),
   tlsCert: Type.Optional(Type.String()),
