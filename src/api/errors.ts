@@ -1,31 +1,85 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { SignerError } from "../errors.js";
+import { SignerError, type ErrorCode } from "../errors.js";
+
+export type AuthCode = "UNAUTHORIZED" | "FORBIDDEN";
+
+/** A privileged request without the API token (401) or with a token or client this route refuses (403). */
+export class AuthError extends SignerError<AuthCode> {
+  readonly domain = "auth";
+}
+
+declare module "../errors.js" {
+  interface ErrorCodeRegistry {
+    auth: AuthCode;
+  }
+}
+
+type Status = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 500 | 503;
 
 /**
  * The one place where domain errors become HTTP statuses, following Web3Signer: 400 for bad input,
- * 404 for an unknown key, 412 when slashing protection refuses, 503 when the slashing database
- * cannot be reached (nothing is signed without its record).
+ * 404 for an unknown key, 412 when slashing protection or a guard refuses, 503 when the slashing
+ * database or the continuity store cannot be reached (nothing is signed without its record), 500
+ * for the signer's own failures. Every registered code must appear: the compiler checks it.
  */
-const STATUS_BY_DOMAIN: Record<string, number> = {
-  input: 400,
-  config: 400,
-  keys: 400,
-  interchange: 400,
-  slashing: 412,
-  "slashing-storage": 503,
-};
-
-const STATUS_BY_CODE: Record<string, number> = {
-  KEY_NOT_LOADED: 404,
+const STATUS = {
+  // input
+  INVALID_INPUT: 400,
+  SIGNING_ROOT_MISMATCH: 400,
+  UNSUPPORTED: 400,
+  // slashing: EIP-3076 refusals, and a request or import for another chain than the database's
+  BLOCK_SLOT_NOT_ABOVE_WATERMARK: 412,
+  DOUBLE_BLOCK: 412,
+  DOUBLE_VOTE: 412,
+  SURROUNDING_VOTE: 412,
+  SURROUNDED_VOTE: 412,
+  SOURCE_BELOW_WATERMARK: 412,
+  TARGET_NOT_ABOVE_WATERMARK: 412,
+  SOURCE_AFTER_TARGET: 412,
+  GENESIS_VALIDATORS_ROOT_MISMATCH: 412,
+  // guard: refused for what the signer may have forgotten or must not do yet
+  BELOW_STARTUP_FLOOR: 412,
+  AHEAD_OF_CLOCK: 412,
+  BELOW_RESERVATION: 412,
+  // interchange
+  INVALID_INTERCHANGE: 400,
+  UNSUPPORTED_INTERCHANGE_VERSION: 400,
+  // slashing-storage: retry once the database is back
+  DATABASE_UNAVAILABLE: 503,
+  DATABASE_LOCKED: 503,
+  COMMIT_FAILED: 503,
+  STORE_CLOSED: 503,
+  CONTINUITY_UNAVAILABLE: 503,
+  // tee: the platform's own failures, except evidence requests that are malformed
+  UNSEAL_FAILED: 500,
+  SEAL_FAILED: 500,
+  EVIDENCE_FAILED: 500,
+  NOT_ATTESTED: 500,
+  PLATFORM_UNAVAILABLE: 503,
+  INVALID_EVIDENCE: 400,
+  // keys: a keystore, password or envelope the caller gave is unusable; IO is ours
+  INVALID_KEYSTORE: 400,
+  WRONG_PASSWORD: 400,
+  MISSING_PASSWORD: 400,
+  PUBKEY_MISMATCH: 400,
+  INVALID_SECRET: 400,
+  SEALED_FILE_INVALID: 500,
+  INVALID_ENVELOPE: 400,
+  DECRYPT_FAILED: 400,
   IO_FAILED: 500,
+  // bls
+  KEY_NOT_LOADED: 404,
+  WORKER_FAILED: 500,
+  // config and cli errors reach HTTP only through settings a request names (e.g. a network file)
+  INVALID_CONFIG: 400,
+  USAGE: 400,
+  // auth
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
-};
+} as const satisfies Record<ErrorCode, Status>;
 
 export function statusFor(error: unknown): number {
-  if (error instanceof SignerError) {
-    return STATUS_BY_CODE[error.code] ?? STATUS_BY_DOMAIN[error.domain] ?? 500;
-  }
+  if (error instanceof SignerError) return STATUS[error.code as ErrorCode];
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) return 400;
   const status = fastifyError.statusCode;

@@ -7,7 +7,7 @@ import type { SigningPlan } from "../signing/plan.js";
 import { SIGN_REQUEST, type SignRequest } from "../signing/schema.js";
 import { planSigning } from "../signing/signingRoot.js";
 import type { Recorded, SlashingProtectionStore } from "../slashing/store.js";
-import { BlsError } from "../bls/pool.js";
+import { BlsError } from "../bls/errors.js";
 import { normalizePubkey, toHex, ZERO_ROOT_HEX } from "../util/hex.js";
 
 /** What happened to one sign request, for the log line and metrics of the composition root. */

@@ -21,7 +21,7 @@ import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
-import { publicError, statusFor } from "./errors.js";
+import { AuthError, publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
 
 /**
@@ -47,9 +47,6 @@ export interface KeymanagerOptions extends KeymanagerKeys {
   tokenFile: string;
 }
 
-export class AuthError extends SignerError<"UNAUTHORIZED" | "FORBIDDEN"> {
-  readonly domain = "auth";
-}
 
 /** Reads the API token, creating it first (random, 0600, atomically) when the file does not exist. */
 export async function ensureApiToken(tokenFile: string): Promise<string> {

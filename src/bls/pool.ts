@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { SecretKey } from "@chainsafe/blst";
-import { InputError, SignerError } from "../errors.js";
+import { InputError } from "../errors.js";
+import { BlsError } from "./errors.js";
 import { toHex } from "../util/hex.js";
 import { startWorker, type WithoutId } from "../util/worker.js";
 import type { SigningKeys } from "./signingKeys.js";
@@ -24,9 +25,6 @@ import {
 } from "./ring.js";
 import type { BlsWorkerData } from "./worker.js";
 
-export class BlsError extends SignerError<"KEY_NOT_LOADED" | "WORKER_FAILED"> {
-  readonly domain = "bls";
-}
 
 interface Pending {
   resolve: (sig: Uint8Array) => void;

@@ -1,9 +1,6 @@
 import { parseArgs } from "node:util";
-import { SignerError } from "../errors.js";
+import { UsageError } from "./errors.js";
 
-export class UsageError extends SignerError<"USAGE"> {
-  readonly domain = "cli";
-}
 
 export interface FlagSpec {
   kind: "string" | "number" | "boolean";

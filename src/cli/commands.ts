@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
-import { UsageError } from "./args.js";
+import { UsageError } from "./errors.js";
 import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";

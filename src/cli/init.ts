@@ -3,7 +3,8 @@ import { apiTokenFile } from "../config/config.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { TransportKey } from "../keys/transport.js";
 import { mkdirSync } from "node:fs";
-import { formatFlags, parseFlags, UsageError } from "./args.js";
+import { formatFlags, parseFlags } from "./args.js";
+import { UsageError } from "./errors.js";
 import type { Command } from "./commands.js";
 import { PLATFORM_FLAGS, platformConfig, withPlatform } from "./keys.js";
 

@@ -13,7 +13,8 @@ import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
-import { formatFlags, parseFlags, UsageError, type FlagSpec } from "./args.js";
+import { formatFlags, parseFlags, type FlagSpec } from "./args.js";
+import { UsageError } from "./errors.js";
 import type { Command } from "./commands.js";
 import { writeJsonOutput } from "./common.js";
 

@@ -1,7 +1,8 @@
 import { startSigner, type RunningSigner } from "../app.js";
 import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js";
 import { bufferedStdout, createLogger } from "../log.js";
-import { formatFlags, parseFlags, UsageError } from "./args.js";
+import { formatFlags, parseFlags } from "./args.js";
+import { UsageError } from "./errors.js";
 import type { Command } from "./commands.js";
 import { takeHeldSighup } from "./sighup.js";
 

@@ -3,7 +3,8 @@ import type { ImportSummary } from "../slashing/store.js";
 import { apiTokenFile } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { normalizePubkeyList } from "../util/hex.js";
-import { formatFlags, parseFlags, UsageError } from "./args.js";
+import { formatFlags, parseFlags } from "./args.js";
+import { UsageError } from "./errors.js";
 import type { Command } from "./commands.js";
 import { DATA_FLAGS, dataDirOf, withSlashingFor, writeJsonOutput } from "./common.js";
 

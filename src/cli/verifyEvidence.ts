@@ -1,6 +1,7 @@
 import { verifyEvidenceFile, type VerifyFileOptions } from "../tee/verify/index.js";
 import { fromHex } from "../util/hex.js";
-import { formatFlags, parseFlags, UsageError } from "./args.js";
+import { formatFlags, parseFlags } from "./args.js";
+import { UsageError } from "./errors.js";
 import type { Command } from "./commands.js";
 
 const FLAGS = {

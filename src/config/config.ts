@@ -3,16 +3,13 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { SignerError } from "../errors.js";
+import { ConfigError } from "./errors.js";
 import { DEFAULT_DB_TIMEOUT_MS } from "../slashing/store.js";
 
 /** Files in the data directory that `serve` writes and the offline CLI must find again. */
 export const apiTokenFile = (dataDir: string): string => join(dataDir, "api-token.txt");
 export const sqliteFile = (dataDir: string): string => join(dataDir, "slashing-protection.sqlite");
 
-export class ConfigError extends SignerError<"INVALID_CONFIG"> {
-  readonly domain = "config";
-}
 
 type Kind = "string" | "number" | "boolean";
 

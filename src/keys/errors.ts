@@ -15,3 +15,9 @@ export type KeyErrorCode =
 export class KeyError extends SignerError<KeyErrorCode> {
   readonly domain = "keys";
 }
+
+declare module "../errors.js" {
+  interface ErrorCodeRegistry {
+    keys: KeyErrorCode;
+  }
+}

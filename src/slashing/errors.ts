@@ -1,11 +1,22 @@
 import { SignerError } from "../errors.js";
-import type { RuleCode } from "./rules.js";
+import type { AttestationRecord, BlockRecord, RuleCode } from "./rules.js";
 
 /** A sign request or import that EIP-3076 forbids, or one for another chain; nothing was recorded. */
 export type SlashingCode = RuleCode | "GENESIS_VALIDATORS_ROOT_MISMATCH";
 
-export class SlashingError extends SignerError<SlashingCode> {
+export class SlashingError extends SignerError<SlashingCode, { conflicting?: BlockRecord | AttestationRecord; expected?: string; actual?: string }> {
   readonly domain = "slashing";
+}
+
+/**
+ * Refusals that come not from a key's history but from what the signer may have forgotten or must
+ * not yet do: the restart floor, a message too far ahead of the clock, a slot beyond the window the
+ * continuity store reserved for this instance. Nothing was recorded.
+ */
+export type GuardCode = "BELOW_STARTUP_FLOOR" | "AHEAD_OF_CLOCK" | "BELOW_RESERVATION";
+
+export class GuardError extends SignerError<GuardCode> {
+  readonly domain = "guard";
 }
 
 /** The interchange file itself is unusable; nothing was imported. */
@@ -16,11 +27,20 @@ export class InterchangeError extends SignerError<InterchangeCode> {
 }
 
 /**
- * The slashing database could not answer or could not commit. Unlike SlashingError this says
- * nothing about the request: the same request may succeed once the database is back.
+ * The slashing database (or the continuity store) could not answer or could not commit. Unlike
+ * SlashingError this says nothing about the request: the same request may succeed once it is back.
  */
-export type StorageCode = "DATABASE_UNAVAILABLE" | "DATABASE_LOCKED" | "COMMIT_FAILED" | "STORE_CLOSED";
+export type StorageCode = "DATABASE_UNAVAILABLE" | "DATABASE_LOCKED" | "COMMIT_FAILED" | "STORE_CLOSED" | "CONTINUITY_UNAVAILABLE";
 
 export class StorageError extends SignerError<StorageCode> {
   readonly domain = "slashing-storage";
+}
+
+declare module "../errors.js" {
+  interface ErrorCodeRegistry {
+    slashing: SlashingCode;
+    guard: GuardCode;
+    interchange: InterchangeCode;
+    "slashing-storage": StorageCode;
+  }
 }

@@ -12,3 +12,9 @@ export type TeeErrorCode =
 export class TeeError extends SignerError<TeeErrorCode> {
   readonly domain = "tee";
 }
+
+declare module "../errors.js" {
+  interface ErrorCodeRegistry {
+    tee: TeeErrorCode;
+  }
+}

@@ -1,10 +1,6 @@
-import { SignerError } from "../../src/errors.js";
+import { SlashingError } from "../../src/slashing/errors.js";
 import { buildInterchange, parseInterchange, type KeyState } from "../../src/slashing/interchange.js";
 import type { KeymanagerSlashing } from "../../src/keys/keymanagerOps.js";
-
-class TestSlashingError extends SignerError<"GENESIS_VALIDATORS_ROOT_MISMATCH" | "SLASHABLE"> {
-  readonly domain = "slashing";
-}
 
 /**
  * A small but real slashing-protection record for keymanager tests: it parses interchange files
@@ -28,7 +24,7 @@ export class InMemorySlashing implements KeymanagerSlashing {
   async importInterchange(json: unknown) {
     const parsed = parseInterchange(json);
     if (parsed.genesisValidatorsRoot !== this.genesisValidatorsRoot) {
-      throw new TestSlashingError("GENESIS_VALIDATORS_ROOT_MISMATCH", `interchange is for ${parsed.genesisValidatorsRoot}`);
+      throw new SlashingError("GENESIS_VALIDATORS_ROOT_MISMATCH", `interchange is for ${parsed.genesisValidatorsRoot}`);
     }
     for (const k of parsed.keys) {
       const s = this.state(k.pubkey);
@@ -46,7 +42,7 @@ export class InMemorySlashing implements KeymanagerSlashing {
   recordBlock(pubkey: string, slot: number, signingRoot: string): void {
     const s = this.state(pubkey);
     if (s.maxSlot !== null && slot <= s.maxSlot) {
-      throw new TestSlashingError("SLASHABLE", `block at slot ${slot} is at or below ${s.maxSlot}`);
+      throw new SlashingError("BLOCK_SLOT_NOT_ABOVE_WATERMARK", `block at slot ${slot} is at or below ${s.maxSlot}`);
     }
     s.blocks.push({ slot, signingRoot });
     s.maxSlot = slot;

@@ -3,7 +3,8 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { loadConfig } from "../../src/config/config.js";
+import { ConfigError } from "../../src/config/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "config-test-"));
 function file(content: unknown): string {
