@@ -23,8 +23,7 @@ import type { SigningPlan } from "./signing/plan.js";
 import { openSlashingProtection } from "./slashing/open.js";
 import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
-import { createPlatform } from "./tee/index.js";
-import type { Platform } from "./tee/platform.js";
+import { platformFor } from "./tee/fromConfig.js";
 import { Coalesced } from "./util/coalesced.js";
 import { Exclusive } from "./util/exclusive.js";
 
@@ -37,16 +36,6 @@ export interface RunningSigner {
   close(): Promise<void>;
 }
 
-
-/** The TEE platform the settings name; the CLI's offline key commands open it the same way. */
-export function platformFor(config: Config): Promise<Platform> {
-  return createPlatform(config.platform, {
-    dataDir: config.dataDir,
-    requireAttested: config.requireAttested,
-    gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
-    ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
-  });
-}
 
 /**
  * The composition root: builds every domain object from the Config, in dependency order, and

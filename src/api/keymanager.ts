@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
@@ -15,12 +15,12 @@ import {
   type KeymanagerKeys,
   type KeymanagerSlashing,
 } from "../keys/keymanagerOps.js";
-import { readOrCreateSecretFile } from "../keys/secretFile.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
+import { ensureApiToken } from "./apiToken.js";
 import { AuthError, publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
 
@@ -47,15 +47,6 @@ export interface KeymanagerOptions extends KeymanagerKeys {
   tokenFile: string;
 }
 
-
-/** Reads the API token, creating it first (random, 0600, atomically) when the file does not exist. */
-export async function ensureApiToken(tokenFile: string): Promise<string> {
-  const token = (await readOrCreateSecretFile(tokenFile, () => randomBytes(32).toString("hex") + "\n")).toString("utf8").trim();
-  if (token.length < 16) {
-    throw new InputError("INVALID_INPUT", `${tokenFile} holds a token of ${token.length} characters; at least 16 are required`);
-  }
-  return token;
-}
 
 const MAX_ITEMS = 1000;
 const Pubkey = Type.String({ pattern: "^0x[a-fA-F0-9]{96}$" });

@@ -1,18 +1,12 @@
 import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
 import { UsageError } from "./errors.js";
+import type { Command } from "./command.js";
 import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
 import { slashingProtectionCommand } from "./slashingProtection.js";
 import { verifyEvidenceCommand } from "./verifyEvidence.js";
-
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  run(argv: string[]): Promise<number>;
-}
 
 const COMMANDS: Command[] = [serveCommand, initCommand, keysCommand, slashingProtectionCommand, verifyEvidenceCommand];
 

@@ -1,11 +1,11 @@
-import { ensureApiToken } from "../api/keymanager.js";
+import { ensureApiToken } from "../api/apiToken.js";
 import { apiTokenFile } from "../config/config.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { TransportKey } from "../keys/transport.js";
 import { mkdirSync } from "node:fs";
 import { formatFlags, parseFlags } from "./args.js";
 import { UsageError } from "./errors.js";
-import type { Command } from "./commands.js";
+import type { Command } from "./command.js";
 import { PLATFORM_FLAGS, platformConfig, withPlatform } from "./keys.js";
 
 const USAGE = [

@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { platformFor } from "../app.js";
 import { LocalSigningKeys } from "../bls/localKeys.js";
 import { loadConfig, SERVE_OPTIONS, type Config, type OptionName } from "../config/config.js";
 import { InputError } from "../errors.js";
@@ -11,11 +10,12 @@ import { keyNetwork } from "../keys/network.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
+import { platformFor } from "../tee/fromConfig.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, type FlagSpec } from "./args.js";
 import { UsageError } from "./errors.js";
-import type { Command } from "./commands.js";
+import type { Command } from "./command.js";
 import { writeJsonOutput } from "./common.js";
 
 /** The serve settings that say where the sealed keys are and which platform unseals them. */

@@ -3,7 +3,7 @@ import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js"
 import { bufferedStdout, createLogger } from "../log.js";
 import { formatFlags, parseFlags } from "./args.js";
 import { UsageError } from "./errors.js";
-import type { Command } from "./commands.js";
+import type { Command } from "./command.js";
 import { takeHeldSighup } from "./sighup.js";
 
 export const serveCommand: Command = {

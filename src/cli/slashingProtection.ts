@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags } from "./args.js";
 import { UsageError } from "./errors.js";
-import type { Command } from "./commands.js";
+import type { Command } from "./command.js";
 import { DATA_FLAGS, dataDirOf, withSlashingFor, writeJsonOutput } from "./common.js";
 
 const FLAGS = {

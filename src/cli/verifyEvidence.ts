@@ -2,7 +2,7 @@ import { verifyEvidenceFile, type VerifyFileOptions } from "../tee/verify/index.
 import { fromHex } from "../util/hex.js";
 import { formatFlags, parseFlags } from "./args.js";
 import { UsageError } from "./errors.js";
-import type { Command } from "./commands.js";
+import type { Command } from "./command.js";
 
 const FLAGS = {
   "expected-measurement": { kind: "string", placeholder: "HEX", description: "MRENCLAVE / MRTD / SEV-SNP MEASUREMENT the evidence must carry" },

@@ -6,7 +6,7 @@ import { normalizePubkey, toHex } from "../util/hex.js";
 import { settledInLots } from "../util/lots.js";
 import { KeyError } from "./errors.js";
 import { decodeSealedKey, encodeSealedKey, type SealedKeyMetadata } from "./sealedFormat.js";
-import { syncDir, writeSecretFile } from "./secretFile.js";
+import { syncDir, writeSecretFile } from "../util/secretFile.js";
 
 export interface SealedKey {
   pubkey: string;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { fromHex, toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
-import { readOrCreateSecretFile } from "./secretFile.js";
+import { readOrCreateSecretFile } from "../util/secretFile.js";
 
 /**
  * Transport encryption: secrets (keystores, passwords) sent to the signer are encrypted to an

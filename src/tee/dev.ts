@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { readOrCreateSecretFile } from "../keys/secretFile.js";
+import { readOrCreateSecretFile } from "../util/secretFile.js";
 import { toHex } from "../util/hex.js";
 import { createSealer, type SealFormat, type Sealer } from "./aead.js";
 import { TeeError } from "./errors.js";

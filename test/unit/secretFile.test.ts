@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { readOrCreateSecretFile } from "../../src/keys/secretFile.js";
+import { readOrCreateSecretFile } from "../../src/util/secretFile.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 
 describe("readOrCreateSecretFile", () => {
