@@ -18,6 +18,7 @@ import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
 import { SignerMetrics, slashingObserver, timeSlashingStore } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
+import { requireGenesisTime, requireGenesisValidatorsRoot } from "./config/genesis.js";
 import { createNetworkConfig } from "./signing/network.js";
 import type { SigningPlan } from "./signing/plan.js";
 import { openSlashingProtection } from "./slashing/open.js";
@@ -62,10 +63,11 @@ async function start(
   opened: Array<() => Promise<unknown> | unknown>,
   closeAll: () => Promise<void>,
 ): Promise<RunningSigner> {
+  // Before anything is created: a network the signer cannot tell apart from another does not start.
+  const network = createNetworkConfig(config.network, config);
+  const genesisValidatorsRoot = requireGenesisValidatorsRoot(network);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hasher = await useFastestHasher();
-  const network = createNetworkConfig(config.network, config.genesisValidatorsRoot);
-  const genesisValidatorsRoot = network.genesisValidatorsRoot;
 
   const platform = await platformFor(config);
   opened.push(() => platform.close?.());
@@ -111,7 +113,7 @@ async function start(
       ? undefined
       : startupFloor({
           nowSeconds: Date.now() / 1000,
-          genesisTime: network.genesisTime,
+          genesisTime: requireGenesisTime(network, "the rollback guard (--startup-floor-epochs)"),
           secondsPerSlot: network.config.SECONDS_PER_SLOT,
           slotsPerEpoch: SLOTS_PER_EPOCH,
           marginEpochs: config.startupFloorEpochs,
@@ -120,7 +122,7 @@ async function start(
   else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
 
   const slashing = await openSlashingProtection(config.slashingDb ?? sqliteFile(config.dataDir), {
-    ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
+    genesisValidatorsRoot,
     observer: slashingObserver(metrics),
     timeoutMs: config.slashingDbTimeoutMs,
   });
@@ -164,7 +166,7 @@ async function start(
     health,
     eth2: {
       chain: network.config,
-      ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
+      genesisValidatorsRoot,
       keys,
       slashing: timeSlashingStore(slashing, metrics),
       ...(floor && { preCheck: (plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
@@ -185,7 +187,7 @@ async function start(
           platform,
           transportKey,
           slashing,
-          ...(genesisValidatorsRoot && { genesisValidatorsRoot }),
+          genesisValidatorsRoot,
           readOnly,
           mutations: keyMutations,
           tokenFile: apiTokenFile(config.dataDir),

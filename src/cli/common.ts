@@ -29,10 +29,9 @@ export async function withSlashingFor<T>(
   create: boolean,
   use: (store: SlashingProtection, genesisValidatorsRoot: string | undefined) => Promise<T>,
 ): Promise<T> {
-  const { genesisValidatorsRoot } = createNetworkConfig(
-    (values.network as string | undefined) ?? "mainnet",
-    values["genesis-validators-root"] as string | undefined,
-  );
+  const { genesisValidatorsRoot } = createNetworkConfig((values.network as string | undefined) ?? "mainnet", {
+    genesisValidatorsRoot: values["genesis-validators-root"] as string | undefined,
+  });
   // Parsed and bounded as serve does it, from the flag alone like the other flags here.
   const { slashingDbTimeoutMs } = loadConfig({ "slashing-db-timeout-ms": values["slashing-db-timeout-ms"] as string | undefined }, {});
   const options = { timeoutMs: slashingDbTimeoutMs, ...(genesisValidatorsRoot && { genesisValidatorsRoot }) };

@@ -21,7 +21,7 @@ import { writeJsonOutput } from "./common.js";
 /** The serve settings that say where the sealed keys are and which platform unseals them. */
 export const PLATFORM_FLAGS = Object.fromEntries(
   (
-    ["data-dir", "platform", "require-attested", "gramine-attestation-dir", "gramine-sealing-key", "tsm-report-dir", "tsm-sealing-key-file", "network", "genesis-validators-root", "config"] as const
+    ["data-dir", "platform", "require-attested", "gramine-attestation-dir", "gramine-sealing-key", "tsm-report-dir", "tsm-sealing-key-file", "network", "genesis-validators-root", "genesis-time", "config"] as const
   ).map((name) => [name, SERVE_OPTIONS[name]]),
 ) as Record<string, FlagSpec>;
 
@@ -179,7 +179,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const withdrawalType = (values["withdrawal-type"] as string | undefined) ?? "0x01";
     if (withdrawalType !== "0x01" && withdrawalType !== "0x02") throw new UsageError("USAGE", "--withdrawal-type is 0x01 or 0x02");
     const config = platformConfig(values);
-    const network = keyNetwork(config.network, config.genesisValidatorsRoot);
+    const network = keyNetwork(config.network, config);
     const { keys, pubkeys } = await unsealAll(config);
     const wanted = values.pubkeys ? normalizePubkeyList(values.pubkeys as string) : pubkeys;
     if (wanted.length === 0) throw new InputError("INVALID_INPUT", "no sealed keys: generate or import keys first");
@@ -208,7 +208,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const epoch = integer(values, "epoch");
     if (validatorIndex === undefined || epoch === undefined) throw new UsageError("USAGE", "exit needs --validator-index and --epoch");
     const config = platformConfig(values);
-    const network = keyNetwork(config.network, config.genesisValidatorsRoot);
+    const network = keyNetwork(config.network, config);
     const { keys } = await unsealAll(config);
     const exit = await createVoluntaryExit({ keys, pubkey, validatorIndex, epoch, network });
     await keys.close();

@@ -37,7 +37,7 @@ if (argv[0] === "serve") holdSighup();
  * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
  * first imported, so the preset the chosen network needs is set here, before the commands load.
  */
-let preset: "mainnet" | "minimal";
+let preset: string;
 try {
   preset = requiredPreset(networkOf(argv, process.env));
 } catch (e) {

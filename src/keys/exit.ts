@@ -1,5 +1,6 @@
 import { ssz } from "@lodestar/types";
 import type { SigningKeys } from "../bls/signingKeys.js";
+import { requireGenesisTime } from "../config/genesis.js";
 import { InputError } from "../errors.js";
 import { computeSigningRoot, epochAtSlot, scheduledFork, slotAtTime, voluntaryExitDomain } from "../signing/domain.js";
 import { normalizePubkey, toHex } from "../util/hex.js";
@@ -39,7 +40,8 @@ export async function createVoluntaryExit(params: ExitParams): Promise<SignedVol
   }
   if (!keys.has(pubkey)) throw new InputError("INVALID_INPUT", `no key loaded for ${pubkey}`);
   const message = { epoch, validatorIndex };
-  const nowEpoch = epochAtSlot(slotAtTime(params.nowSeconds ?? Date.now() / 1000, network.genesisTime, network.config.SECONDS_PER_SLOT));
+  const genesisTime = requireGenesisTime({ name: network.config.CONFIG_NAME, genesisTime: network.genesisTime }, "an exit's fork (the chain's current epoch)");
+  const nowEpoch = epochAtSlot(slotAtTime(params.nowSeconds ?? Date.now() / 1000, genesisTime, network.config.SECONDS_PER_SLOT));
   const chainFork = scheduledFork(network.config, Math.max(epoch, nowEpoch), network.genesisValidatorsRoot);
   const domain = voluntaryExitDomain(network.config, epoch, chainFork);
   const signature = await keys.sign(pubkey, computeSigningRoot(ssz.phase0.VoluntaryExit.hashTreeRoot(message), domain));

@@ -1,6 +1,6 @@
 import type { ChainForkConfig } from "@lodestar/config";
-import { InputError } from "../errors.js";
-import { createNetworkConfig } from "../signing/network.js";
+import { requireGenesisValidatorsRoot } from "../config/genesis.js";
+import { createNetworkConfig, type GivenGenesis } from "../signing/network.js";
 import { fromHex } from "../util/hex.js";
 
 /** What key-lifecycle messages (deposits, exits) need to know about a network. */
@@ -11,23 +11,22 @@ export interface KeyNetwork {
   genesisValidatorsRoot: Uint8Array;
   /** The fork schedule and the clock, which decide the domain of an exit. */
   config: ChainForkConfig;
-  genesisTime: number;
+  genesisTime: number | undefined;
 }
 
 /**
- * A named network (mainnet, hoodi, holesky, ...) or a config.yaml path, as the signer's --network
- * accepts. A config file does not carry the genesis validators root, so it must be given for exits.
+ * A named network (mainnet, hoodi, holesky, ...) or a network config file, as the signer's --network
+ * accepts. A config file carries neither the genesis validators root nor the genesis time: they
+ * are given (--genesis-validators-root, and --genesis-time for exits).
  */
-export function keyNetwork(network: string, genesisValidatorsRoot?: string): KeyNetwork {
-  const { config, genesisValidatorsRoot: root, genesisTime } = createNetworkConfig(network, genesisValidatorsRoot);
-  if (root === undefined) {
-    throw new InputError("INVALID_INPUT", `network ${network} has no known genesis validators root; pass it explicitly`);
-  }
+export function keyNetwork(network: string, given: GivenGenesis = {}): KeyNetwork {
+  const chain = createNetworkConfig(network, given);
+  const { config } = chain;
   return {
     name: config.CONFIG_NAME,
     genesisForkVersion: config.GENESIS_FORK_VERSION,
-    genesisValidatorsRoot: fromHex(root, "genesis_validators_root", 32),
+    genesisValidatorsRoot: fromHex(requireGenesisValidatorsRoot(chain), "genesis_validators_root", 32),
     config,
-    genesisTime,
+    genesisTime: chain.genesisTime,
   };
 }

@@ -7,22 +7,28 @@ import {
 } from "@lodestar/config";
 import { mainnetChainConfig, minimalChainConfig } from "@lodestar/config/configs";
 import { genesisData, networksChainConfig } from "@lodestar/config/networks";
-import { ACTIVE_PRESET, PresetName } from "@lodestar/params";
+import { ACTIVE_PRESET, PresetName, SLOTS_PER_EPOCH } from "@lodestar/params";
+import { badNetworkFile as badFile, presetOf } from "./networkFile.js";
 import { InputError } from "../errors.js";
 import { fromHex, HEX_RE, toHex } from "../util/hex.js";
-import { badFile, isNetworkName, parseConfigFile, presetOf, type NetworkName } from "./preset.js";
+import { isNetworkName, networkFileValues, type NetworkName } from "./preset.js";
 
 export { NETWORK_NAMES, requiredPreset, type NetworkName } from "./preset.js";
 
 export interface NetworkConfig {
+  /** What --network said: a network's name or a config file's path. */
+  name: string;
   config: ChainForkConfig;
-  /** 0x-prefixed lower-case hex; unknown for `minimal` and for config files. */
+  /** 0x-prefixed lower-case hex; unknown for `minimal` and for config files unless given. */
   genesisValidatorsRoot?: string;
-  /**
-   * Unix seconds of slot 0: the published genesis for named networks, else MIN_GENESIS_TIME +
-   * GENESIS_DELAY, which is genesis for every network that started on its minimum time.
-   */
-  genesisTime: number;
+  /** Unix seconds of slot 0; unknown for `minimal` and for config files unless given. */
+  genesisTime?: number;
+}
+
+/** What the operator says of the chain (--genesis-validators-root, --genesis-time). */
+export interface GivenGenesis {
+  genesisValidatorsRoot?: string | undefined;
+  genesisTime?: number | undefined;
 }
 
 /**
@@ -53,33 +59,33 @@ const holeskyChainConfig: ChainConfig = {
   DEPOSIT_CONTRACT_ADDRESS: fromHex("0x4242424242424242424242424242424242424242", "DEPOSIT_CONTRACT_ADDRESS", 20),
 };
 
-const KNOWN: Record<NetworkName, { chainConfig: ChainConfig; genesisValidatorsRoot?: string; genesisTime?: number }> = {
+const KNOWN: Record<NetworkName, { chainConfig: ChainConfig } & GivenGenesis> = {
   mainnet: { chainConfig: networksChainConfig.mainnet, ...genesisData.mainnet },
   hoodi: { chainConfig: networksChainConfig.hoodi, ...genesisData.hoodi },
   sepolia: { chainConfig: networksChainConfig.sepolia, ...genesisData.sepolia },
   holesky: {
     chainConfig: holeskyChainConfig,
+    // eth-clients/holesky metadata/genesis.json (the same commit).
     genesisValidatorsRoot: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1",
+    genesisTime: 1695902400,
   },
+  gnosis: { chainConfig: networksChainConfig.gnosis, ...genesisData.gnosis },
+  chiado: { chainConfig: networksChainConfig.chiado, ...genesisData.chiado },
   minimal: { chainConfig: minimalChainConfig },
 };
 
 /**
- * A named network, or the path of a consensus-specs style `config.yaml`, and its chain's
- * genesis_validators_root: the named network's own, else `givenRoot` (--genesis-validators-root,
- * which a config file needs since it does not carry one). A given root that contradicts a named
- * network's is refused: obeying it would sign for no chain, ignoring it would hide the mistake.
+ * A named network, or the path of a network config file (consensus-specs `config.yaml`, or the
+ * JSON of a beacon node's `/eth/v1/config/spec`), with its chain's genesis: the named network's
+ * own, else what is given (a config file carries neither genesis_validators_root nor genesis time).
+ * A given value that contradicts a named network's is refused: obeying it would sign for no chain,
+ * ignoring it would hide the mistake.
  */
-export function createNetworkConfig(network: string, givenRoot?: string): NetworkConfig {
-  let chainConfig: Partial<ChainConfig>;
-  let genesisValidatorsRoot: string | undefined;
-  let genesisTime: number | undefined;
-  if (isNetworkName(network)) {
-    ({ chainConfig, genesisValidatorsRoot, genesisTime } = KNOWN[network]);
-  } else {
-    chainConfig = chainConfigFromFile(network);
-  }
-  const preset = chainConfig.PRESET_BASE ?? PresetName.mainnet;
+export function createNetworkConfig(network: string, given: GivenGenesis = {}): NetworkConfig {
+  const known: { chainConfig: Partial<ChainConfig> } & GivenGenesis = isNetworkName(network)
+    ? KNOWN[network]
+    : { chainConfig: chainConfigFromFile(network) };
+  const preset = known.chainConfig.PRESET_BASE ?? PresetName.mainnet;
   if (preset !== ACTIVE_PRESET) {
     throw new InputError(
       "UNSUPPORTED",
@@ -88,29 +94,48 @@ export function createNetworkConfig(network: string, givenRoot?: string): Networ
       { network, preset, activePreset: ACTIVE_PRESET },
     );
   }
-  const config = createChainForkConfig(chainConfig);
-  genesisTime ??= config.MIN_GENESIS_TIME + config.GENESIS_DELAY;
-  if (givenRoot !== undefined) {
-    const given = toHex(fromHex(givenRoot, "--genesis-validators-root", 32));
-    if (genesisValidatorsRoot !== undefined && given !== genesisValidatorsRoot) {
-      throw new InputError(
-        "INVALID_INPUT",
-        `--genesis-validators-root ${given} is not the root of network ${network} (${genesisValidatorsRoot}); leave it out for a named network`,
-        { field: "genesis-validators-root" },
-      );
-    }
-    genesisValidatorsRoot = given;
+  const genesisValidatorsRoot = pick(
+    network,
+    "--genesis-validators-root",
+    known.genesisValidatorsRoot,
+    given.genesisValidatorsRoot === undefined ? undefined : toHex(fromHex(given.genesisValidatorsRoot, "--genesis-validators-root", 32)),
+  );
+  if (given.genesisTime !== undefined && !(Number.isSafeInteger(given.genesisTime) && given.genesisTime >= 0)) {
+    throw new InputError("INVALID_INPUT", `--genesis-time must be whole seconds since 1970, got ${given.genesisTime}`, { field: "genesis-time" });
   }
-  return genesisValidatorsRoot === undefined ? { config, genesisTime } : { config, genesisValidatorsRoot, genesisTime };
+  const genesisTime = pick(network, "--genesis-time", known.genesisTime, given.genesisTime);
+  return {
+    name: network,
+    config: createChainForkConfig(known.chainConfig),
+    ...(genesisValidatorsRoot !== undefined && { genesisValidatorsRoot }),
+    ...(genesisTime !== undefined && { genesisTime }),
+  };
+}
+
+function pick<T>(network: string, flag: string, known: T | undefined, given: T | undefined): T | undefined {
+  if (known !== undefined && given !== undefined && known !== given) {
+    throw new InputError("INVALID_INPUT", `${flag} ${given} is not that of network ${network} (${known}); leave it out for a named network`, {
+      field: flag.slice(2),
+    });
+  }
+  return given ?? known;
 }
 
 const FORK_PREFIXES = ["ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU", "GLOAS", "HEZE"] as const;
 const FAR_FUTURE_EPOCH = "18446744073709551615";
 
 function chainConfigFromFile(path: string): Partial<ChainConfig> {
-  const values = parseConfigFile(path);
+  const values = networkFileValues(path);
   presetOf(values, path);
   if (!values.has("GENESIS_FORK_VERSION")) throw badFile(path, 0, "GENESIS_FORK_VERSION is missing");
+  // A beacon node's /eth/v1/config/spec also gives the preset. A custom SLOTS_PER_EPOCH would put
+  // every epoch the signer computes (forks, slashing targets) elsewhere than the chain's. Other
+  // preset values are not compared: later forks' sizes changed between spec versions, and a node
+  // serving an older spec still agrees with this preset on the forks it runs.
+  const slots = values.get("SLOTS_PER_EPOCH");
+  if (slots !== undefined && slots.value !== String(SLOTS_PER_EPOCH)) {
+    throw badFile(path, slots.line, `SLOTS_PER_EPOCH is ${slots.value}, but the ${ACTIVE_PRESET} preset has ${SLOTS_PER_EPOCH}: custom presets are not supported`);
+  }
 
   const json: Record<string, string> = {};
   for (const [key, { value, line }] of values) {

@@ -22,7 +22,7 @@ describe("rollback guard", () => {
     const run = async (epochsAgo: number, floor: string, data = dataDir) => {
       const signer = await spawnSigner([
         "--data-dir", data,
-        "--network", await networkAt(dir, epochsAgo),
+        ...(await networkAt(dir, epochsAgo)),
         "--keystores-dir", keystoresDir,
         "--keystores-passwords-dir", passwordsDir,
         "--startup-floor-epochs", floor,

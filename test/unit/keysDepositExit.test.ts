@@ -11,7 +11,7 @@ import type { SignRequest } from "../../src/signing/schema.js";
 import { planSigning } from "../../src/signing/signingRoot.js";
 import { toHex } from "../../src/util/hex.js";
 import { randomKey, tempDir, vectorsUrl } from "../helpers/keysFixtures.js";
-import { networkAt } from "../helpers/networks.js";
+import { networkFile } from "../helpers/networks.js";
 
 // SSZ hash_tree_root and the signing-domain formulas of consensus-specs, written out independently
 // of @chainsafe/ssz: every container here has at most four 32-byte leaves.
@@ -158,7 +158,7 @@ describe("voluntary exit", () => {
       const keys = new LocalSigningKeys();
       const key = randomKey();
       await keys.add(key.secretKey);
-      const nowSeconds = mainnet.genesisTime + clockEpoch * epochSeconds + 1;
+      const nowSeconds = mainnet.genesisTime! + clockEpoch * epochSeconds + 1;
       const exit = await createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 9, epoch: exitEpoch, network: mainnet, nowSeconds });
       const chain = mainnet.config.getForkInfoAtEpoch(Math.max(clockEpoch, exitEpoch));
       const plan = planSigning(mainnet.config, {
@@ -181,11 +181,16 @@ describe("voluntary exit", () => {
     const key = randomKey();
     await keys.add(key.secretKey);
     const gvr = "0x" + "07".repeat(32);
-    const configFile = await networkAt(await tempDir(t, "exit-network"), 100);
-    assert.throws(() => keyNetwork(configFile), /has no known genesis validators root/);
-    const network = keyNetwork(configFile, gvr);
-    assert.deepEqual(network.genesisValidatorsRoot, unhex(gvr));
-    assert.throws(() => keyNetwork("mainnet", gvr), /is not the root of network mainnet/);
+    const configFile = await networkFile(await tempDir(t, "exit-network"));
+    assert.throws(() => keyNetwork(configFile), /has no known genesis_validators_root: give it with --genesis-validators-root/);
+    const withoutTime = keyNetwork(configFile, { genesisValidatorsRoot: gvr });
+    assert.deepEqual(withoutTime.genesisValidatorsRoot, unhex(gvr));
+    await assert.rejects(
+      createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 1, epoch: 1, network: withoutTime }),
+      /has no known genesis time, which an exit's fork .* needs: give it with --genesis-time/,
+    );
+    const network = keyNetwork(configFile, { genesisValidatorsRoot: gvr, genesisTime: 1_700_000_000 });
+    assert.throws(() => keyNetwork("mainnet", { genesisValidatorsRoot: gvr }), /--genesis-validators-root 0x0707.* is not that of network mainnet/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: -1, epoch: 1, network }), /validator index/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 1, epoch: 1.5, network }), /epoch/);
     await assert.rejects(createVoluntaryExit({ keys, pubkey: randomKey().pubkey, validatorIndex: 1, epoch: 1, network }), /no key loaded/);

@@ -6,8 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chainConfigToJson } from "@lodestar/config";
+import { activePreset, presetToJson } from "@lodestar/params";
 import { ssz } from "@lodestar/types";
+import { ConfigError } from "../../src/config/errors.js";
 import { InputError } from "../../src/errors.js";
+import { requireGenesisTime, requireGenesisValidatorsRoot } from "../../src/config/genesis.js";
 import { createNetworkConfig, requiredPreset } from "../../src/signing/network.js";
 import type { SignRequest } from "../../src/signing/schema.js";
 import { planSigning } from "../../src/signing/signingRoot.js";
@@ -116,21 +120,96 @@ describe("createNetworkConfig: named networks", () => {
     assert.notEqual(hex(onHolesky.signingRoot), hex(onMainnet.signingRoot));
   });
 
-  it("refuses a minimal network in a process that loaded the mainnet preset", () => {
+  it("refuses a minimal or gnosis network in a process that loaded the mainnet preset", () => {
     assert.equal(requiredPreset("minimal"), "minimal");
     throwsInput(() => createNetworkConfig("minimal"), "UNSUPPORTED", /LODESTAR_PRESET=minimal/);
+    for (const name of ["gnosis", "chiado"]) {
+      assert.equal(requiredPreset(name), "gnosis");
+      throwsInput(() => createNetworkConfig(name), "UNSUPPORTED", /uses the gnosis preset .* LODESTAR_PRESET=gnosis/);
+    }
+  });
+
+  // Each network's published genesis (its genesis.json / beacon API /eth/v1/beacon/genesis).
+  const genesisTimes = { mainnet: 1606824023, sepolia: 1655733600, hoodi: 1742213400, holesky: 1695902400 } as const;
+  for (const [name, genesisTime] of Object.entries(genesisTimes)) {
+    it(`${name}: its genesis time, and a contradicting --genesis-time refused`, () => {
+      const network = createNetworkConfig(name);
+      assert.equal(network.genesisTime, genesisTime);
+      assert.equal(requireGenesisTime(network, "a test"), genesisTime);
+      assert.equal(createNetworkConfig(name, { genesisTime }).genesisTime, genesisTime);
+      throwsInput(() => createNetworkConfig(name, { genesisTime: genesisTime + 1 }), "INVALID_INPUT", new RegExp(`--genesis-time ${genesisTime + 1} is not that of network ${name} \\(${genesisTime}\\)`));
+    });
+  }
+});
+
+describe("createNetworkConfig: a genesis that is not known", () => {
+  it("takes --genesis-time for a config file, and says which flag is missing while it is not given", () => {
+    const path = configFile(DEVNET);
+    const unknown = createNetworkConfig(path);
+    assert.equal(unknown.genesisTime, undefined);
+    const refused = (fn: () => unknown, pattern: RegExp) =>
+      assert.throws(fn, (e: unknown) => e instanceof ConfigError && e.code === "INVALID_CONFIG" && pattern.test(e.message));
+    refused(() => requireGenesisTime(unknown, "the rollback guard"), new RegExp(`network ${path} has no known genesis time, which the rollback guard needs: give it with --genesis-time SECONDS`));
+    refused(() => requireGenesisValidatorsRoot(unknown), new RegExp(`network ${path} has no known genesis_validators_root: give it with --genesis-validators-root HEX`));
+    const given = createNetworkConfig(path, { genesisTime: 1_750_000_000, genesisValidatorsRoot: "0x" + "07".repeat(32) });
+    assert.equal(requireGenesisTime(given, "the rollback guard"), 1_750_000_000);
+    assert.equal(requireGenesisValidatorsRoot(given), "0x" + "07".repeat(32));
+    for (const bad of [-1, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+      throwsInput(() => createNetworkConfig(path, { genesisTime: bad }), "INVALID_INPUT", /--genesis-time must be whole seconds/);
+    }
+  });
+
+  it("is not guessed from MIN_GENESIS_TIME + GENESIS_DELAY", () => {
+    const path = configFile(DEVNET + "MIN_GENESIS_TIME: 1700000000\nGENESIS_DELAY: 300\n");
+    assert.equal(createNetworkConfig(path).genesisTime, undefined);
+  });
+});
+
+describe("createNetworkConfig: a beacon node's /eth/v1/config/spec as JSON", () => {
+  const yaml = createNetworkConfig(configFile(DEVNET)).config;
+  // What a beacon node serves: every config and preset value as a string, constants beside them,
+  // BLOB_SCHEDULE as a list of objects, inside the API's {"data": …} envelope.
+  const spec = {
+    ...chainConfigToJson(yaml),
+    ...presetToJson(activePreset),
+    DOMAIN_BEACON_PROPOSER: "0x00000000",
+    BLOB_SCHEDULE: [{ EPOCH: "40", MAX_BLOBS_PER_BLOCK: "12" }],
+  };
+  const schedule = (c: typeof yaml) => c.forksAscendingEpochOrder.map((f) => `${f.name}@${f.epoch}=${hex(f.version)}`);
+
+  for (const [what, json] of [["the data object", spec], ["the whole answer", { data: spec }]] as const) {
+    it(`reads ${what} as the YAML file it came from`, () => {
+      const path = configFile(JSON.stringify(json, null, 2));
+      assert.equal(requiredPreset(path), "mainnet");
+      const { config } = createNetworkConfig(path);
+      assert.equal(config.CONFIG_NAME, "devnet-7");
+      assert.deepEqual(schedule(config), schedule(yaml));
+      assert.equal(config.SECONDS_PER_SLOT, 12);
+      assert.equal(hex(config.DEPOSIT_CONTRACT_ADDRESS), "0x4242424242424242424242424242424242424242");
+    });
+  }
+
+  it("points at the line of a bad value in JSON too", () => {
+    const text = JSON.stringify({ ...spec, DENEB_FORK_VERSION: "0x500000" }, null, 1);
+    const line = text.split("\n").findIndex((l) => l.includes('"DENEB_FORK_VERSION"')) + 1;
+    const path = configFile(text);
+    throwsInput(() => createNetworkConfig(path), "INVALID_INPUT", new RegExp(`:${line}: DENEB_FORK_VERSION must be 4 bytes`));
   });
 });
 
 describe("createNetworkConfig: the chain's genesis_validators_root", () => {
   it("takes a named network's own, the given one for a config file, and refuses a contradiction", () => {
     const mainnet = createNetworkConfig("mainnet").genesisValidatorsRoot!;
-    assert.equal(createNetworkConfig("mainnet", mainnet.toUpperCase().replace("0X", "0x")).genesisValidatorsRoot, mainnet);
-    throwsInput(() => createNetworkConfig("mainnet", "0x" + "07".repeat(32)), "INVALID_INPUT", /--genesis-validators-root 0x0707.* is not the root of network mainnet \(0x4b363d/);
-    throwsInput(() => createNetworkConfig("mainnet", "0x07"), "INVALID_INPUT", /--genesis-validators-root/);
+    assert.equal(createNetworkConfig("mainnet", { genesisValidatorsRoot: mainnet.toUpperCase().replace("0X", "0x") }).genesisValidatorsRoot, mainnet);
+    throwsInput(
+      () => createNetworkConfig("mainnet", { genesisValidatorsRoot: "0x" + "07".repeat(32) }),
+      "INVALID_INPUT",
+      /--genesis-validators-root 0x0707.* is not that of network mainnet \(0x4b363d/,
+    );
+    throwsInput(() => createNetworkConfig("mainnet", { genesisValidatorsRoot: "0x07" }), "INVALID_INPUT", /--genesis-validators-root/);
     const path = configFile(DEVNET);
     assert.equal(createNetworkConfig(path).genesisValidatorsRoot, undefined);
-    assert.equal(createNetworkConfig(path, "0x" + "07".repeat(32)).genesisValidatorsRoot, "0x" + "07".repeat(32));
+    assert.equal(createNetworkConfig(path, { genesisValidatorsRoot: "0x" + "07".repeat(32) }).genesisValidatorsRoot, "0x" + "07".repeat(32));
   });
 });
 
@@ -197,7 +276,7 @@ describe("createNetworkConfig: config files", () => {
   });
 
   it("skips schedules written inline", () => {
-    const path = configFile(DEVNET.replace(/^BLOB_SCHEDULE:$/m, "BLOB_SCHEDULE: []"));
+    const path = configFile(DEVNET.replace(/^BLOB_SCHEDULE:\n(  .*\n)+/m, "BLOB_SCHEDULE: [{ EPOCH: 40, MAX_BLOBS_PER_BLOCK: 12 }]\n"));
     assert.equal(createNetworkConfig(path).config.forks.electra.epoch, 30);
   });
 
@@ -207,15 +286,17 @@ describe("createNetworkConfig: config files", () => {
   });
 
   const bad: Array<[string, string, RegExp]> = [
-    ["garbage line", DEVNET + "this is not yaml\n", /:22: expected "KEY: value"/],
-    ["key set twice", DEVNET + "CAPELLA_FORK_EPOCH: 11\n", /:22: CAPELLA_FORK_EPOCH is set twice/],
+    ["garbage line", DEVNET + "this is not yaml\n", /:22: /],
+    ["key set twice", DEVNET + "CAPELLA_FORK_EPOCH: 11\n", /:22: Map keys must be unique/],
+    ["a list at the top", "- PRESET_BASE: mainnet\n", /:1: expected KEY: value pairs/],
     ["3-byte version", DEVNET.replace("DENEB_FORK_VERSION: 0x50000038", "DENEB_FORK_VERSION: 0x500000"), /:11: DENEB_FORK_VERSION must be 4 bytes/],
     ["epoch not a number", DEVNET.replace("DENEB_FORK_EPOCH: 20", "DENEB_FORK_EPOCH: twenty"), /:12: DENEB_FORK_EPOCH must be a number/],
     ["epochs going backwards", DEVNET.replace("DENEB_FORK_EPOCH: 20", "DENEB_FORK_EPOCH: 5"), /DENEB_FORK_EPOCH 5 is before the previous fork's epoch 10/],
     ["two forks, one version", DEVNET.replace("ELECTRA_FORK_VERSION: 0x60000038", "ELECTRA_FORK_VERSION: 0x50000038"), /ELECTRA_FORK_VERSION 0x50000038 is also DENEB's version/],
     ["epoch without version", DEVNET.replace("ELECTRA_FORK_VERSION: 0x60000038\n", ""), /ELECTRA_FORK_EPOCH is set but ELECTRA_FORK_VERSION is not/],
     ["no PRESET_BASE", DEVNET.replace("PRESET_BASE: 'mainnet'\n", ""), /PRESET_BASE is missing/],
-    ["unknown preset", DEVNET.replace("PRESET_BASE: 'mainnet'", "PRESET_BASE: 'gnosis'"), /:2: PRESET_BASE must be mainnet or minimal/],
+    ["unknown preset", DEVNET.replace("PRESET_BASE: 'mainnet'", "PRESET_BASE: 'custom'"), /:2: PRESET_BASE must be one of mainnet, minimal, gnosis, got custom/],
+    ["another preset's SLOTS_PER_EPOCH", DEVNET + "SLOTS_PER_EPOCH: 16\n", /:22: SLOTS_PER_EPOCH is 16, but the mainnet preset has 32/],
     ["no genesis version", DEVNET.replace("GENESIS_FORK_VERSION: 0x10000038\n", ""), /GENESIS_FORK_VERSION is missing/],
   ];
   for (const [what, text, pattern] of bad) {
@@ -226,7 +307,7 @@ describe("createNetworkConfig: config files", () => {
   }
 
   it("refuses a path that is neither a network nor a file", () => {
-    throwsInput(() => createNetworkConfig(join(dir, "missing.yaml")), "INVALID_INPUT", /is neither one of mainnet, hoodi, holesky, sepolia, minimal nor a readable config file/);
+    throwsInput(() => createNetworkConfig(join(dir, "missing.yaml")), "INVALID_INPUT", /is neither one of mainnet, hoodi, holesky, sepolia, gnosis, chiado, minimal nor an existing config file/);
     throwsInput(() => requiredPreset("goerli"), "INVALID_INPUT", /goerli is neither/);
   });
 
