@@ -9,6 +9,7 @@ import { registerReloadRoute } from "./api/reload.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
+import { DataDirLock } from "./keys/dataDirLock.js";
 import { DerivationPaths } from "./keys/derivationPaths.js";
 import type { KeystoreDirError } from "./keys/keystoreDir.js";
 import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
@@ -67,6 +68,9 @@ async function start(
   const network = createNetworkConfig(config.network, config);
   const genesisValidatorsRoot = requireGenesisValidatorsRoot(network);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Held until the very end of close(): no offline key change can happen beside this signer.
+  const lock = DataDirLock.acquire(config.dataDir, "stop that signer first, or give this one another --data-dir");
+  opened.push(() => lock.release());
   const hasher = await useFastestHasher();
 
   const platform = await platformFor(config);

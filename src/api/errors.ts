@@ -67,6 +67,8 @@ const STATUS = {
   INVALID_ENVELOPE: 400,
   DECRYPT_FAILED: 400,
   IO_FAILED: 500,
+  // another process holds the data directory (an offline command beside a running signer)
+  DATA_DIR_IN_USE: 409,
   // bls
   KEY_NOT_LOADED: 404,
   WORKER_FAILED: 500,

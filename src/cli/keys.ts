@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { LocalSigningKeys } from "../bls/localKeys.js";
 import { loadConfig, SERVE_OPTIONS, type Config, type OptionName } from "../config/config.js";
 import { InputError } from "../errors.js";
+import { DataDirLock } from "../keys/dataDirLock.js";
 import { createDepositData, type WithdrawalType } from "../keys/depositData.js";
 import { createVoluntaryExit } from "../keys/exit.js";
 import { generateKeys } from "../keys/keygen.js";
@@ -45,7 +46,8 @@ const USAGE = [
   "Usage: secure-signer keys <action> [arguments] [options]",
   "",
   "Manages the keys sealed in the data directory. A running signer loads sealed keys at start:",
-  "restart it after an offline change, or use the keymanager API (/eth/v1/keystores) instead.",
+  "restart it after an offline import, or use the keymanager API (/eth/v1/keystores) instead.",
+  "delete refuses while a signer runs on the data directory: it would go on signing with the key.",
   "  generate [--count N]                 generate keys inside the signer; prints only public keys",
   "  import DIR --passwords-dir DIR       seal EIP-2335 keystores NAME.json (passwords NAME.txt)",
   "  list                                 list sealed public keys",
@@ -141,7 +143,11 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   async delete(values, args) {
     if (args.length === 0) throw new UsageError("USAGE", "delete needs at least one PUBKEY");
     const pubkeys = args.map(normalizePubkey);
-    const missing = await withSealedStore(platformConfig(values), async (store) => {
+    const config = platformConfig(values);
+    // A running signer keeps signing with the keys it loaded: deleting their files would only
+    // make it look deleted. Its keymanager API deletes a key for real, and exports its records.
+    const lock = DataDirLock.acquire(config.dataDir, "delete keys through its keymanager API (DELETE /eth/v1/keystores), or stop it first");
+    const missing = await withSealedStore(config, async (store) => {
       let notFound = 0;
       for (const pubkey of pubkeys) {
         if (await store.delete(pubkey)) console.log(`deleted ${pubkey}`);
@@ -151,7 +157,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
         }
       }
       return notFound;
-    });
+    }).finally(() => lock.release());
     return missing === 0 ? 0 : 1;
   },
   async "transport-key"(values, args) {

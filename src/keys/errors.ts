@@ -9,7 +9,8 @@ export type KeyErrorCode =
   | "SEALED_FILE_INVALID"
   | "INVALID_ENVELOPE"
   | "DECRYPT_FAILED"
-  | "IO_FAILED";
+  | "IO_FAILED"
+  | "DATA_DIR_IN_USE";
 
 /** Key lifecycle failures: keystore import, sealed key files, transport envelopes, key generation. */
 export class KeyError extends SignerError<KeyErrorCode> {
