@@ -17,13 +17,13 @@ import { loadSealedKeys } from "./keys/lifecycle.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
-import { SignerMetrics, slashingObserver, timeSlashingStore } from "./metrics/metrics.js";
+import { SignerMetrics, slashingObserver } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { requireGenesisTime, requireGenesisValidatorsRoot } from "./config/genesis.js";
 import { createNetworkConfig } from "./signing/network.js";
-import type { SigningPlan } from "./signing/plan.js";
+import { SigningService } from "./signing/service.js";
 import { openSlashingProtection } from "./slashing/open.js";
-import { checkStartupFloor, startupFloor } from "./slashing/startupFloor.js";
+import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";
 import { Coalesced } from "./util/coalesced.js";
@@ -77,7 +77,7 @@ async function start(
   opened.push(() => platform.close?.());
   if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
   const metrics = new SignerMetrics();
-  // The sign line, one per request, carries only SignOutcome's fields, none of them secret; the
+  // The sign line, one per request, carries only SignEvent's fields, none of them secret; the
   // redaction pass would cost more than the rest of the line.
   const signLog = logger.child({}, { redact: { paths: [] } });
   metrics.setPlatform(platform.name, platform.attested);
@@ -143,6 +143,18 @@ async function start(
     opened.push(() => clearInterval(timer));
   }
 
+  const service = new SigningService({
+    chain: network.config,
+    genesisValidatorsRoot,
+    keys,
+    slashing,
+    guards: floor ? [startupFloorGuard(floor)] : [],
+    observe: (event) => {
+      metrics.onSignEvent(event);
+      signLog.info(event, "sign");
+    },
+  });
+
   const health: HealthCheck[] = [
     {
       id: "keys-check",
@@ -168,17 +180,7 @@ async function start(
     }),
     ...(config.hostAllowlist && { hostAllowlist: config.hostAllowlist }),
     health,
-    eth2: {
-      chain: network.config,
-      genesisValidatorsRoot,
-      keys,
-      slashing: timeSlashingStore(slashing, metrics),
-      ...(floor && { preCheck: (plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) }),
-      onOutcome: (o) => {
-        metrics.onSignOutcome(o);
-        signLog.info(o, "sign");
-      },
-    },
+    eth2: { keys, service },
     plugins: [
       (app) => registerMetricsRoute(app, metrics),
       (app) => registerEvidenceRoute(app, { platform, keys, transportKey }),

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { SignOutcome } from "../api/eth2.js";
 import { SIGN_TYPES } from "../signing/schema.js";
-import type { AttestationVote, BlockProposal, Recorded, SlashingObserver, SlashingProtectionStore } from "../slashing/store.js";
+import { SIGN_OUTCOMES, type SignEvent } from "../signing/service.js";
+import type { SlashingObserver } from "../slashing/store.js";
 
 /**
  * Prometheus metrics of one signer process, on a registry of its own (never prom-client's global
@@ -30,7 +30,6 @@ const isCount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
 
 export type DbStepKind = "block" | "attestation";
 const DB_KINDS: readonly DbStepKind[] = ["block", "attestation"];
-const OUTCOMES: readonly SignOutcome["outcome"][] = ["signed", "refused", "error"];
 const KNOWN_TYPES: ReadonlySet<string> = new Set(SIGN_TYPES);
 /** Error codes are constants in the source (DOUBLE_VOTE, …): upper case, digits, underscores. */
 const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -40,7 +39,7 @@ export class SignerMetrics {
 
   private readonly signatures = new Counter({
     name: "secure_signer_signatures_total",
-    help: "Sign requests by message type and outcome (signed, refused by slashing protection, error)",
+    help: "Sign requests by message type and outcome (signed; refused by slashing protection or a guard; invalid request; unknown_key; unavailable: slashing database or continuity store unreachable; error)",
     labelNames: ["type", "outcome"] as const,
     registers: [this.registry],
   });
@@ -117,27 +116,23 @@ export class SignerMetrics {
       },
     });
     // Zero series exist from the start, so rate() and absent-series alerts work before the first request.
-    for (const type of SIGN_TYPES) for (const outcome of OUTCOMES) this.signatures.inc({ type, outcome }, 0);
+    for (const type of SIGN_TYPES) for (const outcome of SIGN_OUTCOMES) this.signatures.inc({ type, outcome }, 0);
     for (const kind of DB_KINDS) this.dbSeconds.zero({ kind });
     this.keysLoaded.set(0);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** The eth2 routes' outcome hook: one call per sign request. */
-  onSignOutcome(o: SignOutcome): void {
-    const type = KNOWN_TYPES.has(o.type) ? o.type : "unknown";
-    const outcome = OUTCOMES.includes(o.outcome) ? o.outcome : "error";
+  /** The signing service's event: one call per sign request. */
+  onSignEvent(e: SignEvent): void {
+    const type = KNOWN_TYPES.has(e.type) ? e.type : "unknown";
+    const outcome = SIGN_OUTCOMES.includes(e.outcome) ? e.outcome : "error";
     this.signatures.inc({ type, outcome });
     if (outcome === "refused") {
-      this.refusals.inc({ rule: o.code !== undefined && CODE_RE.test(o.code) ? o.code : "UNKNOWN" });
+      this.refusals.inc({ rule: e.code !== undefined && CODE_RE.test(e.code) ? e.code : "UNKNOWN" });
     }
-    if (Number.isFinite(o.durationMs) && o.durationMs >= 0) this.signSeconds.observe({ type }, o.durationMs / 1000);
-  }
-
-  /** One slashing-database step (see timeSlashingStore, which calls this). */
-  observeDbStep(kind: DbStepKind, seconds: number): void {
-    if (!DB_KINDS.includes(kind) || !Number.isFinite(seconds) || seconds < 0) return;
-    this.dbSeconds.observe({ kind }, seconds);
+    if (Number.isFinite(e.durationMs) && e.durationMs >= 0) this.signSeconds.observe({ type }, e.durationMs / 1000);
+    // The database step: until decided, plus from the signature being ready until durable.
+    if (e.db && DB_KINDS.includes(e.db.kind) && Number.isFinite(e.db.ms) && e.db.ms >= 0) this.dbSeconds.observe({ kind: e.db.kind }, e.db.ms / 1000);
   }
 
   /** One sign-path transaction of the slashing database holding `requests` sign requests. */
@@ -181,37 +176,6 @@ export class SignerMetrics {
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
-}
-
-/**
- * Wraps a slashing store so that each check-and-record is timed into
- * `secure_signer_slashing_db_seconds`: the time the request waited on the database, i.e. from the
- * call until decided plus from asking for `durable()` until it settled (the signature is computed
- * in between and is not counted). Everything else passes through; the wrapper decides nothing.
- */
-export function timeSlashingStore(store: SlashingProtectionStore, metrics: SignerMetrics): SlashingProtectionStore {
-  const timed = async (kind: DbStepKind, step: () => Promise<Recorded>): Promise<Recorded> => {
-    const started = performance.now();
-    let recorded: Recorded;
-    try {
-      recorded = await step();
-    } catch (e) {
-      metrics.observeDbStep(kind, (performance.now() - started) / 1000);
-      throw e;
-    }
-    const decidedMs = performance.now() - started;
-    return {
-      durable: () => {
-        const asked = performance.now();
-        return recorded.durable().finally(() => metrics.observeDbStep(kind, (decidedMs + performance.now() - asked) / 1000));
-      },
-    };
-  };
-  return {
-    checkAndRecordBlock: (proposal: BlockProposal) => timed("block", () => store.checkAndRecordBlock(proposal)),
-    checkAndRecordAttestation: (vote: AttestationVote) => timed("attestation", () => store.checkAndRecordAttestation(vote)),
-    close: () => store.close(),
-  };
 }
 
 /**

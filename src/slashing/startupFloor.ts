@@ -1,5 +1,6 @@
-import { SignerError } from "../errors.js";
-import type { SlashingCheck } from "../signing/plan.js";
+import type { SlashingCheck, SigningPlan } from "../signing/plan.js";
+import type { SignGuard } from "../signing/service.js";
+import { GuardError } from "./errors.js";
 import { slotAtTime } from "../signing/domain.js";
 
 /**
@@ -17,10 +18,6 @@ export interface StartupFloor {
   epoch: number;
 }
 
-export class RollbackGuardError extends SignerError<"BELOW_STARTUP_FLOOR"> {
-  readonly domain = "slashing";
-}
-
 export function startupFloor(params: {
   nowSeconds: number;
   genesisTime: number;
@@ -34,10 +31,10 @@ export function startupFloor(params: {
   return { slot: currentSlot + marginEpochs * slotsPerEpoch, epoch: currentEpoch + marginEpochs };
 }
 
-/** Throws RollbackGuardError when a slashable message falls at or below the floor. */
+/** Throws GuardError when a slashable message falls at or below the floor. */
 export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): void {
   if (check.kind === "block" && check.slot <= floor.slot) {
-    throw new RollbackGuardError(
+    throw new GuardError(
       "BELOW_STARTUP_FLOOR",
       `block at slot ${check.slot} refused: since this start the signer signs blocks only above slot ${floor.slot} (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
       { slot: check.slot, floorSlot: floor.slot },
@@ -47,10 +44,15 @@ export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): vo
   // with source >= floor.epoch cannot surround it, and one with target > floor.epoch can neither
   // double it nor lie inside it: both bounds are needed.
   if (check.kind === "attestation" && (check.targetEpoch <= floor.epoch || check.sourceEpoch < floor.epoch)) {
-    throw new RollbackGuardError(
+    throw new GuardError(
       "BELOW_STARTUP_FLOOR",
       `attestation (source ${check.sourceEpoch}, target ${check.targetEpoch}) refused: since this start the signer signs attestations only with source at or above epoch ${floor.epoch} and target above it (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
       { sourceEpoch: check.sourceEpoch, targetEpoch: check.targetEpoch, floorEpoch: floor.epoch },
     );
   }
+}
+
+/** The floor as the signing service's guard. */
+export function startupFloorGuard(floor: StartupFloor): SignGuard {
+  return { check: (_pubkey: string, plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) };
 }

@@ -33,7 +33,8 @@ describe("operating the signer", () => {
     assert.equal(sigs("ATTESTATION", "refused"), 2);
     assert.equal(sigs("BLOCK_V2", "signed"), 1);
     assert.equal(sigs("BLOCK_V2", "refused"), 1);
-    assert.equal(sigs("BLOCK_V2", "error"), 1, "the unknown key");
+    assert.equal(sigs("BLOCK_V2", "unknown_key"), 1, "the unknown key");
+    assert.equal(sigs("BLOCK_V2", "error"), 0, "an unknown key is not the signer's error");
     assert.equal(sample(m, "secure_signer_slashing_refusals_total", { rule: "DOUBLE_VOTE" }), 1);
     assert.equal(sample(m, "secure_signer_slashing_refusals_total", { rule: "DOUBLE_BLOCK" }), 1);
     const surround = (sample(m, "secure_signer_slashing_refusals_total", { rule: "SURROUNDING_VOTE" }) ?? 0) +

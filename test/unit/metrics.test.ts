@@ -6,10 +6,11 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { registerErrorHandler } from "../../src/api/errors.js";
 import { registerEth2Routes } from "../../src/api/eth2.js";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
-import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver, timeSlashingStore } from "../../src/metrics/metrics.js";
+import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver } from "../../src/metrics/metrics.js";
 import { registerMetricsRoute } from "../../src/metrics/route.js";
 import { createNetworkConfig } from "../../src/signing/network.js";
 import { SIGN_REQUEST_AJV_OPTIONS, SIGN_TYPES } from "../../src/signing/schema.js";
+import { SIGN_OUTCOMES, SigningService } from "../../src/signing/service.js";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { randomKey, tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, FULU_FORK_INFO, sign } from "../helpers/messages.js";
@@ -69,7 +70,7 @@ describe("metrics", () => {
     assert.equal(first.types.get("secure_signer_slashing_batch_requests"), "histogram");
     assert.equal(first.types.get("secure_signer_slashing_lock_retries_total"), "counter");
     assert.equal(first.types.get("secure_signer_slashing_lock_timeouts_total"), "counter");
-    assert.equal(Object.keys(series(first, "secure_signer_signatures_total")).length, SIGN_TYPES.length * 3);
+    assert.equal(Object.keys(series(first, "secure_signer_signatures_total")).length, SIGN_TYPES.length * SIGN_OUTCOMES.length);
     assert.deepEqual(series(first, "secure_signer_signatures_total", true), {});
     assert.deepEqual(series(first, "secure_signer_slashing_refusals_total"), {});
     assert.deepEqual(series(first, "secure_signer_http_requests_total"), {});
@@ -84,23 +85,18 @@ describe("metrics", () => {
     assert.equal(first.types.get("nodejs_heap_size_used_bytes"), "gauge");
 
     const base_ = { pubkey: "0x" + "ab".repeat(48) };
-    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 0.4 });
-    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 3 });
-    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 2 });
-    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "SURROUNDING_VOTE", durationMs: 2 });
-    metrics.onSignOutcome({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 30 });
-    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "signed", durationMs: 120 });
-    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "refused", code: "DOUBLE_BLOCK", durationMs: 7000 });
-    metrics.onSignOutcome({ ...base_, type: "BLOCK_V2", outcome: "error", code: "DATABASE_UNAVAILABLE", durationMs: 5000 });
-    metrics.onSignOutcome({ ...base_, type: "RANDAO_REVEAL", outcome: "error", code: "KEY_NOT_LOADED", durationMs: 1 });
+    metrics.onSignEvent({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 0.4, db: { kind: "attestation", ms: 0.4 } });
+    metrics.onSignEvent({ ...base_, type: "ATTESTATION", outcome: "signed", durationMs: 3 });
+    metrics.onSignEvent({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 2, db: { kind: "attestation", ms: 2 } });
+    metrics.onSignEvent({ ...base_, type: "ATTESTATION", outcome: "refused", code: "SURROUNDING_VOTE", durationMs: 2 });
+    metrics.onSignEvent({ ...base_, type: "ATTESTATION", outcome: "refused", code: "DOUBLE_VOTE", durationMs: 30, db: { kind: "attestation", ms: 4 } });
+    metrics.onSignEvent({ ...base_, type: "BLOCK_V2", outcome: "signed", durationMs: 120, db: { kind: "block", ms: 100 } });
+    metrics.onSignEvent({ ...base_, type: "BLOCK_V2", outcome: "refused", code: "DOUBLE_BLOCK", durationMs: 7000, db: { kind: "block", ms: 6000 } });
+    metrics.onSignEvent({ ...base_, type: "BLOCK_V2", outcome: "unavailable", code: "DATABASE_UNAVAILABLE", durationMs: 5000 });
+    metrics.onSignEvent({ ...base_, type: "RANDAO_REVEAL", outcome: "unknown_key", code: "KEY_NOT_LOADED", durationMs: 1 });
     // Label values stay bounded whatever a caller passes.
-    metrics.onSignOutcome({ ...base_, type: "NOT_A_TYPE", outcome: "refused", code: "lower case <script>", durationMs: 1 });
+    metrics.onSignEvent({ ...base_, type: "NOT_A_TYPE", outcome: "refused", code: "lower case <script>", durationMs: 1 });
 
-    metrics.observeDbStep("attestation", 0.0004);
-    metrics.observeDbStep("attestation", 0.004);
-    metrics.observeDbStep("attestation", 0.004);
-    metrics.observeDbStep("block", 0.2);
-    metrics.observeDbStep("block", 9);
     // What a store reports, through the observer app.ts hands it.
     const observer = slashingObserver(metrics);
     for (const n of [1, 1, 3, 40, 256, 2000]) observer.batch(n);
@@ -132,8 +128,8 @@ describe("metrics", () => {
       "outcome=refused,type=ATTESTATION": 3,
       "outcome=signed,type=BLOCK_V2": 1,
       "outcome=refused,type=BLOCK_V2": 1,
-      "outcome=error,type=BLOCK_V2": 1,
-      "outcome=error,type=RANDAO_REVEAL": 1,
+      "outcome=unavailable,type=BLOCK_V2": 1,
+      "outcome=unknown_key,type=RANDAO_REVEAL": 1,
       "outcome=refused,type=unknown": 1,
     });
     assert.deepEqual(series(exp, "secure_signer_slashing_refusals_total"), {
@@ -156,8 +152,8 @@ describe("metrics", () => {
     assert.ok(Math.abs(sum - 12.12) < 1e-9, `BLOCK_V2 sum ${sum}`);
 
     // Database step per kind.
-    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "attestation" }), le(1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3));
-    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "block" }), le(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2));
+    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "attestation" }), le(1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3));
+    assert.deepEqual(buckets(exp, "secure_signer_slashing_db_seconds", { kind: "block" }), le(0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2));
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 3);
     assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 2);
 
@@ -202,13 +198,14 @@ describe("metrics", () => {
     const app = Fastify({ ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS } });
     registerErrorHandler(app);
     registerMetricsRoute(app, metrics);
-    registerEth2Routes(app, {
+    const service = new SigningService({
       chain: network.config,
-      genesisValidatorsRoot: network.genesisValidatorsRoot,
+      genesisValidatorsRoot: network.genesisValidatorsRoot!,
       keys,
-      slashing: timeSlashingStore(store, metrics),
-      onOutcome: (o) => metrics.onSignOutcome(o),
+      slashing: store,
+      observe: (e) => metrics.onSignEvent(e),
     });
+    registerEth2Routes(app, { keys, service });
     const base = await listen(t, app);
 
     const randao = { type: "RANDAO_REVEAL", fork_info: FULU_FORK_INFO, randao_reveal: { epoch: "12" } };
@@ -239,7 +236,7 @@ describe("metrics", () => {
       "outcome=signed,type=BLOCK_V2": 1,
       "outcome=refused,type=BLOCK_V2": 1,
       "outcome=signed,type=RANDAO_REVEAL": 1,
-      "outcome=error,type=RANDAO_REVEAL": 1,
+      "outcome=unknown_key,type=RANDAO_REVEAL": 1,
     });
     assert.deepEqual(series(exp, "secure_signer_slashing_refusals_total"), {
       "rule=DOUBLE_VOTE": 1,
@@ -266,27 +263,5 @@ describe("metrics", () => {
       "route=/api/v1/eth2/sign/:identifier,status=404": 1,
       "route=/api/v1/eth2/sign/:identifier,status=400": 1,
     });
-  });
-
-  it("gives a failed durable commit back to the caller and still times the step", async () => {
-    const metrics = new SignerMetrics({ defaultMetrics: false });
-    const failure = new Error("commit failed");
-    const inner = {
-      checkAndRecordBlock: async () => ({ durable: () => Promise.reject(failure) }),
-      checkAndRecordAttestation: async () => {
-        throw new Error("refused");
-      },
-      close: async () => undefined,
-    };
-    const timed = timeSlashingStore(inner, metrics);
-    const recorded = await timed.checkAndRecordBlock({ pubkey: "0x", genesisValidatorsRoot: "0x", slot: 1, signingRoot: "0x" });
-    await assert.rejects(recorded.durable(), (e) => e === failure);
-    await assert.rejects(
-      timed.checkAndRecordAttestation({ pubkey: "0x", genesisValidatorsRoot: "0x", sourceEpoch: 0, targetEpoch: 1, signingRoot: "0x" }),
-      /refused/,
-    );
-    const exp = parseExposition((await metrics.scrape()).body);
-    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "block" }), 1);
-    assert.equal(sample(exp, "secure_signer_slashing_db_seconds_count", { kind: "attestation" }), 1);
   });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { checkStartupFloor, RollbackGuardError, startupFloor } from "../../src/slashing/startupFloor.js";
+import { GuardError } from "../../src/slashing/errors.js";
+import { checkStartupFloor, startupFloor } from "../../src/slashing/startupFloor.js";
 
 describe("startup floor (rollback guard)", () => {
   it("is the clock's slot and epoch plus the margin", () => {
@@ -15,7 +16,7 @@ describe("startup floor (rollback guard)", () => {
 
   it("refuses exactly the messages at or below the floor", () => {
     // The case the source bound exists for: a forgotten vote (110, 115) below a floor of 117.
-    assert.throws(() => checkStartupFloor({ slot: 117 * 32, epoch: 117 }, { kind: "attestation", sourceEpoch: 100, targetEpoch: 118 }), RollbackGuardError);
+    assert.throws(() => checkStartupFloor({ slot: 117 * 32, epoch: 117 }, { kind: "attestation", sourceEpoch: 100, targetEpoch: 118 }), GuardError);
     fc.assert(
       fc.property(fc.nat(1_000_000), fc.nat(1_000_000), fc.nat(1_000_000), fc.nat(1_000_000), (floorSlot, slot, target, source) => {
         const floor = { slot: floorSlot, epoch: Math.floor(floorSlot / 32) };
@@ -24,7 +25,7 @@ describe("startup floor (rollback guard)", () => {
             checkStartupFloor(floor, { kind: "block", slot });
             return false;
           } catch (e) {
-            assert.ok(e instanceof RollbackGuardError);
+            assert.ok(e instanceof GuardError);
             return true;
           }
         })();
@@ -34,7 +35,7 @@ describe("startup floor (rollback guard)", () => {
             checkStartupFloor(floor, { kind: "attestation", sourceEpoch: source, targetEpoch: target });
             return false;
           } catch (e) {
-            assert.ok(e instanceof RollbackGuardError);
+            assert.ok(e instanceof GuardError);
             return true;
           }
         })();
