@@ -67,14 +67,16 @@ async function start(
   // Before anything is created: a network the signer cannot tell apart from another does not start.
   const network = createNetworkConfig(config.network, config);
   const genesisValidatorsRoot = requireGenesisValidatorsRoot(network);
+  const hasher = await useFastestHasher();
+
+  // Before the data directory is touched: under Gramine the platform unlocks its encrypted mount
+  // (the platform itself only reads or atomically creates its sealed state key).
+  const platform = await platformFor(config);
+  opened.push(() => platform.close?.());
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Held until the very end of close(): no offline key change can happen beside this signer.
   const lock = DataDirLock.acquire(config.dataDir, "stop that signer first, or give this one another --data-dir");
   opened.push(() => lock.release());
-  const hasher = await useFastestHasher();
-
-  const platform = await platformFor(config);
-  opened.push(() => platform.close?.());
   if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
   const metrics = new SignerMetrics();
   // The sign line, one per request, carries only SignEvent's fields, none of them secret; the

@@ -57,6 +57,8 @@ const STATUS = {
   NOT_ATTESTED: 500,
   PLATFORM_UNAVAILABLE: 503,
   INVALID_EVIDENCE: 400,
+  // A migration request from a build the release key never listed: the request is refused as such.
+  NOT_ALLOWLISTED: 403,
   // keys: a keystore, password or envelope the caller gave is unusable; IO is ours
   INVALID_KEYSTORE: 400,
   WRONG_PASSWORD: 400,

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigError } from "./errors.js";
@@ -37,6 +37,8 @@ export const SERVE_OPTIONS = {
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
   "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },
+  "gramine-encrypted-fs-key": { kind: "string", placeholder: "FILE", description: "gramine-sgx: the encrypted data mount's key pseudo-file (/dev/attestation/keys/NAME), set from the state master key at start" },
+  "state-key-file": { kind: "string", placeholder: "FILE", description: "the platform-sealed state master key every other secret is sealed under (default: in the data dir; outside it with --gramine-encrypted-fs-key)" },
   "tsm-report-dir": { kind: "string", placeholder: "DIR", default: "/sys/kernel/config/tsm/report", description: "tsm: the configfs-tsm report directory" },
   "tsm-sealing-key-file": { kind: "string", placeholder: "FILE", description: "tsm: the 32-byte sealing key a key-release step wrote after attesting this VM" },
   "genesis-validators-root": { kind: "string", placeholder: "HEX", description: "the chain's genesis_validators_root, for minimal and networks given as a file (serve does not start without it)" },
@@ -71,6 +73,8 @@ const ConfigSchema = Type.Object({
   requireAttested: Type.Boolean(),
   gramineAttestationDir: Type.String(),
   gramineSealingKey: Type.Union([Type.Literal("mrenclave"), Type.Literal("mrsigner")]),
+  gramineEncryptedFsKey: Type.Optional(Type.String()),
+  stateKeyFile: Type.Optional(Type.String()),
   tsmReportDir: Type.String(),
   tsmSealingKeyFile: Type.Optional(Type.String()),
   genesisValidatorsRoot: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
@@ -163,6 +167,14 @@ export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>,
   }
   if (config.tlsClientCa && !config.tlsCert) {
     throw new ConfigError("INVALID_CONFIG", "--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (config.gramineEncryptedFsKey) {
+    // The master key keys the mount, so it cannot be kept inside it.
+    if (config.platform !== "gramine-sgx") throw new ConfigError("INVALID_CONFIG", "--gramine-encrypted-fs-key needs --platform gramine-sgx");
+    const rel = config.stateKeyFile ? relative(config.dataDir, config.stateKeyFile) : "";
+    if (!rel || (!rel.startsWith("..") && !isAbsolute(rel))) {
+      throw new ConfigError("INVALID_CONFIG", "--gramine-encrypted-fs-key needs --state-key-file outside --data-dir (the encrypted mount)");
+    }
   }
   if (Boolean(config.keystoresDir) !== Boolean(config.keystoresPasswordsDir)) {
     throw new ConfigError("INVALID_CONFIG", "--keystores-dir and --keystores-passwords-dir go together");

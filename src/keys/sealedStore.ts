@@ -125,9 +125,11 @@ export class SealedKeyStore {
       });
     }
     let plaintext: Uint8Array;
+    let blob: Uint8Array;
     try {
       if (content.status === "rejected") throw content.reason;
-      plaintext = await this.platform.unseal(new Uint8Array(content.value!), sealContext(pubkey));
+      blob = new Uint8Array(content.value!);
+      plaintext = await this.platform.unseal(blob, sealContext(pubkey));
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: cannot unseal: ${(e as Error).message}`, { file });
     }
@@ -149,6 +151,8 @@ export class SealedKeyStore {
       secretKey.fill(0);
       throw new KeyError("PUBKEY_MISMATCH", `${file}: unsealed secret belongs to ${derived}, not ${pubkey}`, { file });
     }
+    // Sealed before the state master key existed: re-sealed under it, so that it survives upgrades too.
+    if (this.platform.needsReseal?.(blob)) await this.save(secretKey, metadata);
     return { pubkey, secretKey, file, ...(metadata.path !== undefined && { path: metadata.path }) };
   }
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { fromHex, toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
-import { readOrCreateSecretFile } from "../util/secretFile.js";
+import { readOrCreateSecretFile, writeSecretFile } from "../util/secretFile.js";
 
 /**
  * Transport encryption: secrets (keystores, passwords) sent to the signer are encrypted to an
@@ -116,6 +116,7 @@ export class TransportKey {
     if (secretKey.length !== KEY_LENGTH) {
       throw new KeyError("SEALED_FILE_INVALID", `${path}: transport key must be ${KEY_LENGTH} bytes`, { file: path });
     }
+    if (platform.needsReseal?.(sealed)) await writeSecretFile(path, await platform.seal(secretKey, SEAL_CONTEXT));
     return new TransportKey(secretKey, x25519.getPublicKey(secretKey));
   }
 

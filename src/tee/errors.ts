@@ -6,7 +6,8 @@ export type TeeErrorCode =
   | "EVIDENCE_FAILED"
   | "NOT_ATTESTED"
   | "PLATFORM_UNAVAILABLE"
-  | "INVALID_EVIDENCE";
+  | "INVALID_EVIDENCE"
+  | "NOT_ALLOWLISTED";
 
 /** Failures of the trusted-execution boundary: sealing, unsealing, evidence and its verification. */
 export class TeeError extends SignerError<TeeErrorCode> {

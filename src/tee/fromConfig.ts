@@ -8,6 +8,8 @@ export function platformFor(config: Config): Promise<Platform> {
     dataDir: config.dataDir,
     requireAttested: config.requireAttested,
     gramine: { root: config.gramineAttestationDir, sealingKey: config.gramineSealingKey },
+    ...(config.stateKeyFile && { stateKeyFile: config.stateKeyFile }),
+    ...(config.gramineEncryptedFsKey && { encryptedFsKeyFile: config.gramineEncryptedFsKey }),
     ...(config.tsmSealingKeyFile && { tsm: { root: config.tsmReportDir, sealing: { keyFile: config.tsmSealingKeyFile } } }),
   });
 }

@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { createDevPlatform } from "./dev.js";
 import { TeeError } from "./errors.js";
 import { createGraminePlatform, type GramineOptions } from "./gramine.js";
 import type { Platform } from "./platform.js";
+import { openStateKey, provideEncryptedFsKey } from "./stateKey.js";
 import { createTsmPlatform, type TsmOptions } from "./tsm.js";
 
 export type PlatformKind = "dev" | "gramine-sgx" | "tsm";
@@ -15,10 +17,31 @@ export interface PlatformOptions {
   gramine?: GramineOptions;
   /** Required for "tsm": there is no hardware sealing key to fall back on. */
   tsm?: TsmOptions;
+  /** The platform-sealed state master key (stateKey.ts); default `<dataDir>/state-key.sealed`. */
+  stateKeyFile?: string;
+  /** Gramine: the encrypted data mount's key pseudo-file, written from the master key before the data directory is touched. */
+  encryptedFsKeyFile?: string;
 }
 
-/** The one place a Platform is chosen; the composition root calls it once at start. */
+/**
+ * The one place a Platform is chosen; the composition root calls it once at start. What it returns
+ * seals under the state master key, which the chosen platform seals.
+ */
 export async function createPlatform(kind: PlatformKind, opts: PlatformOptions): Promise<Platform> {
+  const base = await createBasePlatform(kind, opts);
+  try {
+    const state = await openStateKey(base, opts.stateKeyFile ?? join(opts.dataDir, STATE_KEY_FILE));
+    if (opts.encryptedFsKeyFile) await provideEncryptedFsKey(state, opts.encryptedFsKeyFile);
+    return state.platform;
+  } catch (e) {
+    await base.close?.();
+    throw e;
+  }
+}
+
+export const STATE_KEY_FILE = "state-key.sealed";
+
+async function createBasePlatform(kind: PlatformKind, opts: PlatformOptions): Promise<Platform> {
   switch (kind) {
     case "dev":
       // Checked before anything is created, so a refused start leaves no dev sealing secret behind.

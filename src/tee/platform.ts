@@ -24,6 +24,17 @@ export interface Platform {
   unseal(blob: Uint8Array, context: string): Promise<Uint8Array>;
   /** Evidence over exactly 64 bytes of report data. */
   evidence(reportData: Uint8Array): Promise<Evidence>;
+  /**
+   * Opens a blob sealed under an earlier TCB of this same enclave (SGX: EGETKEY with a lower CPUSVN
+   * or ISVSVN, which the hardware allows and a downgrade never gets the other way). Absent where the
+   * platform cannot reach older keys (Gramine 1.9 exposes only the current one).
+   */
+  unsealPrevious?(blob: Uint8Array, context: string): Promise<Uint8Array>;
+  /**
+   * True for a blob that opens but was sealed the old way (by the platform itself, before the state
+   * master key): the caller re-seals its plaintext and rewrites the file. Absent when nothing is old.
+   */
+  needsReseal?(blob: Uint8Array): boolean;
   /** Releases what the platform holds open (tsm: its configfs report entry); absent when there is nothing. */
   close?(): Promise<void>;
 }

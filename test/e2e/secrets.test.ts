@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
-import { createDevPlatform } from "../../src/tee/dev.js";
+import { createPlatform } from "../../src/tee/index.js";
 import { cheapKeystore, randomKey } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody } from "../helpers/messages.js";
 import { startTestSigner } from "../helpers/signer.js";
@@ -49,7 +49,7 @@ describe("a whole session through the signer leaks no secret", () => {
       await call("GET", path);
     }
     // The generated secrets exist only sealed inside the signer: unseal them as a restart would.
-    const store = await SealedKeyStore.open(await createDevPlatform(signer.dataDir), signer.dataDir);
+    const store = await SealedKeyStore.open(await createPlatform("dev", { dataDir: signer.dataDir }), signer.dataDir);
     const sealed = (await store.loadAll()).keys.filter((k) => generated.data.some((d) => d.pubkey === k.pubkey));
     assert.equal(sealed.length, 2);
     const deleted = await call("DELETE", "/eth/v1/keystores", { pubkeys: [imported.pubkey, ...generated.data.map((d) => d.pubkey)] });

@@ -20,14 +20,15 @@ describe("createPlatform", () => {
     mkdirSync(join(gramineRoot, "keys"));
     writeFileSync(join(gramineRoot, "attestation_type"), "dcap");
     writeFileSync(join(gramineRoot, "keys", "_sgx_mrsigner"), randomBytes(16));
-    const gramine = await createPlatform("gramine-sgx", { dataDir, requireAttested: true, gramine: { root: gramineRoot, sealingKey: "mrsigner" } });
+    // A data directory per platform: the state master key each one seals opens on that one only.
+    const gramine = await createPlatform("gramine-sgx", { dataDir: `${dataDir}-gramine`, requireAttested: true, gramine: { root: gramineRoot, sealingKey: "mrsigner" } });
     assert.equal(gramine.name, "gramine-sgx");
     assert.equal(gramine.attested, true);
 
     const tsmRoot = mkdtempSync(join(tmpdir(), "platform-tsm-"));
     const keyFile = join(tsmRoot, "..", `${tsmRoot.split("/").pop()}.key`);
     writeFileSync(keyFile, randomBytes(32));
-    const tsm = await createPlatform("tsm", { dataDir, requireAttested: true, tsm: { root: tsmRoot, sealing: { keyFile } } });
+    const tsm = await createPlatform("tsm", { dataDir: `${dataDir}-tsm`, requireAttested: true, tsm: { root: tsmRoot, sealing: { keyFile } } });
     assert.equal(tsm.name, "tsm");
     assert.equal(tsm.attested, true);
   });
