@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { registerErrorHandler } from "./errors.js";
 import { registerEth2Routes, type Eth2Deps } from "./eth2.js";
 import { registerHealthRoutes, type HealthCheck } from "./health.js";
+import { registerJsonBody } from "./jsonBody.js";
 import { SIGN_REQUEST_AJV_OPTIONS } from "../signing/schema.js";
 
 export interface TlsOptions {
@@ -53,6 +54,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  registerJsonBody(app);
   // On close, Node ends the connections that are idle at that moment; one busy with a request then
   // would sit in keep-alive until its timeout. Answers given while draining close their connection.
   let draining = false;
