@@ -18,7 +18,7 @@ import {
   type Type,
 } from "@chainsafe/ssz";
 import { ssz } from "@lodestar/types";
-import { parseSszJson } from "../../src/signing/sszJson.js";
+import { parseSszJson, readSszJson, safeUint, shown } from "../../src/signing/sszJson.js";
 
 const BLOCK_FORKS = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;
 const TYPES: Array<[string, Type<unknown>]> = [
@@ -103,6 +103,7 @@ describe("parseSszJson", () => {
           assert.deepEqual(parseSszJson(type, withNumbers(json), "x"), expected);
           assert.deepEqual(type.hashTreeRoot(read), type.hashTreeRoot(expected));
           assert.deepEqual(type.serialize(read), type.serialize(expected));
+          assert.deepEqual(readSszJson(type, json, "x").root, type.hashTreeRoot(expected));
         }),
         { numRuns: 40 },
       );
@@ -124,5 +125,77 @@ describe("parseSszJson", () => {
     assert.equal(parseSszJson(ssz.Uint8, 255, "n"), 255);
     assert.throws(() => parseSszJson(ssz.Uint8, 256, "n"), /n must fit in 8 bits, got 256/);
     assert.throws(() => parseSszJson(ssz.UintNum64, 1e300, "n"), /n must fit in 64 bits/);
+  });
+
+  it("reads nothing past 2^53 into a number: a JSON number there was rounded before it arrived", () => {
+    assert.throws(() => parseSszJson(ssz.UintNum64, 9007199254740992, "n"), /n is a JSON number beyond 2\^53 that cannot be read exactly; send it as a decimal string/);
+    assert.throws(() => parseSszJson(ssz.UintBn64, 2 ** 60, "n"), /decimal string/);
+    assert.throws(() => parseSszJson(ssz.UintNum64, "1" + "0".repeat(1 << 20), "n"), /n must fit in 64 bits, got "1000.*\(1048577 characters\)$/);
+  });
+});
+
+describe("readSszJson: every uint64 exact up to 2^64-1", () => {
+  const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+  const root32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+  it("gives AttestationData the root @lodestar/types' bigint-valued AttestationData gives", () => {
+    fc.assert(
+      fc.property(uint64, uint64, uint64, uint64, root32, (slot, index, source, target, root) => {
+        const value = { slot, index, beaconBlockRoot: root, source: { epoch: source, root }, target: { epoch: target, root } };
+        const json = ssz.phase0.AttestationDataBigint.toJson(value);
+        const read = readSszJson(ssz.phase0.AttestationData, json, "attestation");
+        assert.deepEqual(read.root, ssz.phase0.AttestationDataBigint.hashTreeRoot(value));
+        assert.equal(BigInt(read.value.index), index);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("gives a registration's gas_limit and timestamp, past 2^53, roots of their own (nothing rounds two values together)", () => {
+    const exact = new ContainerType(
+      { feeRecipient: ssz.ExecutionAddress, gasLimit: ssz.UintBn64, timestamp: ssz.UintBn64, pubkey: ssz.BLSPubkey },
+      { jsonCase: "eth2" },
+    );
+    fc.assert(
+      fc.property(fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 2n }), uint64, (gasLimit, timestamp) => {
+        const value = { feeRecipient: new Uint8Array(20), gasLimit, timestamp, pubkey: new Uint8Array(48) };
+        const next = { ...value, gasLimit: gasLimit + 1n };
+        const read = (v: typeof value) => readSszJson(ssz.bellatrix.ValidatorRegistrationV1, exact.toJson(v), "validator_registration").root;
+        assert.deepEqual(read(value), exact.hashTreeRoot(value));
+        assert.notDeepEqual(read(value), read(next));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("reads a block whose lists hold uint64s past 2^53 (a withdrawal's validator_index) exactly", () => {
+    const block = ssz.capella.BeaconBlock.defaultValue();
+    block.body.executionPayload.withdrawals = [{ index: 1, validatorIndex: 0, address: new Uint8Array(20), amount: 2n }];
+    const json = ssz.capella.BeaconBlock.toJson(block) as any;
+    json.body.execution_payload.withdrawals[0].validator_index = "18446744073709551615";
+    const big = readSszJson(ssz.capella.BeaconBlock, json, "block");
+    json.body.execution_payload.withdrawals[0].validator_index = "18446744073709551614";
+    assert.notDeepEqual(big.root, readSszJson(ssz.capella.BeaconBlock, json, "block").root);
+    json.body.execution_payload.withdrawals[0].validator_index = "0";
+    assert.deepEqual(readSszJson(ssz.capella.BeaconBlock, json, "block").root, ssz.capella.BeaconBlock.hashTreeRoot(block));
+  });
+
+  it("hands a slot or epoch over as a number only when it is one exactly", () => {
+    assert.equal(safeUint(5, "slot"), 5);
+    assert.equal(safeUint(9007199254740991n, "slot"), Number.MAX_SAFE_INTEGER);
+    assert.throws(() => safeUint(9007199254740992n, "attestation/slot"), /attestation\/slot must be at most 9007199254740991 \(slots and epochs beyond 2\^53/);
+  });
+});
+
+describe("shown", () => {
+  it("describes any JSON value in a bounded number of characters, however large or deep", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.equal(shown(deep), "an array of 1 items");
+    assert.equal(shown({ a: deep }), "an object");
+    assert.ok(shown("x".repeat(1e6)).length < 120);
+    assert.equal(shown("0x12"), '"0x12"');
+    assert.equal(shown(null), "null");
+    assert.equal(shown(12), "12");
   });
 });
