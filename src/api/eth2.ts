@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import type { SigningKeys } from "../bls/signingKeys.js";
-import { SIGN_REQUEST, type SignRequest } from "../signing/schema.js";
+import { SIGN_REQUEST, upperCaseSignType, type SignRequest } from "../signing/schema.js";
 import type { SigningService } from "../signing/service.js";
 import { toHex } from "../util/hex.js";
 
@@ -30,7 +30,7 @@ export function registerEth2Routes(app: FastifyInstance, deps: Eth2Deps): void {
 
   app.post(
     "/api/v1/eth2/sign/:identifier",
-    { schema: { params: Identifier, body: SIGN_REQUEST } },
+    { schema: { params: Identifier, body: SIGN_REQUEST }, preValidation: upperCaseSignType },
     async (request, reply) => {
       const { identifier } = request.params as { identifier: string };
       const signature = toHex(await deps.service.sign(identifier, request.body as SignRequest));

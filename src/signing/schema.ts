@@ -63,25 +63,36 @@ const BeaconBlockHeader = Type.Object({
   state_root: Bytes32,
   body_root: Bytes32,
 });
-const AggregateAndProof = Type.Object({
-  aggregator_index: Uint64,
-  aggregate: Type.Object({ aggregation_bits: HexBytes, data: AttestationData, signature: Bytes96 }),
-  selection_proof: Bytes96,
+/** Checked by planSigning, which names the versions and the network's schedule in its message. */
+const VersionSchema = Type.String();
+
+/**
+ * Either type's `aggregate_and_proof`: wrapped, `{version, data}`, or flat, the AggregateAndProof
+ * itself (see aggregateMessage). From Electra on the aggregate also has committee_bits; the SSZ
+ * type planSigning picks checks it.
+ */
+const AggregateAndProof = Type.Unsafe<Record<string, unknown>>({
+  type: "object",
+  if: { anyOf: [{ required: ["version"] }, { required: ["data"] }] },
+  then: Type.Object({
+    version: VersionSchema,
+    data: Type.Object({ aggregator_index: Uint64, aggregate: Deep, selection_proof: Bytes96 }),
+  }),
+  else: Type.Object({
+    aggregator_index: Uint64,
+    aggregate: Type.Object({ aggregation_bits: HexBytes, data: AttestationData, signature: Bytes96 }),
+    selection_proof: Bytes96,
+  }),
 });
 
 /**
- * The `version` strings of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone names).
- * GLOAS is scheduled on no named network yet; Lighthouse, Lodestar, Teku and Nimbus send it on
- * devnets whose config file schedules it, and fork_info must then name that fork.
+ * The `version` strings of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 (Teku's SpecMilestone names), in
+ * any letter case: Web3Signer reads enums case-insensitively, and Nimbus sends "electra".
+ * planSigning refuses a version the network does not schedule: GLOAS is scheduled on no named
+ * network yet; Lighthouse, Lodestar, Teku and Nimbus send it on devnets whose config file does.
  */
 export const VERSIONS = ["PHASE0", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU", "GLOAS"] as const;
 export type Version = (typeof VERSIONS)[number];
-/**
- * Web3Signer reads these names case-insensitively, and Nimbus sends AGGREGATE_AND_PROOF_V2's in
- * lower case ("electra"); either case is accepted.
- */
-export const VERSION_NAMES: readonly string[] = [...VERSIONS, ...VERSIONS.map((v) => v.toLowerCase())];
-const VersionSchema = Type.Unsafe<string>({ type: "string", enum: VERSION_NAMES });
 
 const variants = {
   BLOCK: Type.Object({ type: Type.Literal("BLOCK"), ...withForkInfo, block: BeaconBlock }),
@@ -109,11 +120,7 @@ const variants = {
   AGGREGATE_AND_PROOF_V2: Type.Object({
     type: Type.Literal("AGGREGATE_AND_PROOF_V2"),
     ...withForkInfo,
-    // From Electra on the aggregate also has committee_bits; the SSZ type chosen by `version` checks it.
-    aggregate_and_proof: Type.Object({
-      version: VersionSchema,
-      data: Type.Object({ aggregator_index: Uint64, aggregate: Deep, selection_proof: Bytes96 }),
-    }),
+    aggregate_and_proof: AggregateAndProof,
   }),
   RANDAO_REVEAL: Type.Object({
     type: Type.Literal("RANDAO_REVEAL"),
@@ -203,3 +210,14 @@ export const SIGN_REQUEST_AJV_OPTIONS = {
   allowUnionTypes: true,
   discriminator: true,
 } as const;
+
+/**
+ * Web3Signer reads `type` case-insensitively, as it reads every enum; SIGN_REQUEST's discriminator
+ * matches exact names, so the sign route upper-cases `type` before validation (as a fastify
+ * preValidation hook). planSigning reads it case-insensitively on its own.
+ */
+export function upperCaseSignType(request: { body: unknown }, _reply: unknown, done: () => void): void {
+  const body = request.body as { type?: unknown } | null;
+  if (typeof body === "object" && body !== null && typeof body.type === "string") body.type = body.type.toUpperCase();
+  done();
+}

@@ -14,7 +14,7 @@ import {
   isForkPostBellatrix,
   isForkPostElectra,
 } from "@lodestar/params";
-import { ssz } from "@lodestar/types";
+import { ssz, type phase0 } from "@lodestar/types";
 import type { Type } from "@chainsafe/ssz";
 import { InputError } from "../errors.js";
 import { fromHex, toHex } from "../util/hex.js";
@@ -28,8 +28,8 @@ import {
   type RequestFork,
 } from "./domain.js";
 import type { SigningPlan, SlashingCheck } from "./plan.js";
-import { SIGN_TYPES, VERSION_NAMES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
-import { invalid, object, parseSszJson } from "./sszJson.js";
+import { SIGN_TYPES, VERSIONS, type SignRequest, type SignRequestOf, type SignType } from "./schema.js";
+import { invalid, object, parseSszJson, readSszJson, safeUint, shown } from "./sszJson.js";
 
 const ZERO_ROOT = new Uint8Array(32);
 
@@ -60,7 +60,7 @@ const RULES: { [T in SignType]: Rule<T> } = {
   BLOCK: (body, ctx) => blockMessage(ssz.phase0.BeaconBlock, body.block, "block", ctx),
   BLOCK_V2: (body, ctx) => {
     const request = object(body.beacon_block, "beacon_block");
-    const fork = forkOfVersion(request.version, "beacon_block/version");
+    const fork = forkOfVersion(request.version, "beacon_block/version", ctx.config);
     if (request.block !== undefined && request.block_header !== undefined) {
       throw invalid("beacon_block", "must have either block or block_header, not both");
     }
@@ -78,25 +78,24 @@ const RULES: { [T in SignType]: Rule<T> } = {
     return blockMessage(type as Type<{ slot: number }>, block, "beacon_block/block", ctx);
   },
   ATTESTATION: (body, ctx) => {
-    const data = parseSszJson(ssz.phase0.AttestationData, body.attestation, "attestation");
+    const { value: data, root } = readSszJson(ssz.phase0.AttestationData, body.attestation, "attestation");
+    const slot = safeUint(data.slot, "attestation/slot");
+    const sourceEpoch = safeUint(data.source.epoch, "attestation/source/epoch");
+    const targetEpoch = safeUint(data.target.epoch, "attestation/target/epoch");
     return {
-      objectRoot: ssz.phase0.AttestationData.hashTreeRoot(data),
-      domain: forkDomain(requireFork(ctx), DOMAIN_BEACON_ATTESTER, data.target.epoch),
-      slot: data.slot,
-      epoch: data.target.epoch,
-      slashing: { kind: "attestation", sourceEpoch: data.source.epoch, targetEpoch: data.target.epoch },
+      objectRoot: root,
+      domain: forkDomain(requireFork(ctx), DOMAIN_BEACON_ATTESTER, targetEpoch),
+      slot,
+      epoch: targetEpoch,
+      slashing: { kind: "attestation", sourceEpoch, targetEpoch },
     };
   },
   AGGREGATION_SLOT: (body, ctx) => {
     const slot = parseSszJson(ssz.Slot, object(body.aggregation_slot, "aggregation_slot").slot, "aggregation_slot/slot");
     return slotMessage(ssz.Slot.hashTreeRoot(slot), DOMAIN_SELECTION_PROOF, slot, ctx);
   },
-  AGGREGATE_AND_PROOF: (body, ctx) => aggregateMessage(body.aggregate_and_proof, "aggregate_and_proof", ctx),
-  AGGREGATE_AND_PROOF_V2: (body, ctx) => {
-    const request = object(body.aggregate_and_proof, "aggregate_and_proof");
-    forkOfVersion(request.version, "aggregate_and_proof/version");
-    return aggregateMessage(request.data, "aggregate_and_proof/data", ctx);
-  },
+  AGGREGATE_AND_PROOF: (body, ctx) => aggregateMessage(body.aggregate_and_proof, ctx),
+  AGGREGATE_AND_PROOF_V2: (body, ctx) => aggregateMessage(body.aggregate_and_proof, ctx),
   RANDAO_REVEAL: (body, ctx) => {
     const epoch = parseSszJson(ssz.Epoch, object(body.randao_reveal, "randao_reveal").epoch, "randao_reveal/epoch");
     return {
@@ -106,17 +105,17 @@ const RULES: { [T in SignType]: Rule<T> } = {
     };
   },
   VOLUNTARY_EXIT: (body, ctx) => {
-    const exit = parseSszJson(ssz.phase0.VoluntaryExit, body.voluntary_exit, "voluntary_exit");
-    const fork = requireFork(ctx);
-    const domain = voluntaryExitDomain(ctx.config, exit.epoch, fork);
-    return { objectRoot: ssz.phase0.VoluntaryExit.hashTreeRoot(exit), domain, epoch: exit.epoch };
+    const { value: exit, root } = readSszJson(ssz.phase0.VoluntaryExit, body.voluntary_exit, "voluntary_exit");
+    const epoch = safeUint(exit.epoch, "voluntary_exit/epoch");
+    const domain = voluntaryExitDomain(ctx.config, epoch, requireFork(ctx));
+    return { objectRoot: root, domain, epoch };
   },
   DEPOSIT: (body) => {
     const deposit = object(body.deposit, "deposit");
-    const message = parseSszJson(ssz.phase0.DepositMessage, deposit, "deposit");
+    const { root } = readSszJson(ssz.phase0.DepositMessage, deposit, "deposit");
     const version = parseSszJson(ssz.Version, deposit.genesis_fork_version, "deposit/genesis_fork_version");
     return {
-      objectRoot: ssz.phase0.DepositMessage.hashTreeRoot(message),
+      objectRoot: root,
       // Deposits are valid on any fork and before genesis, hence the genesis version and zero root.
       domain: computeDomain(DOMAIN_DEPOSIT, version, ZERO_ROOT),
     };
@@ -128,20 +127,19 @@ const RULES: { [T in SignType]: Rule<T> } = {
     return slotMessage(ssz.Root.hashTreeRoot(blockRoot), DOMAIN_SYNC_COMMITTEE, slot, ctx);
   },
   SYNC_COMMITTEE_SELECTION_PROOF: (body, ctx) => {
-    const type = ssz.altair.SyncAggregatorSelectionData;
-    const data = parseSszJson(type, body.sync_aggregator_selection_data, "sync_aggregator_selection_data");
-    return slotMessage(type.hashTreeRoot(data), DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, data.slot, ctx);
+    const field = "sync_aggregator_selection_data";
+    const { value, root } = readSszJson(ssz.altair.SyncAggregatorSelectionData, body.sync_aggregator_selection_data, field);
+    return slotMessage(root, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, safeUint(value.slot, `${field}/slot`), ctx);
   },
   SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: (body, ctx) => {
-    const type = ssz.altair.ContributionAndProof;
-    const value = parseSszJson(type, body.contribution_and_proof, "contribution_and_proof");
-    return slotMessage(type.hashTreeRoot(value), DOMAIN_CONTRIBUTION_AND_PROOF, value.contribution.slot, ctx);
+    const field = "contribution_and_proof";
+    const { value, root } = readSszJson(ssz.altair.ContributionAndProof, body.contribution_and_proof, field);
+    return slotMessage(root, DOMAIN_CONTRIBUTION_AND_PROOF, safeUint(value.contribution.slot, `${field}/contribution/slot`), ctx);
   },
   VALIDATOR_REGISTRATION: (body, ctx) => {
-    const type = ssz.bellatrix.ValidatorRegistrationV1;
-    const registration = parseSszJson(type, body.validator_registration, "validator_registration");
+    const { root } = readSszJson(ssz.bellatrix.ValidatorRegistrationV1, body.validator_registration, "validator_registration");
     return {
-      objectRoot: type.hashTreeRoot(registration),
+      objectRoot: root,
       // Builder API: registrations are signed once for every fork, with the genesis version.
       domain: computeDomain(DOMAIN_APPLICATION_BUILDER, ctx.config.GENESIS_FORK_VERSION, ZERO_ROOT),
     };
@@ -155,9 +153,10 @@ const RULES: { [T in SignType]: Rule<T> } = {
  */
 export function planSigning(config: ChainForkConfig, body: SignRequest): SigningPlan {
   const request = object(body, "body");
-  const type = request.type;
+  // Web3Signer reads enums case-insensitively.
+  const type = typeof request.type === "string" ? request.type.toUpperCase() : request.type;
   if (typeof type !== "string" || !(SIGN_TYPES as string[]).includes(type)) {
-    throw invalid("type", `must be one of ${SIGN_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+    throw invalid("type", `must be one of ${SIGN_TYPES.join(", ")}, got ${shown(request.type)}`);
   }
   const signType = type as SignType;
   const fork = request.fork_info === undefined ? undefined : cachedForkInfo(config, request.fork_info);
@@ -189,30 +188,40 @@ function blockMessage(
   field: string,
   ctx: Context,
 ): Message {
-  const block = parseSszJson(type, json, field);
-  const epoch = epochAtSlot(block.slot);
+  const { value: block, root } = readSszJson(type, json, field);
+  const slot = safeUint(block.slot, `${field}/slot`);
+  const epoch = epochAtSlot(slot);
   return {
-    objectRoot: type.hashTreeRoot(block),
+    objectRoot: root,
     domain: forkDomain(requireFork(ctx), DOMAIN_BEACON_PROPOSER, epoch),
-    slot: block.slot,
+    slot,
     epoch,
-    slashing: { kind: "block", slot: block.slot },
+    slashing: { kind: "block", slot },
   };
 }
 
 /**
- * An aggregate's SSZ type is the one of the fork its slot is in (from Electra on it has
- * committee_bits), for AGGREGATE_AND_PROOF as for _V2, whatever _V2's `version` says: this is
- * how Web3Signer reads both. Teku and Lighthouse send Electra aggregates as AGGREGATE_AND_PROOF, and
- * Nimbus sends version "electra" for Fulu's (the same type).
+ * Both aggregate types come in both shapes that Web3Signer reads: wrapped, `{version, data}`, and
+ * flat, the AggregateAndProof itself (AGGREGATE_AND_PROOF as it began; AGGREGATE_AND_PROOF_V2 as
+ * early Web3Signer releases took it). A version names the SSZ type (from Electra on, with
+ * committee_bits; Nimbus sends "electra" for Fulu's, the same type). Without one, the aggregate's
+ * shape does: Teku and Lighthouse send Electra aggregates as AGGREGATE_AND_PROOF, older clients
+ * the phase0 one, also after Electra, and Web3Signer signs either as sent.
  */
-function aggregateMessage(json: unknown, field: string, ctx: Context): Message {
-  const data = object(object(object(json, field).aggregate, `${field}/aggregate`).data, `${field}/aggregate/data`);
-  const slot = parseSszJson(ssz.Slot, data.slot, `${field}/aggregate/data/slot`);
-  const type = isForkPostElectra(ctx.config.getForkName(slot)) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
-  const value = parseSszJson(type as Type<{ aggregate: { data: { slot: number } } }>, json, field);
-  const root = (type as Type<unknown>).hashTreeRoot(value);
-  return slotMessage(root, DOMAIN_AGGREGATE_AND_PROOF, value.aggregate.data.slot, ctx);
+function aggregateMessage(json: unknown, ctx: Context): Message {
+  let field = "aggregate_and_proof";
+  let message = object(json, field);
+  let electra: boolean;
+  if (message.version !== undefined || message.data !== undefined) {
+    electra = isForkPostElectra(forkOfVersion(message.version, `${field}/version`, ctx.config));
+    field = `${field}/data`;
+    message = object(message.data, field);
+  } else {
+    electra = "committee_bits" in object(message.aggregate, `${field}/aggregate`);
+  }
+  const type = (electra ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof) as Type<phase0.AggregateAndProof>;
+  const { value, root } = readSszJson(type, message, field);
+  return slotMessage(root, DOMAIN_AGGREGATE_AND_PROOF, safeUint(value.aggregate.data.slot, `${field}/aggregate/data/slot`), ctx);
 }
 
 function slotMessage(objectRoot: Uint8Array, domainType: Uint8Array, slot: number, ctx: Context): Message {
@@ -271,11 +280,17 @@ function requireFork(ctx: Context): RequestFork {
   return ctx.fork;
 }
 
-function forkOfVersion(version: unknown, field: string): ForkName {
-  if (typeof version !== "string" || !VERSION_NAMES.includes(version)) {
-    throw invalid(field, `must be one of ${VERSIONS.join(", ")} (upper or lower case), got ${JSON.stringify(version)}`);
+/** A `version` (any letter case, as Web3Signer reads it) naming a fork the network schedules. */
+function forkOfVersion(version: unknown, field: string, config: ChainForkConfig): ForkName {
+  const name = typeof version === "string" ? version.toUpperCase() : undefined;
+  if (name === undefined || !(VERSIONS as readonly string[]).includes(name)) {
+    throw invalid(field, `must be one of ${VERSIONS.join(", ")} (in any letter case), got ${shown(version)}`);
   }
-  return version.toLowerCase() as ForkName;
+  const fork = name.toLowerCase() as ForkName;
+  if (config.forks[fork].epoch === Infinity) {
+    throw invalid(field, `is ${name}, which network ${config.CONFIG_NAME} does not schedule`);
+  }
+  return fork;
 }
 
 function claimedSigningRoot(request: Record<string, unknown>): Uint8Array | undefined {

@@ -24,12 +24,15 @@ export function toBareHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
-const PUBKEY_HEX_RE = /^0x[0-9a-fA-F]{96}$/;
+const PUBKEY_HEX_RE = /^(?:0x)?[0-9a-fA-F]{96}$/;
 
-/** Canonical form of a public key as used for map keys and database rows: lower-case, 0x-prefixed. */
+/**
+ * Canonical form of a public key as used for map keys and database rows: lower-case, 0x-prefixed.
+ * The prefix may be left out, as Web3Signer allows in its paths.
+ */
 export function normalizePubkey(value: string): string {
   // Every sign request names one: the well-formed case needs no decoding; the rest is decoded for its error.
-  if (typeof value === "string" && PUBKEY_HEX_RE.test(value)) return value.toLowerCase();
+  if (typeof value === "string" && PUBKEY_HEX_RE.test(value)) return (value.length === 96 ? "0x" + value : value).toLowerCase();
   return toHex(fromHex(value, "pubkey", 48));
 }
 

@@ -321,7 +321,9 @@ describe("planSigning: bad input", () => {
   it("refuses unknown types and versions", () => {
     refuses({ ...clone(attestation), type: "ATTESTATION_V9" }, "type");
     refuses(with_(blockV2, (b) => (b.beacon_block.version = "HEZE")), "beacon_block/version");
-    refuses(with_(blockV2, (b) => (b.beacon_block.version = "Capella")), "beacon_block/version");
+    // Mainnet schedules no GLOAS yet: a GLOAS block would be signed for no fork of this chain.
+    refuses(with_(blockV2, (b) => (b.beacon_block.version = "GLOAS")), "beacon_block/version");
+    refuses(with_(aggregateV2, (b) => (b.aggregate_and_proof.version = "gloas")), "aggregate_and_proof/version");
     refuses(with_(aggregateV2, (b) => (b.aggregate_and_proof.version = undefined)), "aggregate_and_proof/version");
     refuses("ATTESTATION", "body");
   });
