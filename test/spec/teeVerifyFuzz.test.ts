@@ -29,7 +29,7 @@ type Outcome = "invalid" | "refused" | string;
  */
 function outcome(bytes: Uint8Array): Outcome {
   try {
-    const r = verifyEvidence(bytes, { now: AT, vcek: VCEK, allowDebug: true });
+    const r = verifyEvidence(bytes, { now: AT, vcek: VCEK, allowDebug: true, anyMeasurement: true, noCollateral: true, allowSeptVe: true });
     return r.ok ? JSON.stringify(r) : "refused";
   } catch (e) {
     if (e instanceof TeeError && e.code === "INVALID_EVIDENCE") return "invalid";

@@ -40,7 +40,7 @@ describe("attest: evidence binding the signer's keys", () => {
     assert.deepEqual(doc.blsPubkeys, ["0x" + "0a".repeat(48), "0x" + "cc".repeat(48)]);
     assert.equal(doc.nonce, "0x" + Buffer.from(nonce).toString("hex"));
 
-    const r = verifyEvidence(JSON.parse(JSON.stringify(doc)) as object, { now: new Date("2025-07-01T00:00:00Z") });
+    const r = verifyEvidence(JSON.parse(JSON.stringify(doc)) as object, { now: new Date("2025-07-01T00:00:00Z"), anyMeasurement: true, noCollateral: true });
     assert.ok(r.checks.some((c) => c.id === "REPORT_DATA" && c.ok), r.reasons.join("; "));
     assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.id), ["QUOTE_SIGNATURE"]);
   });
@@ -56,7 +56,7 @@ describe("attest: evidence binding the signer's keys", () => {
       // Bytes 32..63 are zero without a nonce, so only a non-zero nonce differs from "none".
       { ...doc, nonce: "0x" + "01".repeat(32) },
     ]) {
-      const r = verifyEvidence(altered, { now: new Date("2025-07-01T00:00:00Z") });
+      const r = verifyEvidence(altered, { now: new Date("2025-07-01T00:00:00Z"), anyMeasurement: true, noCollateral: true });
       assert.ok(r.checks.some((c) => c.id === "REPORT_DATA" && !c.ok), JSON.stringify(altered.blsPubkeys));
     }
   });
@@ -65,9 +65,9 @@ describe("attest: evidence binding the signer's keys", () => {
     const fresh = { transportPublicKey, blsPubkeys: [keys[0]!] };
     const platform = await createGraminePlatform({ root: gramineRootQuoting(reportData(fresh)) });
     const doc = await attest(platform, fresh);
-    const r = verifyEvidence(doc, { now: new Date("2025-07-01T00:00:00Z"), claim: { transportPublicKey, blsPubkeys: keys } });
+    const r = verifyEvidence(doc, { now: new Date("2025-07-01T00:00:00Z"), anyMeasurement: true, noCollateral: true, claim: { transportPublicKey, blsPubkeys: keys } });
     assert.ok(r.checks.some((c) => c.id === "REPORT_DATA" && !c.ok), "the full key set is not what was bound");
-    assert.ok(verifyEvidence(doc, { now: new Date("2025-07-01T00:00:00Z") }).checks.some((c) => c.id === "REPORT_DATA" && c.ok));
+    assert.ok(verifyEvidence(doc, { now: new Date("2025-07-01T00:00:00Z"), anyMeasurement: true, noCollateral: true }).checks.some((c) => c.id === "REPORT_DATA" && c.ok));
   });
 
   it("dev evidence carries the binding but the verifier refuses it as unattested", async () => {

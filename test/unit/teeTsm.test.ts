@@ -25,7 +25,9 @@ const AT = new Date("2025-07-01T00:00:00Z");
  * here the test writes them into the entry the platform made.
  */
 function fakeOutblob(kind: "tdx" | "sev-snp", rd: Uint8Array): Uint8Array {
-  const out = load(kind === "tdx" ? "tdx-v4.quote" : "sev-snp-milan.report").slice();
+  const file = load(kind === "tdx" ? "tdx-v4.quote" : "sev-snp-milan.report");
+  // The published TDX file ends in 70 zero bytes after its quote, which the verifier refuses; a kernel returns the quote alone.
+  const out = (kind === "tdx" ? file.subarray(0, 636 + Buffer.from(file).readUInt32LE(632)) : file).slice();
   out.set(rd, kind === "tdx" ? TDX_REPORT_DATA : SNP_REPORT_DATA);
   return out;
 }
@@ -84,7 +86,7 @@ describe("tsm platform: evidence through configfs-tsm files", () => {
     assert.equal(ev.format, "tdx");
     assert.equal(ev.reportData, "0x" + Buffer.from(rd).toString("hex"));
     assert.equal(ev.vcek, undefined);
-    const r = verifyEvidence(ev, { now: AT });
+    const r = verifyEvidence(ev, { now: AT, anyMeasurement: true, noCollateral: true });
     assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.id), ["QUOTE_SIGNATURE"], "the fake is not hardware-signed");
   });
 
@@ -95,7 +97,7 @@ describe("tsm platform: evidence through configfs-tsm files", () => {
     const ev = await p.evidence(rd);
     assert.equal(ev.format, "sev-snp");
     assert.deepEqual(new Uint8Array(Buffer.from(ev.vcek!, "base64")), VCEK);
-    const r = verifyEvidence(ev, { now: AT, allowDebug: true });
+    const r = verifyEvidence(ev, { now: AT, allowDebug: true, anyMeasurement: true });
     assert.ok(r.checks.some((c) => c.id === "VCEK_CHAIN" && c.ok), "the VCEK from auxblob chains to ARK-Milan");
     assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.id), ["REPORT_SIGNATURE"]);
   });

@@ -25,6 +25,15 @@ export class Reader {
     return out;
   }
 
+  /** Refuses bytes left over: whatever a length field did not account for was not meant to be there. */
+  end(): void {
+    if (this.pos !== this.buf.length) {
+      throw new TeeError("INVALID_EVIDENCE", `${this.what} has ${this.buf.length - this.pos} trailing bytes after offset ${this.pos}`, {
+        offset: this.pos,
+      });
+    }
+  }
+
   u16(field: string): number {
     const b = this.bytes(2, field);
     return b[0]! | (b[1]! << 8);

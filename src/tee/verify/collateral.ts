@@ -1,13 +1,15 @@
-import { verify as cryptoVerify, type X509Certificate } from "node:crypto";
+import { verify as cryptoVerify } from "node:crypto";
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { TeeError } from "../errors.js";
-import { INTEL_SGX_ROOT_CA } from "../roots/index.js";
+import type { PinnedRoot } from "../roots/index.js";
 import { hex } from "./bytes.js";
-import { parsePemCertificates, pinnedRootCertificate, publicKeyOf, verifyChain } from "./chain.js";
+import { verifyChain } from "./chain.js";
 import { check, type Check } from "./check.js";
-import { findByOid, integerHex, integerValue, parseDer, TAG, timeValue, type Der } from "./der.js";
-import type { EnclaveReport, IntelQuote } from "./intelQuote.js";
+import { pckTcb, tcbSignerProblem } from "./intelPck.js";
+import { maskedEqual, qeIdentityProblem } from "./intelPolicy.js";
+import type { IntelQuote } from "./intelQuote.js";
+import { parseCrl, parsePemChain, publicKeyOf, type Cert, type Crl } from "./x509.js";
 import { firstSchemaError } from "../../util/schema.js";
 
 /**
@@ -24,6 +26,7 @@ export const IntelCollateralSchema = Type.Object({
   qe_identity_signature: Type.String({ pattern: "^[0-9a-fA-F]{128}$" }),
   pck_crl: Type.String({ pattern: "^([0-9a-fA-F]{2})+$" }),
   root_ca_crl: Type.String({ pattern: "^([0-9a-fA-F]{2})+$" }),
+  pck_crl_issuer_chain: Type.Optional(Type.String()),
 });
 export type IntelCollateral = Static<typeof IntelCollateralSchema>;
 
@@ -65,55 +68,46 @@ const QeIdentitySchema = Type.Object({
   tcbLevels: Type.Array(QeLevel),
 });
 
-/** Platform TCB statuses accepted by default; everything else (OutOfDate…, Revoked) refuses. */
-export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly string[] = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-];
-
-/** Intel's PCK certificate extension (SGX PCK Certificate and CRL Profile §1.3.5). */
-const SGX_EXTENSION = "1.2.840.113741.1.13.1";
-
-interface PckTcb {
-  fmspc: string;
-  pceId: string;
-  cpuSvnComponents: number[];
-  pceSvn: number;
-}
+/**
+ * Platform TCB statuses accepted by default. A relying party that accepts a platform needing
+ * configuration or software hardening (which leaves known attacks open) says so with
+ * acceptTcbStatuses.
+ */
+export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly string[] = ["UpToDate"];
 
 function invalid(message: string): TeeError {
   return new TeeError("INVALID_EVIDENCE", message);
 }
 
-function pckTcb(pck: X509Certificate): PckTcb {
-  const ext = findByOid(parseDer(pck.raw, "PCK certificate"), SGX_EXTENSION);
-  if (!ext || ext.tag !== TAG.OCTET_STRING) throw invalid("PCK certificate has no SGX extension");
-  const sgx = parseDer(ext.value, "PCK SGX extension");
-  const field = (oid: string): Der => {
-    const f = findByOid(sgx, oid);
-    if (!f) throw invalid(`PCK SGX extension lacks ${oid}`);
-    return f;
-  };
-  const cpuSvnComponents = Array.from({ length: 16 }, (_, i) => integerValue(field(`${SGX_EXTENSION}.2.${i + 1}`)));
-  return {
-    fmspc: hex(field(`${SGX_EXTENSION}.4`).value),
-    pceId: hex(field(`${SGX_EXTENSION}.3`).value),
-    cpuSvnComponents,
-    pceSvn: integerValue(field(`${SGX_EXTENSION}.2.17`)),
-  };
+/** Schema-checks collateral and parses its CRLs, which path building for every Intel chain then uses. */
+export function parseIntelCollateral(input: unknown): { collateral: IntelCollateral; crls: Crl[] } {
+  if (!Value.Check(IntelCollateralSchema, input)) {
+    throw invalid(`collateral is not in the expected format: ${firstSchemaError(Value.Errors(IntelCollateralSchema, input)) ?? "wrong shape"}`);
+  }
+  const crl = (hexDer: string, what: string) => parseCrl(Buffer.from(hexDer, "hex"), what);
+  return { collateral: input, crls: [crl(input.pck_crl, "PCK CRL"), crl(input.root_ca_crl, "root CA CRL")] };
 }
 
 /**
- * Signed JSON: issuer chain to the pinned root, ECDSA P-256 over the exact text, and its date window.
- * Returns the body and the certificate that signed it.
+ * Signed JSON: the TCB Signing certificate directly under the root and covered by the root's CRL,
+ * ECDSA P-256 over the exact text, and its date window. Returns the body and its signer.
  */
-function signedJson<T extends TSchema>(what: string, schema: T, text: string, signatureHex: string, chainPem: string, at: Date): { body: Static<T>; signer: X509Certificate } | { error: string } {
-  const [signer, ...rest] = parsePemCertificates(chainPem, `${what} issuer chain`);
+function signedJson<T extends TSchema>(
+  what: string,
+  schema: T,
+  text: string,
+  signatureHex: string,
+  chainPem: string,
+  at: Date,
+  root: PinnedRoot,
+  crls: readonly Crl[],
+): { body: Static<T>; signer: Cert } | { error: string } {
+  const [signer, ...rest] = parsePemChain(chainPem, `${what} issuer chain`);
   if (!signer) return { error: `${what} issuer chain holds no certificate` };
-  const chain = verifyChain(signer, rest, [INTEL_SGX_ROOT_CA], at);
+  const chain = verifyChain(signer, rest, [root], at, { crls });
   if (!chain.ok) return { error: `${what} signer: ${chain.reason}` };
+  const profile = tcbSignerProblem(chain.path);
+  if (profile) return { error: `${what} signer: ${profile}` };
   // The chain verified, so the signer's key decodes.
   if (!cryptoVerify("sha256", Buffer.from(text, "utf8"), { key: publicKeyOf(signer)!, dsaEncoding: "ieee-p1363" }, Buffer.from(signatureHex, "hex"))) {
     return { error: `${what} signature does not verify with its TCB Signing certificate` };
@@ -134,51 +128,6 @@ function signedJson<T extends TSchema>(what: string, schema: T, text: string, si
   return { body, signer };
 }
 
-interface Crl {
-  tbs: Der;
-  signature: Uint8Array;
-  thisUpdate: Date;
-  nextUpdate: Date | undefined;
-  revoked: Set<string>;
-}
-
-function parseCrl(hexDer: string, what: string): Crl {
-  const root = parseDer(new Uint8Array(Buffer.from(hexDer, "hex")), what);
-  const [tbs, , sig] = root.children;
-  if (!tbs || !sig || sig.tag !== TAG.BIT_STRING) throw invalid(`${what} is not a CertificateList`);
-  const fields = tbs.children[0]?.tag === TAG.INTEGER ? tbs.children.slice(1) : tbs.children;
-  const [, , thisUpdate, maybeNext, ...others] = fields;
-  if (!thisUpdate) throw invalid(`${what} has no thisUpdate`);
-  const isTime = (n: Der | undefined) => n !== undefined && (n.tag === TAG.UTC_TIME || n.tag === TAG.GENERALIZED_TIME);
-  const next = isTime(maybeNext) ? maybeNext : undefined;
-  const revokedList = [...(next ? [] : maybeNext ? [maybeNext] : []), ...others].find((n) => n.tag === TAG.SEQUENCE);
-  return {
-    tbs,
-    signature: sig.value.subarray(1),
-    thisUpdate: timeValue(thisUpdate),
-    nextUpdate: next ? timeValue(next) : undefined,
-    revoked: new Set((revokedList?.children ?? []).map((entry) => integerHex(entry.children[0]!))),
-  };
-}
-
-function crlProblem(crl: Crl, what: string, issuer: X509Certificate, at: Date, serials: Array<[string, X509Certificate]>): string | undefined {
-  const key = publicKeyOf(issuer);
-  let signed = false;
-  try {
-    signed = key !== undefined && cryptoVerify("sha256", crl.tbs.raw, key, crl.signature);
-  } catch {
-    // An undecodable signature is a bad signature.
-  }
-  if (!signed) return `${what} signature does not verify with its issuer`;
-  if (at < crl.thisUpdate || (crl.nextUpdate && at > crl.nextUpdate)) {
-    return `${what} is valid from ${crl.thisUpdate.toISOString()} to ${crl.nextUpdate?.toISOString()}, not at ${at.toISOString()}`;
-  }
-  for (const [name, cert] of serials) {
-    if (crl.revoked.has(cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ""))) return `${name} (serial ${cert.serialNumber}) is revoked by the ${what}`;
-  }
-  return undefined;
-}
-
 const geq = (have: number[], want: { svn: number }[], from = 0) => want.every((w, i) => i < from || have[i]! >= w.svn);
 
 /** Worst-of merge, as the QVL does: an out-of-date QE or TDX module makes the whole platform out of date. */
@@ -188,57 +137,27 @@ function mergeStatus(platform: string, other: string): string {
   return platform.includes("Configuration") ? "OutOfDateConfigurationNeeded" : platform.startsWith("OutOfDate") ? platform : "OutOfDate";
 }
 
-function maskedEqual(actual: Uint8Array, expectedHex: string, maskHex: string): boolean {
-  const expected = Buffer.from(expectedHex, "hex");
-  const mask = Buffer.from(maskHex, "hex");
-  return mask.length === actual.length && mask.every((m, i) => (actual[i]! & m) === (expected[i]! & m));
-}
-
-function qeIdentityProblem(qe: EnclaveReport, id: Static<typeof QeIdentitySchema>): string | undefined {
-  if (hex(qe.mrSigner) !== id.mrsigner.toLowerCase()) return `QE MRSIGNER ${hex(qe.mrSigner)} is not Intel's ${id.mrsigner.toLowerCase()}`;
-  if (qe.isvProdId !== id.isvprodid) return `QE ISVPRODID ${qe.isvProdId} is not ${id.isvprodid}`;
-  const misc = Buffer.alloc(4);
-  misc.writeUInt32LE(qe.miscSelect);
-  // QE identity prints MISCSELECT as a big-endian number.
-  if (!maskedEqual(misc.reverse(), id.miscselect, id.miscselectMask)) return `QE MISCSELECT does not match the QE identity`;
-  if (!maskedEqual(qe.attributes, id.attributes, id.attributesMask)) return `QE ATTRIBUTES ${hex(qe.attributes)} do not match the QE identity`;
-  return undefined;
-}
-
 /**
- * Verifies the collateral itself (signatures, chains to the pinned root, dates, CRLs), matches the QE
- * against its identity, and finds the platform's TCB level. Returns COLLATERAL and TCB_STATUS checks.
+ * Verifies the collateral itself (signatures, chains to the pinned root, dates; its CRLs were applied
+ * to the PCK chain already), matches the QE against its identity, and finds the platform's TCB level.
+ * Returns COLLATERAL and TCB_STATUS checks.
  */
 export function checkIntelCollateral(
   q: IntelQuote,
-  pckChain: X509Certificate[],
-  input: unknown,
+  pck: Cert,
+  { collateral: c, crls }: { collateral: IntelCollateral; crls: readonly Crl[] },
   at: Date,
-  acceptedStatuses: readonly string[] = DEFAULT_ACCEPTED_TCB_STATUSES,
+  acceptedStatuses: readonly string[],
+  root: PinnedRoot,
 ): { checks: Check[]; details: Record<string, string> } {
-  if (!Value.Check(IntelCollateralSchema, input)) {
-    throw invalid(`collateral is not in the expected format: ${firstSchemaError(Value.Errors(IntelCollateralSchema, input)) ?? "wrong shape"}`);
-  }
-  const c = input;
   const fail = (reason: string) => ({ checks: [check("COLLATERAL", false, "", reason)], details: {} });
 
-  const tcbInfo = signedJson("TCB info", TcbInfoSchema, c.tcb_info, c.tcb_info_signature, c.tcb_info_issuer_chain, at);
+  const tcbInfo = signedJson("TCB info", TcbInfoSchema, c.tcb_info, c.tcb_info_signature, c.tcb_info_issuer_chain, at, root, crls);
   if ("error" in tcbInfo) return fail(tcbInfo.error);
-  const qeIdentity = signedJson("QE identity", QeIdentitySchema, c.qe_identity, c.qe_identity_signature, c.qe_identity_issuer_chain, at);
+  const qeIdentity = signedJson("QE identity", QeIdentitySchema, c.qe_identity, c.qe_identity_signature, c.qe_identity_issuer_chain, at, root, crls);
   if ("error" in qeIdentity) return fail(qeIdentity.error);
   const info = tcbInfo.body;
   const qeId = qeIdentity.body;
-
-  const [pck, pckCa] = pckChain;
-  if (!pck || !pckCa) return fail("the quote's PCK chain has no PCK CA certificate to check the PCK CRL against");
-  const root = pinnedRootCertificate(INTEL_SGX_ROOT_CA);
-  const crlIssue =
-    crlProblem(parseCrl(c.pck_crl, "PCK CRL"), "PCK CRL", pckCa, at, [["PCK certificate", pck]]) ??
-    crlProblem(parseCrl(c.root_ca_crl, "root CA CRL"), "root CA CRL", root, at, [
-      ["PCK CA certificate", pckCa],
-      ["TCB Signing certificate", tcbInfo.signer],
-    ]);
-  if (crlIssue) return fail(crlIssue);
 
   const wantId = q.teeType === "tdx" ? ["TDX", "TD_QE"] : ["SGX", "QE"];
   if (info.id !== wantId[0] || qeId.id !== wantId[1]) {
@@ -248,10 +167,10 @@ export function checkIntelCollateral(
   if (platform.fmspc !== info.fmspc.toLowerCase() || platform.pceId !== info.pceId.toLowerCase()) {
     return fail(`TCB info is for FMSPC ${info.fmspc} / PCE ${info.pceId}, the PCK certificate has ${platform.fmspc} / ${platform.pceId}`);
   }
-  const qeProblem = qeIdentityProblem(q.qeReport, qeId);
+  const qeProblem = qeIdentityProblem(q.qeReport, qeId, "the QE identity collateral");
   if (qeProblem) return fail(qeProblem);
 
-  const collateralOk = check("COLLATERAL", true, `TCB info (FMSPC ${info.fmspc}) and QE identity signed by Intel, valid at ${at.toISOString()}, PCK not revoked`, "");
+  const collateralOk = check("COLLATERAL", true, `TCB info (FMSPC ${info.fmspc}) and QE identity signed by the TCB Signing certificate, valid at ${at.toISOString()}`, "");
 
   const qeLevel = qeId.tcbLevels.find((l) => q.qeReport.isvSvn >= l.tcb.isvsvn);
   const teeSvn = q.td ? Array.from(q.td.teeTcbSvn) : [];

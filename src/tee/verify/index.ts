@@ -1,18 +1,21 @@
-import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { InputError } from "../../errors.js";
 import { TeeError } from "../errors.js";
 import { checkReportData, type ReportDataClaim } from "../reportData.js";
-import { AMD_ARKS, AMD_ASK_MILAN_PEM, INTEL_SGX_ROOT_CA } from "../roots/index.js";
+import { AMD_ARKS, AMD_ASK_MILAN_PEM, INTEL_SGX_ROOT_CA, type PinnedRoot } from "../roots/index.js";
 import { fromHex } from "../../util/hex.js";
 import { hex } from "./bytes.js";
 import { check, type Check, type CheckId } from "./check.js";
-import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES } from "./collateral.js";
-import { parsePemCertificates, publicKeyOf, verifyChain } from "./chain.js";
-import { isDebug, looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
-import { looksLikeSnpReport, parseSnpReport, snpDebugAllowed, vcekBindingProblem, type SnpReport } from "./sevSnp.js";
+import { checkIntelCollateral, DEFAULT_ACCEPTED_TCB_STATUSES, parseIntelCollateral } from "./collateral.js";
+import { verifyChain } from "./chain.js";
+import { pckProfileProblem } from "./intelPck.js";
+import { INTEL_QE_VENDOR_ID, isDebug, QE_IDENTITY_FLOOR, qeIdentityProblem, tdPolicyProblems } from "./intelPolicy.js";
+import { looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
+import { endorsementBindingProblem, looksLikeSnpReport, parseSnpReport, snpDebugAllowed, snpPolicyProblems, type SnpPolicy, type SnpReport } from "./sevSnp.js";
+import { parseCertificate, parseCrl, parsePemChain, publicKeyOf, type Cert } from "./x509.js";
 import { firstSchemaError } from "../../util/schema.js";
 
 export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
@@ -31,13 +34,25 @@ export interface VerifyResult {
   reasons: string[];
   /** What was not checked and why, so that a pass is never read as more than it is. */
   notChecked: string[];
+  /** Checks the caller switched off (e.g. "WITHOUT COLLATERAL"), printed next to the verdict. */
+  labels: string[];
   /** Other fields a policy may want (MRSIGNER, RTMRs, TCB, chip id …). */
   details: Record<string, string | number | boolean>;
 }
 
+/** Trust anchors; the shipped vendor roots unless a test injects its own (never from the CLI). */
+export interface TrustRoots {
+  intel?: PinnedRoot;
+  amd?: readonly PinnedRoot[];
+}
+
 export interface VerifyOptions {
-  /** Hex, with or without 0x. When absent the measurement is reported, not judged. */
+  /** Hex, with or without 0x. Required unless anyMeasurement is set. */
   expectedMeasurement?: string;
+  /** Accept any measurement: the evidence then proves only that *some* code ran in a genuine TEE. */
+  anyMeasurement?: boolean;
+  /** The 32-byte challenge the evidence must carry in report data bytes 32..63 (freshness). */
+  nonce?: Uint8Array;
   /**
    * Further values the evidence must hold, by `details` name, hex: e.g. { mrsigner } for SGX,
    * { rtmr1, rtmr2 } for TDX (kernel, initrd), { hostData } for SEV-SNP.
@@ -51,12 +66,22 @@ export interface VerifyOptions {
   vcek?: Uint8Array;
   /** SEV-SNP: intermediate certificates (PEM), e.g. the ASK for processors other than Milan. */
   amdIntermediatesPem?: string;
-  /** SGX/TDX: Intel collateral JSON (TCB info, QE identity, CRLs, issuer chains), as PCCS / dcap-qvl give it. */
+  /** SEV-SNP: AMD CRLs (DER), e.g. the KDS CRL of the product's ARK; without them revocation is not checked. */
+  amdCrls?: Uint8Array[];
+  /** SEV-SNP: guest policy, VMPL and minimum TCB expectations. */
+  snp?: SnpPolicy;
+  /** SGX/TDX: Intel collateral JSON (TCB info, QE identity, CRLs, issuer chains), as PCCS / dcap-qvl give it. Required unless noCollateral. */
   collateral?: unknown;
-  /** Platform TCB statuses to accept when collateral is given; default DEFAULT_ACCEPTED_TCB_STATUSES. */
+  /** SGX/TDX: verify without collateral, so without TCB status or revocation (labelled in the result). */
+  noCollateral?: boolean;
+  /** Platform TCB statuses to accept when collateral is given; default DEFAULT_ACCEPTED_TCB_STATUSES (UpToDate). */
   acceptTcbStatuses?: readonly string[];
   /** Accept evidence from a debug TEE; only for development, since the host can read its memory. */
   allowDebug?: boolean;
+  /** TDX: accept a TD without SEPT_VE_DISABLE. */
+  allowSeptVe?: boolean;
+  /** Library only: trust anchors other than the shipped vendor roots, for tests with their own PKI. */
+  roots?: TrustRoots;
 }
 
 /** secure-signer's evidence file (docs/tee-evidence.md). */
@@ -114,17 +139,34 @@ function ecdsaVerifies(hash: "sha256" | "sha384", data: Uint8Array, key: KeyObje
   }
 }
 
-function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] } {
+type Part = { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] };
+
+function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): Part {
   const checks: Check[] = [];
   const notChecked: string[] = [];
+  const root = opts.roots?.intel ?? INTEL_SGX_ROOT_CA;
 
-  const certs = parsePemCertificates(q.pckChainPem, "PCK certificate chain");
-  const pck = certs[0];
+  const vendor = hex(q.qeVendorId);
+  checks.push(check("QE_VENDOR", vendor === INTEL_QE_VENDOR_ID, "quote is from Intel's quoting enclave (QE vendor id)", `QE vendor id ${vendor} is not Intel's ${INTEL_QE_VENDOR_ID}`));
+
+  const collateral = opts.collateral === undefined ? undefined : parseIntelCollateral(opts.collateral);
+  const [pck, ...rest] = parsePemChain(q.pckChainPem, "PCK certificate chain");
+  let pckOk = false;
   if (!pck) {
     checks.push(check("PCK_CHAIN", false, "", "the quote embeds no PCK certificate"));
   } else {
-    const chain = verifyChain(pck, certs.slice(1), [INTEL_SGX_ROOT_CA], at);
-    checks.push(check("PCK_CHAIN", chain.ok, `PCK certificate chains to the pinned ${INTEL_SGX_ROOT_CA.name}`, chain.ok ? "" : chain.reason));
+    const pool = [...rest, ...(collateral?.collateral.pck_crl_issuer_chain ? parsePemChain(collateral.collateral.pck_crl_issuer_chain, "PCK CRL issuer chain") : [])];
+    const chain = verifyChain(pck, pool, [root], at, collateral && { crls: collateral.crls });
+    const problem = chain.ok ? pckProfileProblem(chain.path) : chain.reason;
+    pckOk = problem === undefined;
+    checks.push(
+      check(
+        "PCK_CHAIN",
+        problem === undefined,
+        `PCK certificate chains to the pinned ${root.name}${collateral ? ", each certificate checked against its issuer's CRL" : ""}`,
+        problem ?? "",
+      ),
+    );
     const pckKey = publicKeyOf(pck);
     checks.push(
       check(
@@ -135,6 +177,8 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
       ),
     );
   }
+  const floor = qeIdentityProblem(q.qeReport, QE_IDENTITY_FLOOR[q.teeType], `Intel's ${q.teeType === "tdx" ? "TD QE" : "QE"}`);
+  checks.push(check("QE_IDENTITY", floor === undefined, "QE is Intel's quoting enclave (MRSIGNER, ISVPRODID, ATTRIBUTES, MISCSELECT)", floor ?? ""));
 
   // The QE vouches for the attestation key by putting SHA-256(key ‖ auth data) in its own report data.
   const binding = createHash("sha256").update(q.attestationKey).update(q.qeAuthData).digest();
@@ -165,12 +209,18 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
   );
 
   const details: VerifyResult["details"] = { quoteVersion: q.version, qeSvn: q.qeSvn, pceSvn: q.pceSvn };
-  if (opts.collateral === undefined) {
-    notChecked.push("TCB status, QE identity and CRLs: no Intel collateral given, so a revoked or out-of-date platform is not detected");
-  } else if (certs.length > 0) {
-    const collateral = checkIntelCollateral(q, certs, opts.collateral, at, opts.acceptTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES);
-    checks.push(...collateral.checks);
-    Object.assign(details, collateral.details);
+  if (collateral === undefined) {
+    if (opts.noCollateral === true) {
+      notChecked.push("WITHOUT COLLATERAL: TCB status, QE identity collateral and CRLs were not checked, so a revoked or out-of-date platform passes");
+    } else {
+      checks.push(check("COLLATERAL", false, "", "no Intel collateral given: a revoked or out-of-date platform cannot be told apart (give collateral, or noCollateral to skip)"));
+    }
+  } else if (!pckOk) {
+    notChecked.push("collateral: the PCK certificate was refused, so its TCB was not evaluated");
+  } else {
+    const result = checkIntelCollateral(q, pck!, collateral, at, opts.acceptTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES, root);
+    checks.push(...result.checks);
+    Object.assign(details, result.details);
   }
 
   if (q.sgx) {
@@ -182,53 +232,68 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): { checks: Ch
     });
   } else {
     const td = q.td!;
+    const problems = tdPolicyProblems(td, { allowSeptVe: opts.allowSeptVe === true });
+    checks.push(check("TD_POLICY", problems.length === 0, "TD attributes, SEPT_VE_DISABLE and the TDX module signer are as required", problems.join("; ")));
     Object.assign(details, {
       mrseam: hex(td.mrSeam),
+      mrsignerseam: hex(td.mrSignerSeam),
       tdAttributes: hex(td.tdAttributes),
       xfam: hex(td.xfam),
       mrconfigid: hex(td.mrConfigId),
       mrowner: hex(td.mrOwner),
       mrownerconfig: hex(td.mrOwnerConfig),
       ...Object.fromEntries(td.rtmrs.map((r, i) => [`rtmr${i}`, hex(r)])),
+      ...(td.mrServiceTd ? { mrservicetd: hex(td.mrServiceTd) } : {}),
     });
   }
   return { checks, notChecked, details };
 }
 
-function verifySnp(r: SnpReport, vcekBytes: Uint8Array | undefined, opts: VerifyOptions, at: Date) {
+function verifySnp(r: SnpReport, certBytes: Uint8Array | undefined, opts: VerifyOptions, at: Date): Part {
   const checks: Check[] = [];
   const notChecked: string[] = [];
-  if (!vcekBytes) {
-    throw invalid("SEV-SNP evidence needs the VCEK certificate that signed it (give --vcek or a vcek field)");
+  const what = r.signingKey.toUpperCase();
+  if (!certBytes) {
+    throw invalid(`SEV-SNP evidence needs the ${what} certificate that signed it (give --vcek or a vcek field)`);
   }
-  let vcek: X509Certificate;
-  try {
-    vcek = new X509Certificate(Buffer.from(vcekBytes));
-  } catch (e) {
-    throw invalid(`VCEK is not an X.509 certificate in DER or PEM: ${(e as Error).message}`);
-  }
-  const intermediates = parsePemCertificates(AMD_ASK_MILAN_PEM + (opts.amdIntermediatesPem ?? ""), "AMD intermediate certificates");
-  const chain = verifyChain(vcek, intermediates, AMD_ARKS, at);
-  const vcekKey = publicKeyOf(vcek);
-  checks.push(check("VCEK_CHAIN", chain.ok, chain.ok ? `VCEK chains through the ASK to the pinned ${chain.root}` : "", chain.ok ? "" : chain.reason));
+  const text = Buffer.from(certBytes).toString("latin1");
+  const endorsement: Cert = text.startsWith("-----BEGIN") ? parsePemChain(text, what)[0]! : parseCertificate(certBytes, `${what} certificate`);
+  const roots = opts.roots?.amd ?? AMD_ARKS;
+  const intermediates = parsePemChain((opts.roots?.amd ? "" : AMD_ASK_MILAN_PEM) + (opts.amdIntermediatesPem ?? ""), "AMD intermediate certificates");
+  const crls = opts.amdCrls?.map((c, i) => parseCrl(c, `AMD CRL ${i + 1}`));
+  const chain = verifyChain(endorsement, intermediates, roots, at, crls && { crls, onlyRootIssued: true });
+  const key = publicKeyOf(endorsement);
+  checks.push(
+    check(
+      "VCEK_CHAIN",
+      chain.ok,
+      chain.ok ? `${what} chains through the ${r.signingKey === "vcek" ? "ASK" : "ASVK"} to the pinned ${chain.root}${crls ? ", not revoked" : ""}` : "",
+      chain.ok ? "" : chain.reason,
+    ),
+  );
+  if (!crls) notChecked.push("AMD CRL: none given, so a revoked ASK/ASVK is not detected");
   checks.push(
     check(
       "REPORT_SIGNATURE",
-      vcekKey !== undefined && ecdsaVerifies("sha384", r.signedBytes, vcekKey, r.signatureP1363),
-      "report bytes 0x000..0x29F are signed by the VCEK (ECDSA P-384, SHA-384)",
-      "report signature does not verify with the VCEK's key",
+      key !== undefined && ecdsaVerifies("sha384", r.signedBytes, key, r.signatureP1363),
+      `report bytes 0x000..0x29F are signed by the ${what} (ECDSA P-384, SHA-384)`,
+      `report signature does not verify with the ${what}'s key`,
     ),
   );
-  const binding = vcekBindingProblem(vcek, r);
-  checks.push(check("VCEK_BINDING", binding === undefined, "VCEK hardware id and TCB are the report's CHIP_ID and REPORTED_TCB", binding ?? ""));
-  notChecked.push("AMD CRLs and TCB policy: no minimum TCB is enforced and VCEK revocation is not checked");
+  const binding = endorsementBindingProblem(endorsement, r);
+  checks.push(check("VCEK_BINDING", binding === undefined, `${what} identity and TCB are the report's`, binding ?? ""));
+  const product = chain.ok ? chain.root.replace(/^ARK-/, "") : "unknown";
+  const problems = snpPolicyProblems(r, product, opts.snp ?? {});
+  checks.push(check("SNP_POLICY", problems.length === 0, `guest policy, VMPL ${r.vmpl} and REPORTED_TCB meet the ${product} policy`, problems.join("; ")));
   return {
     checks,
     notChecked,
     details: {
       reportVersion: r.version,
+      signingKey: r.signingKey,
       guestSvn: r.guestSvn,
       policy: "0x" + r.policy.toString(16),
+      platformInfo: "0x" + r.platformInfo.toString(16),
       vmpl: r.vmpl,
       reportedTcb: "0x" + r.reportedTcb.toString(16),
       hostData: hex(r.hostData),
@@ -272,7 +337,7 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
   let measurement: Uint8Array;
   let reportData: Uint8Array;
   let debug: boolean;
-  let part: { checks: Check[]; notChecked: string[]; details: VerifyResult["details"] };
+  let part: Part;
   if (looksLikeIntelQuote(raw)) {
     const q = parseIntelQuote(raw);
     format = q.teeType === "sgx" ? "sgx-dcap" : "tdx";
@@ -309,8 +374,10 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
   if (opts.expectedMeasurement !== undefined) {
     const expected = normaliseMeasurement(opts.expectedMeasurement);
     checks.push(check("MEASUREMENT", measured === expected, `measurement is the expected ${expected}`, `measurement ${measured} is not the expected ${expected}`));
+  } else if (opts.anyMeasurement === true) {
+    notChecked.push("ANY MEASUREMENT: no expected value given; anyone's code could have produced this evidence");
   } else {
-    notChecked.push("measurement: no expected value given; anyone's code could have produced this evidence");
+    checks.push(check("MEASUREMENT", false, "", "no expected measurement given: without one, anyone's code could have produced this evidence (give one, or anyMeasurement to skip)"));
   }
 
   for (const [field, value] of Object.entries(opts.expect ?? {})) {
@@ -322,7 +389,18 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     checks.push(check("EXPECTED_FIELD", String(actual) === want, `${field} is the expected ${want}`, `${field} ${actual} is not the expected ${want}`));
   }
 
-  const claim = opts.claim ?? (file ? claimFromFile(file) : undefined);
+  if (opts.nonce !== undefined) {
+    const carried = reportData.subarray(32);
+    const fresh = opts.nonce.length === 32 && Buffer.from(carried).equals(opts.nonce);
+    checks.push(check("NONCE", fresh, "report data carries the nonce it was asked for", `report data bytes 32..63 are ${hex(carried)}, not the nonce ${hex(opts.nonce)}: stale or replayed evidence`));
+  } else {
+    notChecked.push("freshness: no nonce given, so this evidence may be old");
+  }
+
+  const fromFile = file ? claimFromFile(file) : undefined;
+  const base = opts.claim ?? fromFile;
+  // The relying party's nonce, not the one the evidence file states, is what the binding must hold.
+  const claim = base && opts.nonce !== undefined ? { ...base, nonce: opts.nonce } : base;
   if (file?.reportData !== undefined) {
     const stated = normaliseMeasurement(file.reportData);
     if (stated !== hex(reportData)) {
@@ -352,19 +430,26 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     checks,
     reasons: failed.map((c) => `${c.id}: ${c.detail}`),
     notChecked,
+    labels: [
+      ...(format !== "sev-snp" && opts.collateral === undefined && opts.noCollateral === true ? ["WITHOUT COLLATERAL"] : []),
+      ...(opts.expectedMeasurement === undefined && opts.anyMeasurement === true ? ["FOR ANY MEASUREMENT"] : []),
+      ...(debug && opts.allowDebug === true ? ["OF A DEBUG TEE"] : []),
+    ],
     details: { ...part.details, debug },
   };
 }
 
-export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem" | "collateral"> {
+/** What the CLI can set: files instead of bytes, and never the trust anchors. */
+export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem" | "amdCrls" | "collateral" | "roots"> {
   vcekPath?: string;
   amdIntermediatesPath?: string;
+  amdCrlPaths?: string[];
   collateralPath?: string;
 }
 
 /** For `secure-signer verify-evidence FILE`: reads the files, verifies, and renders the result as text. */
 export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions = {}): Promise<{ result: VerifyResult; text: string }> {
-  const { vcekPath, amdIntermediatesPath, collateralPath, ...rest } = opts;
+  const { vcekPath, amdIntermediatesPath, amdCrlPaths, collateralPath, ...rest } = opts;
   const read = async (p: string, what: string) => {
     try {
       return new Uint8Array(await readFile(p));
@@ -373,8 +458,10 @@ export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions =
     }
   };
   const evidence = await read(path, "evidence file");
-  const full: VerifyOptions = { ...rest };
+  // Trust anchors are the shipped roots here whatever a caller passes: only library users may inject others.
+  const full: VerifyOptions = { ...rest, roots: undefined };
   if (vcekPath !== undefined) full.vcek = await read(vcekPath, "VCEK certificate");
+  if (amdCrlPaths !== undefined) full.amdCrls = await Promise.all(amdCrlPaths.map((p) => read(p, "AMD CRL")));
   if (amdIntermediatesPath !== undefined) full.amdIntermediatesPem = Buffer.from(await read(amdIntermediatesPath, "AMD certificates")).toString("utf8");
   if (collateralPath !== undefined) {
     const text = Buffer.from(await read(collateralPath, "collateral file")).toString("utf8");
@@ -390,7 +477,7 @@ export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions =
 
 export function renderResult(path: string, r: VerifyResult): string {
   const lines = [
-    `${r.ok ? "VERIFIED" : "REFUSED"}: ${path} (${r.format})`,
+    `${r.ok ? "VERIFIED" : "REFUSED"}${r.labels.map((l) => ` ${l}`).join("")}: ${path} (${r.format})`,
     `  measurement  ${r.measurement}`,
     `  report data  ${r.reportData}`,
     ...r.checks.map((c) => `  [${c.ok ? "ok" : "FAIL"}] ${c.id}: ${c.detail}`),

@@ -1,14 +1,22 @@
 import { TeeError } from "../errors.js";
-import { Reader, u64le } from "./bytes.js";
+import { Reader } from "./bytes.js";
 
 /**
- * Intel DCAP quotes: SGX version 3 and SGX/TDX version 4 (Intel SGX ECDSA Quote Library API, "Quote
- * Format" appendix; TDX DCAP Quoting Library API §A.3). All integers are little-endian.
+ * Intel DCAP quotes: SGX version 3, SGX/TDX version 4 and version 5 (Intel SGX ECDSA Quote Library
+ * API, "Quote Format" appendix; TDX DCAP Quoting Library API §A.3 and §A.4). All integers are
+ * little-endian. Every length is exact: a quote, its signature data and each certification block
+ * must end where their lengths say, so no unsigned bytes ride along with the signed ones.
  */
 
 const HEADER_BYTES = 48;
 const ENCLAVE_REPORT_BYTES = 384;
 const TD_REPORT_BYTES = 584;
+/** TD report 1.5 (TDX module 1.5+, quote v5 body type 3): TD report 1.0 ‖ TEE_TCB_SVN2 ‖ MRSERVICETD. */
+const TD15_EXTRA_BYTES = 16 + 48;
+/** Quote v5 body types. */
+const BODY_SGX = 1;
+const BODY_TD10 = 2;
+const BODY_TD15 = 3;
 const ECDSA_P256_ATTESTATION_KEY = 2;
 const TEE_TYPE_SGX = 0x00;
 const TEE_TYPE_TDX = 0x81;
@@ -42,10 +50,13 @@ export interface TdReport {
   mrOwnerConfig: Uint8Array;
   rtmrs: Uint8Array[];
   reportData: Uint8Array;
+  /** TD report 1.5 only. */
+  teeTcbSvn2?: Uint8Array;
+  mrServiceTd?: Uint8Array;
 }
 
 export interface IntelQuote {
-  version: 3 | 4;
+  version: 3 | 4 | 5;
   teeType: "sgx" | "tdx";
   qeSvn: number;
   pceSvn: number;
@@ -61,7 +72,7 @@ export interface IntelQuote {
   qeReport: EnclaveReport;
   qeReportSignature: Uint8Array;
   qeAuthData: Uint8Array;
-  /** PEM certificates, leaf (PCK) first. */
+  /** The PCK certification data (type 5): PEM certificates, leaf first, as the QE wrote them. */
   pckChainPem: string;
 }
 
@@ -82,7 +93,7 @@ export function parseEnclaveReport(raw: Uint8Array, what: string): EnclaveReport
   return { raw, cpuSvn, miscSelect, attributes, mrEnclave, mrSigner, isvProdId, isvSvn, reportData };
 }
 
-function parseTdReport(raw: Uint8Array): TdReport {
+function parseTdReport(raw: Uint8Array, td15: boolean): TdReport {
   const r = new Reader(raw, "TD report");
   const teeTcbSvn = r.bytes(16, "TEE_TCB_SVN");
   const mrSeam = r.bytes(48, "MRSEAM");
@@ -96,7 +107,12 @@ function parseTdReport(raw: Uint8Array): TdReport {
   const mrOwnerConfig = r.bytes(48, "MROWNERCONFIG");
   const rtmrs = [0, 1, 2, 3].map((i) => r.bytes(48, `RTMR${i}`));
   const reportData = r.bytes(64, "REPORTDATA");
-  return { teeTcbSvn, mrSeam, mrSignerSeam, seamAttributes, tdAttributes, xfam, mrTd, mrConfigId, mrOwner, mrOwnerConfig, rtmrs, reportData };
+  const report: TdReport = { teeTcbSvn, mrSeam, mrSignerSeam, seamAttributes, tdAttributes, xfam, mrTd, mrConfigId, mrOwner, mrOwnerConfig, rtmrs, reportData };
+  if (td15) {
+    report.teeTcbSvn2 = r.bytes(16, "TEE_TCB_SVN2");
+    report.mrServiceTd = r.bytes(48, "MRSERVICETD");
+  }
+  return report;
 }
 
 /** True when the bytes start like a DCAP quote header we understand (used to tell quotes from SNP reports). */
@@ -110,8 +126,8 @@ export function looksLikeIntelQuote(bytes: Uint8Array): boolean {
 export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
   const r = new Reader(bytes, "quote");
   const version = r.u16("version");
-  if (version !== 3 && version !== 4) {
-    throw new TeeError("INVALID_EVIDENCE", `quote version ${version} is not supported (3 and 4 are)`, { version });
+  if (version !== 3 && version !== 4 && version !== 5) {
+    throw new TeeError("INVALID_EVIDENCE", `quote version ${version} is not supported (3, 4 and 5 are)`, { version });
   }
   const keyType = r.u16("attestation key type");
   if (keyType !== ECDSA_P256_ATTESTATION_KEY) {
@@ -130,20 +146,31 @@ export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
   const qeVendorId = r.bytes(16, "QE vendor id");
   r.bytes(20, "user data");
 
+  // Version 5 says which body follows and how long it is; the size must be that body's.
+  let body = teeType === "sgx" ? BODY_SGX : BODY_TD10;
+  if (version === 5) {
+    body = r.u16("body type");
+    const size = r.u32("body size");
+    const want = body === BODY_SGX ? ENCLAVE_REPORT_BYTES : body === BODY_TD10 ? TD_REPORT_BYTES : body === BODY_TD15 ? TD_REPORT_BYTES + TD15_EXTRA_BYTES : undefined;
+    if (want === undefined || (body === BODY_SGX) !== (teeType === "sgx") || size !== want) {
+      throw new TeeError("INVALID_EVIDENCE", `v5 body type ${body} of ${size} bytes does not fit a ${teeType} quote`, { body, size });
+    }
+  }
   let sgx: EnclaveReport | undefined;
   let td: TdReport | undefined;
   if (teeType === "sgx") sgx = parseEnclaveReport(r.bytes(ENCLAVE_REPORT_BYTES, "enclave report"), "enclave report");
-  else td = parseTdReport(r.bytes(TD_REPORT_BYTES, "TD report"));
+  else td = parseTdReport(r.bytes(TD_REPORT_BYTES + (body === BODY_TD15 ? TD15_EXTRA_BYTES : 0), "TD report"), body === BODY_TD15);
   const signedBytes = bytes.subarray(0, r.offset);
 
   const sigDataLen = r.u32("signature data length");
   const sigData = new Reader(r.bytes(sigDataLen, "signature data"), "quote signature data");
+  r.end();
   const signature = sigData.bytes(64, "quote signature");
   const attestationKey = sigData.bytes(64, "attestation key");
 
-  // Version 4 wraps the QE report in certification data of type 6; version 3 has it inline.
+  // Versions 4 and 5 wrap the QE report in certification data of type 6; version 3 has it inline.
   let qe: Reader = sigData;
-  if (version === 4) {
+  if (version !== 3) {
     const type = sigData.u16("certification data type");
     const size = sigData.u32("certification data size");
     const data = sigData.bytes(size, "QE report certification data");
@@ -152,6 +179,7 @@ export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
         type,
       });
     }
+    sigData.end();
     qe = new Reader(data, "QE report certification data");
   }
   const qeReport = parseEnclaveReport(qe.bytes(ENCLAVE_REPORT_BYTES, "QE report"), "QE report");
@@ -159,6 +187,7 @@ export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
   const qeAuthData = qe.bytes(qe.u16("QE auth data size"), "QE auth data");
   const certType = qe.u16("PCK certification data type");
   const certData = qe.bytes(qe.u32("PCK certification data size"), "PCK certification data");
+  qe.end();
   if (certType !== CERT_PCK_CHAIN) {
     throw new TeeError(
       "INVALID_EVIDENCE",
@@ -166,10 +195,10 @@ export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
       { certType },
     );
   }
-  const pckChainPem = Buffer.from(certData).toString("latin1").replace(/\0+$/, "");
+  const pckChainPem = Buffer.from(certData).toString("latin1");
 
   return {
-    version,
+    version: version as 3 | 4 | 5,
     teeType,
     qeSvn,
     pceSvn,
@@ -185,10 +214,4 @@ export function parseIntelQuote(bytes: Uint8Array): IntelQuote {
     qeAuthData,
     pckChainPem,
   };
-}
-
-/** SGX ATTRIBUTES.DEBUG (bit 1) or TDX TDATTRIBUTES.DEBUG (bit 0): the host can read the TEE's memory. */
-export function isDebug(q: IntelQuote): boolean {
-  if (q.sgx) return (u64le(q.sgx.attributes, 0) & 2n) !== 0n;
-  return (u64le(q.td!.tdAttributes, 0) & 1n) !== 0n;
 }

@@ -1,7 +1,7 @@
-import type { X509Certificate } from "node:crypto";
+import * as asn1js from "asn1js";
 import { TeeError } from "../errors.js";
 import { hex, u64le } from "./bytes.js";
-import { findByOid, integerValue, parseDer, TAG } from "./der.js";
+import { extension, type Cert } from "./x509.js";
 
 /**
  * AMD SEV-SNP ATTESTATION_REPORT (SEV Secure Nested Paging Firmware ABI Specification, Table 22 in
@@ -12,14 +12,26 @@ export const SNP_REPORT_BYTES = 0x4a0;
 /** The signature covers bytes 0x000..0x29F. */
 const SIGNED_BYTES = 0x2a0;
 const SIG_ALGO_ECDSA_P384_SHA384 = 1;
-/** GUEST_POLICY bit 19: the hypervisor may debug (read) the guest. */
+/** GUEST_POLICY (SNP ABI "Guest Policy"): bits the verifier decides on. */
+const POLICY_SMT = 1n << 16n;
+const POLICY_RESERVED_ONE = 1n << 17n;
+const POLICY_MIGRATE_MA = 1n << 18n;
+/** The hypervisor may debug (read) the guest. */
 const POLICY_DEBUG = 1n << 19n;
+const POLICY_SINGLE_SOCKET = 1n << 20n;
+/** Bits 63:26 are reserved and must be zero. */
+const POLICY_MBZ = ~((1n << 26n) - 1n) & ((1n << 64n) - 1n);
+/** PLATFORM_INFO bit 0: SMT is enabled on the host. */
+const PLATFORM_SMT_EN = 1n;
 
 export interface SnpReport {
   version: number;
   guestSvn: number;
   policy: bigint;
+  platformInfo: bigint;
   vmpl: number;
+  /** KEY_INFO.SIGNING_KEY: which AMD key signed the report. */
+  signingKey: "vcek" | "vlek";
   signatureAlgo: number;
   currentTcb: bigint;
   reportData: Uint8Array;
@@ -53,12 +65,12 @@ export function parseSnpReport(bytes: Uint8Array): SnpReport {
     throw new TeeError("INVALID_EVIDENCE", `SEV-SNP report version ${version} is not supported (2 to 5 are)`, { version });
   }
   const keyInfo = b.readUInt32LE(0x48);
-  // KEY_INFO.SIGNING_KEY (bits 4:2): 0 = VCEK, 1 = VLEK, 7 = none. Only the VCEK chain is implemented.
+  // KEY_INFO.SIGNING_KEY (bits 4:2): 0 = VCEK, 1 = VLEK, 7 = none.
   const signingKey = (keyInfo >> 2) & 7;
-  if (signingKey !== 0) {
+  if (signingKey !== 0 && signingKey !== 1) {
     throw new TeeError(
       "INVALID_EVIDENCE",
-      `SEV-SNP report is signed by ${signingKey === 1 ? "a VLEK" : signingKey === 7 ? "no key" : `key type ${signingKey}`}; only VCEK-signed reports are supported`,
+      `SEV-SNP report is signed by ${signingKey === 7 ? "no key" : `key type ${signingKey}`}; only VCEK- and VLEK-signed reports can be verified`,
       { signingKey },
     );
   }
@@ -83,7 +95,9 @@ export function parseSnpReport(bytes: Uint8Array): SnpReport {
     version,
     guestSvn: b.readUInt32LE(0x04),
     policy: u64le(bytes, 0x08),
+    platformInfo: u64le(bytes, 0x40),
     vmpl: b.readUInt32LE(0x30),
+    signingKey: signingKey === 0 ? "vcek" : "vlek",
     signatureAlgo,
     currentTcb: u64le(bytes, 0x38),
     reportData: bytes.subarray(0x50, 0x90),
@@ -102,34 +116,96 @@ export function snpDebugAllowed(r: SnpReport): boolean {
   return (r.policy & POLICY_DEBUG) !== 0n;
 }
 
-/** AMD VCEK certificate extensions (AMD "Versioned Chip Endorsement Key (VCEK) Certificate" spec). */
-const VCEK_OID = "1.3.6.1.4.1.3704.1";
-/** REPORTED_TCB bytes (Milan, Genoa): 0 boot loader, 1 TEE, 6 SNP firmware, 7 microcode. */
-const TCB_FIELDS = [
-  ["boot loader", `${VCEK_OID}.3.1`, 0],
-  ["TEE", `${VCEK_OID}.3.2`, 1],
-  ["SNP", `${VCEK_OID}.3.3`, 6],
-  ["microcode", `${VCEK_OID}.3.8`, 7],
-] as const;
+/** The TCB components a minimum is given for (Milan and Genoa TCB_VERSION layout). */
+export interface SnpTcb {
+  bootLoader: number;
+  tee: number;
+  snp: number;
+  microcode: number;
+}
+
+export interface SnpPolicy {
+  /** VMPL the report must come from; default 0, the guest's most privileged level, where the signer runs. */
+  vmpl?: number;
+  /** Refuse a host with SMT enabled (sibling-thread side channels); default false. */
+  noSmt?: boolean;
+  /** Require the guest policy's SINGLE_SOCKET bit; default false. */
+  singleSocket?: boolean;
+  /** Minimum REPORTED_TCB per product (ARK name's product, e.g. "Milan"); overrides the built-in floor. */
+  minTcb?: Record<string, SnpTcb>;
+}
 
 /**
- * A VCEK is issued for one chip at one TCB. The report's CHIP_ID and REPORTED_TCB must be the ones
- * in the certificate, or a VCEK of an older, vulnerable TCB of the same chip could be presented.
+ * Built-in floor: refuses a TCB of zero firmware and microcode (pre-production or never-updated parts).
+ * It is a floor, not AMD's current recommendation: a relying party sets minTcb from AMD's bulletins.
  */
-export function vcekBindingProblem(vcek: X509Certificate, r: SnpReport): string | undefined {
-  const cert = parseDer(vcek.raw, "VCEK certificate");
-  const hwid = findByOid(cert, `${VCEK_OID}.4`);
-  if (!hwid || hwid.tag !== TAG.OCTET_STRING) return "VCEK has no hardware-id extension";
-  if (!r.chipIdMasked && !Buffer.from(hwid.value).equals(r.chipId)) {
-    return `report CHIP_ID ${hex(r.chipId).slice(0, 16)}… is not the VCEK's hardware id ${hex(hwid.value).slice(0, 16)}…`;
+export const SNP_MIN_TCB_FLOOR: SnpTcb = { bootLoader: 1, tee: 0, snp: 1, microcode: 1 };
+
+export function snpTcb(tcbVersion: bigint): SnpTcb {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(tcbVersion);
+  return { bootLoader: b[0]!, tee: b[1]!, snp: b[6]!, microcode: b[7]! };
+}
+
+/** Problems with the report whatever measurement the relying party expects. */
+export function snpPolicyProblems(r: SnpReport, product: string, policy: SnpPolicy): string[] {
+  const problems: string[] = [];
+  const p = r.policy;
+  if ((p & POLICY_MBZ) !== 0n) problems.push(`guest policy 0x${p.toString(16)} sets reserved bits 63:26`);
+  if ((p & POLICY_RESERVED_ONE) === 0n) problems.push(`guest policy 0x${p.toString(16)} clears bit 17, which must be one`);
+  if ((p & POLICY_MIGRATE_MA) !== 0n) problems.push("guest policy allows a migration agent, which can export the guest's memory");
+  if (policy.singleSocket === true && (p & POLICY_SINGLE_SOCKET) === 0n) problems.push("guest policy does not require a single socket");
+  if (policy.noSmt === true && ((r.platformInfo & PLATFORM_SMT_EN) !== 0n || (p & POLICY_SMT) !== 0n)) {
+    problems.push("SMT is enabled on the host or allowed by the guest policy");
   }
-  const tcb = Buffer.alloc(8);
-  tcb.writeBigUInt64LE(r.reportedTcb);
-  for (const [name, oid, index] of TCB_FIELDS) {
-    const ext = findByOid(cert, oid);
-    if (!ext || ext.tag !== TAG.OCTET_STRING) return `VCEK has no ${name} SPL extension`;
-    const spl = integerValue(parseDer(ext.value, `VCEK ${name} SPL`));
-    if (spl !== tcb[index]) return `report REPORTED_TCB ${name} SVN ${tcb[index]} is not the VCEK's ${spl}`;
+  const vmpl = policy.vmpl ?? 0;
+  if (r.vmpl !== vmpl) problems.push(`report comes from VMPL ${r.vmpl}, expected VMPL ${vmpl}`);
+  const min = policy.minTcb?.[product] ?? SNP_MIN_TCB_FLOOR;
+  const have = snpTcb(r.reportedTcb);
+  for (const k of Object.keys(min) as (keyof SnpTcb)[]) {
+    if (have[k] < min[k]) problems.push(`REPORTED_TCB ${k} SVN ${have[k]} is below the minimum ${min[k]} for ${product}`);
+  }
+  return problems;
+}
+
+/** AMD VCEK/VLEK certificate extensions (AMD "Versioned Chip Endorsement Key (VCEK) Certificate" spec). */
+const VCEK_OID = "1.3.6.1.4.1.3704.1";
+const TCB_FIELDS = [
+  ["bootLoader", `${VCEK_OID}.3.1`],
+  ["tee", `${VCEK_OID}.3.2`],
+  ["snp", `${VCEK_OID}.3.3`],
+  ["microcode", `${VCEK_OID}.3.8`],
+] as const;
+const HWID = `${VCEK_OID}.4`;
+const CSP_ID = `${VCEK_OID}.5`;
+
+function splValue(raw: Uint8Array): number | undefined {
+  const parsed = asn1js.fromBER(raw);
+  if (parsed.offset !== raw.length || !(parsed.result instanceof asn1js.Integer)) return undefined;
+  return parsed.result.valueBlock.valueDec;
+}
+
+/**
+ * A VCEK is issued for one chip at one TCB, a VLEK for one cloud provider at one TCB. The report's
+ * signing key type, CHIP_ID (VCEK) and REPORTED_TCB must be the certificate's, or an endorsement key
+ * of an older, vulnerable TCB could be presented.
+ */
+export function endorsementBindingProblem(cert: Cert, r: SnpReport): string | undefined {
+  const hwid = extension(cert, HWID);
+  if (r.signingKey === "vcek") {
+    if (!hwid) return "report is VCEK-signed but the certificate has no hardware-id extension (not a VCEK)";
+    if (!r.chipIdMasked && !Buffer.from(hwid).equals(r.chipId)) {
+      return `report CHIP_ID ${hex(r.chipId).slice(0, 16)}… is not the VCEK's hardware id ${hex(hwid).slice(0, 16)}…`;
+    }
+  } else if (hwid || !extension(cert, CSP_ID)) {
+    return "report is VLEK-signed but the certificate is not a VLEK (hardware id present or CSP id missing)";
+  }
+  const tcb = snpTcb(r.reportedTcb);
+  for (const [name, oid] of TCB_FIELDS) {
+    const ext = extension(cert, oid);
+    const spl = ext && splValue(ext);
+    if (spl === undefined) return `${r.signingKey.toUpperCase()} has no ${name} SPL extension`;
+    if (spl !== tcb[name]) return `report REPORTED_TCB ${name} SVN ${tcb[name]} is not the ${r.signingKey.toUpperCase()}'s ${spl}`;
   }
   return undefined;
 }
