@@ -113,13 +113,26 @@ describe("secure-signer CLI", () => {
     assert.deepEqual(await exited, [null, "SIGHUP"]);
   });
 
-  it("verify-evidence exits 0 on a real quote and 1 on a tampered one", async () => {
-    const ok = await cli("verify-evidence", join(VECTORS, "tdx-v4.quote"), "--collateral", join(VECTORS, "tdx-v4.collateral.json"), "--at", "2025-07-01T00:00:00Z");
+  it("verify-evidence exits 0 on a real quote and 1 on a tampered one, a stale nonce or missing expectations", async () => {
+    const quote = join(VECTORS, "sgx-dcap-v3.quote");
+    const at = ["--at", "2025-07-01T00:00:00Z"];
+    const expect = ["--expected-measurement", "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"];
+    const collateral = ["--collateral", join(VECTORS, "sgx-dcap-v3.collateral.json"), "--accept-tcb-status", "ConfigurationAndSWHardeningNeeded"];
+    const ok = await cli("verify-evidence", quote, ...expect, ...collateral, ...at);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /^VERIFIED/);
-    const bad = await cli("verify-evidence", join(VECTORS, "tampered/sgx-dcap-v3.qereport-flipped.quote"), "--at", "2025-07-01T00:00:00Z");
+    assert.match(ok.stdout, /^VERIFIED: /);
+    const bad = await cli("verify-evidence", join(VECTORS, "tampered/sgx-dcap-v3.qereport-flipped.quote"), ...expect, ...collateral, ...at);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /^REFUSED/);
-    assert.match(bad.stdout, /FAIL/);
+    assert.match(bad.stdout, /FAIL\] QE_REPORT_SIGNATURE/);
+    const stale = await cli("verify-evidence", quote, ...expect, ...collateral, ...at, "--nonce", "0x" + "11".repeat(32));
+    assert.equal(stale.code, 1);
+    assert.match(stale.stdout, /FAIL\] NONCE/);
+    const bare = await cli("verify-evidence", quote, ...at);
+    assert.equal(bare.code, 1);
+    assert.match(bare.stdout, /FAIL\] COLLATERAL[\s\S]*FAIL\] MEASUREMENT/);
+    const waived = await cli("verify-evidence", quote, "--any-measurement", "--no-collateral", ...at);
+    assert.equal(waived.code, 0, waived.stdout);
+    assert.match(waived.stdout, /^VERIFIED WITHOUT COLLATERAL FOR ANY MEASUREMENT: /);
   });
 });

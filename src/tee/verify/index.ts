@@ -213,7 +213,7 @@ function verifyIntel(q: IntelQuote, opts: VerifyOptions, at: Date): Part {
     if (opts.noCollateral === true) {
       notChecked.push("WITHOUT COLLATERAL: TCB status, QE identity collateral and CRLs were not checked, so a revoked or out-of-date platform passes");
     } else {
-      checks.push(check("COLLATERAL", false, "", "no Intel collateral given: a revoked or out-of-date platform cannot be told apart (give collateral, or noCollateral to skip)"));
+      checks.push(check("COLLATERAL", false, "", "no Intel collateral given: a revoked or out-of-date platform cannot be told apart (give it, or waive it with --no-collateral)"));
     }
   } else if (!pckOk) {
     notChecked.push("collateral: the PCK certificate was refused, so its TCB was not evaluated");
@@ -377,7 +377,7 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
   } else if (opts.anyMeasurement === true) {
     notChecked.push("ANY MEASUREMENT: no expected value given; anyone's code could have produced this evidence");
   } else {
-    checks.push(check("MEASUREMENT", false, "", "no expected measurement given: without one, anyone's code could have produced this evidence (give one, or anyMeasurement to skip)"));
+    checks.push(check("MEASUREMENT", false, "", "no expected measurement given: without one, anyone's code could have produced this evidence (give one, or waive it with --any-measurement)"));
   }
 
   for (const [field, value] of Object.entries(opts.expect ?? {})) {
