@@ -277,6 +277,11 @@ function parseForkInfo(config: ChainForkConfig, json: unknown): RequestFork {
 
 function requireFork(ctx: Context): RequestFork {
   if (ctx.fork === undefined) throw invalid("fork_info", `is required for type ${ctx.type}`);
+  // The zero root stands for "no chain" in the plan (DEPOSIT, VALIDATOR_REGISTRATION), which the
+  // chain check lets through; no chain has it, so a message signed under it is refused here.
+  if (ctx.fork.genesisValidatorsRoot.every((byte) => byte === 0)) {
+    throw invalid("fork_info/genesis_validators_root", "is zero, the root of no chain");
+  }
   return ctx.fork;
 }
 

@@ -93,6 +93,12 @@ describe("sign endpoint: bad input", () => {
         status: 400,
         message: /beacon_block\/version is GLOAS, which network mainnet does not schedule/,
       },
+      {
+        name: "a zero genesis_validators_root on a type without slashing protection",
+        body: JSON.stringify({ type: "RANDAO_REVEAL", fork_info: { ...forkInfo, genesis_validators_root: "0x" + "00".repeat(32) }, randao_reveal: { epoch: "411392" } }),
+        status: 400,
+        message: /fork_info\/genesis_validators_root is zero/,
+      },
       { name: "mismatched signingRoot", body: JSON.stringify({ ...good, signingRoot: ROOT }), status: 400, message: /signingRoot/ },
       { name: "oversize body", body: JSON.stringify({ ...good, padding: "x".repeat(2 * 1024 * 1024) }), status: 413, message: /large|limit/i },
       { name: "unknown key", body: JSON.stringify(good), pubkey: "0x" + "a0".repeat(48), status: 404, message: /no key/ },
@@ -111,7 +117,7 @@ describe("sign endpoint: bad input", () => {
       if (res.status !== c.status || body.code !== c.status || !c.message.test(body.message)) failures.push(`${c.name}: ${res.status} ${text.slice(0, 300)}`);
     }
     assert.deepEqual(failures, []);
-    assert.equal(cases.length, 21);
+    assert.equal(cases.length, 22);
 
     // The server still serves, and none of the refused attestations left a record: the same
     // source/target with the computed root signs now.

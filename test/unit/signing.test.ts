@@ -340,6 +340,12 @@ describe("planSigning: bad input", () => {
     refuses(with_(attestation, (b) => (b.fork_info.fork.previous_version = "0x02000000")), "fork_info/fork/previous_version");
     refuses(with_(attestation, (b) => (b.fork_info.fork.epoch = "269567")), "fork_info/fork/epoch");
     refuses(with_(attestation, (b) => (b.fork_info.genesis_validators_root = "0x00")), "fork_info/genesis_validators_root");
+    // The plan's zero root means "no chain", which only DEPOSIT and VALIDATOR_REGISTRATION may sign for.
+    const zero = "0x" + "00".repeat(32);
+    refuses(with_(caseNamed("RANDAO_REVEAL altair"), (b) => (b.fork_info.genesis_validators_root = zero)), "fork_info/genesis_validators_root");
+    const registration = cases.find((c) => c.type === "VALIDATOR_REGISTRATION")!;
+    const withZero = { ...clone(registration), fork_info: { ...clone(attestation).fork_info, genesis_validators_root: zero } };
+    assert.equal(toHex(plan(withZero).signingRoot), toHex(registration.expectedRoot));
   });
 });
 
