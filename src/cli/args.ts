@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
-
 export interface FlagSpec {
   kind: "string" | "number" | "boolean";
   description: string;
@@ -11,10 +10,15 @@ export interface FlagSpec {
   multiple?: boolean;
 }
 
-/** Parses `argv` against a flag table; unknown flags and missing values are usage errors. */
+/**
+ * Parses `argv` against a flag table; unknown flags and missing values are usage errors, unless
+ * `strict` is false: then only the table's flags are read (for a look at some of them before the
+ * command that has the rest parses the whole line).
+ */
 export function parseFlags(
   argv: string[],
   flags: Record<string, FlagSpec>,
+  strict = true,
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   const options = Object.fromEntries(
     Object.entries(flags).map(
@@ -22,7 +26,7 @@ export function parseFlags(
     ),
   );
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict });
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
   } catch (e) {
     throw new UsageError("USAGE", (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));

@@ -1,32 +1,9 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { networkSetting, SERVE_OPTIONS, type Flags } from "../config/config.js";
+import { WEB3SIGNER_FLAGS } from "../config/web3signer.js";
 import { requiredPreset } from "../signing/preset.js";
+import { parseFlags } from "./args.js";
 import { holdSighup } from "./sighup.js";
-
-/**
- * The network a command runs for, read before anything imports @lodestar/params: flag, then
- * environment, then --config file, as loadConfig ranks them.
- */
-function networkOf(argv: string[], env: NodeJS.ProcessEnv): string {
-  let config = env.SECURE_SIGNER_CONFIG;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--network") return argv[i + 1] ?? "mainnet";
-    if (arg.startsWith("--network=")) return arg.slice("--network=".length);
-    if (arg === "--config") config = argv[i + 1];
-    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
-  }
-  if (env.SECURE_SIGNER_NETWORK) return env.SECURE_SIGNER_NETWORK;
-  if (config) {
-    try {
-      const network = (JSON.parse(readFileSync(config, "utf8")) as { network?: unknown }).network;
-      if (typeof network === "string") return network;
-    } catch {
-      // loadConfig reports an unreadable config file with its own message
-    }
-  }
-  return "mainnet";
-}
 
 const argv = process.argv.slice(2);
 // Before anything slow, so that a SIGHUP sent to a `serve` just launched does not end it
@@ -35,11 +12,16 @@ if (argv[0] === "serve") holdSighup();
 
 /**
  * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
- * first imported, so the preset the chosen network needs is set here, before the commands load.
+ * first imported, so the preset the chosen network needs is set here, before the commands load:
+ * the network from the serve settings' flags, environment and config file, read as loadConfig
+ * reads them. The command parses the whole line, strictly, after.
  */
 let preset: string;
 try {
-  preset = requiredPreset(networkOf(argv, process.env));
+  const { values } = parseFlags(argv.slice(1), { ...SERVE_OPTIONS, ...WEB3SIGNER_FLAGS }, false);
+  // A flag given without its value is left to the command's parse to report.
+  const given: Flags = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  preset = requiredPreset(networkSetting(given, process.env));
 } catch (e) {
   console.error(`error: ${(e as Error).message}`);
   process.exit(2);

@@ -1,5 +1,6 @@
 import { startSigner, type RunningSigner } from "../app.js";
-import { loadConfig, SERVE_OPTIONS, type OptionName } from "../config/config.js";
+import { loadConfig, SERVE_OPTIONS, type Flags } from "../config/config.js";
+import { WEB3SIGNER_FLAGS } from "../config/web3signer.js";
 import { bufferedStdout, createLogger } from "../log.js";
 import { formatFlags, parseFlags } from "./args.js";
 import { UsageError } from "./errors.js";
@@ -13,13 +14,17 @@ export const serveCommand: Command = {
     "Usage: secure-signer serve [options]",
     "",
     "Options (each also as environment variable SECURE_SIGNER_<NAME>, e.g. SECURE_SIGNER_DATA_DIR,",
-    "or as a key of the --config JSON file; a flag beats the environment, which beats the file):",
+    "or as a key of the --config YAML or JSON file; a flag beats the environment, which beats the file):",
     formatFlags(SERVE_OPTIONS),
+    "",
+    "Web3Signer's names for the same settings (also WEB3SIGNER_<NAME> and WEB3SIGNER_ETH2_<NAME>, and",
+    "eth2.<name> in the config file, as Web3Signer reads them; docs/migration.md maps the others):",
+    formatFlags(WEB3SIGNER_FLAGS),
   ].join("\n"),
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, SERVE_OPTIONS);
+    const { values, positionals } = parseFlags(argv, { ...SERVE_OPTIONS, ...WEB3SIGNER_FLAGS });
     if (positionals.length > 0) throw new UsageError("USAGE", `unexpected argument "${positionals[0]}"`);
-    const config = loadConfig(values as Partial<Record<OptionName, string | boolean>>);
+    const config = loadConfig(values as Flags);
     const logger = createLogger(config.logLevel, bufferedStdout());
 
     // The daemon convention: SIGHUP re-reads the configuration, here the keystore directory (as

@@ -3,7 +3,9 @@ import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { isMap, isScalar, isSeq, parseDocument, type Scalar } from "yaml";
 import { ConfigError } from "./errors.js";
+import { fromWeb3Signer, WEB3SIGNER_NAMES, web3signerEnvName, web3signerFileKey, type Web3SignerFlag } from "./web3signer.js";
 import { DEFAULT_DB_TIMEOUT_MS } from "../slashing/store.js";
 
 /** Files in the data directory that `serve` writes and the offline CLI must find again. */
@@ -23,7 +25,8 @@ interface OptionSpec {
 /**
  * Every `serve` setting, one table: the flag is `--name`, the environment variable
  * SECURE_SIGNER_NAME (upper case, dashes as underscores), the config-file key the flag name.
- * Precedence: flag > environment > config file > default.
+ * Precedence: flag > environment > config file > default. Web3Signer's names for some of them
+ * are read too (web3signer.ts).
  */
 export const SERVE_OPTIONS = {
   "data-dir": { kind: "string", placeholder: "DIR", default: join(homedir(), ".secure-signer"), description: "where keys, the slashing database and the API token live" },
@@ -53,7 +56,7 @@ export const SERVE_OPTIONS = {
   "tls-key": { kind: "string", placeholder: "FILE", description: "PEM private key of --tls-cert" },
   "tls-client-ca": { kind: "string", placeholder: "FILE", description: "PEM CA bundle: require client certificates issued by it (mTLS)" },
   "host-allowlist": { kind: "string", placeholder: "HOSTS", description: "comma-separated Host header values accepted (default: any)" },
-  config: { kind: "string", placeholder: "FILE", description: "JSON config file with any of these settings by flag name" },
+  config: { kind: "string", placeholder: "FILE", description: "YAML (or JSON) config file with any of these settings by flag name" },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof SERVE_OPTIONS;
@@ -96,8 +99,17 @@ export type Config = Static<typeof ConfigSchema>;
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 export const envName = (name: string): string => `SECURE_SIGNER_${name.toUpperCase().replace(/-/g, "_")}`;
 
-/** `label` names where the value came from: "--port", "SECURE_SIGNER_PORT" or "port in config file F". */
-function coerce(spec: OptionSpec, raw: unknown, label: string): string | number | boolean {
+type Raw = string | boolean;
+/** A setting's value as one source gave it, and where from: "--port", "SECURE_SIGNER_PORT", "port in config file F". */
+interface Setting {
+  raw: Raw;
+  label: string;
+}
+
+/** Parsed flags, by our names or Web3Signer's (WEB3SIGNER_NAMES). */
+export type Flags = Partial<Record<string, Raw>>;
+
+function coerce(spec: OptionSpec, { raw, label }: Setting): string | number | boolean {
   if (spec.kind === "number") {
     const n = typeof raw === "number" ? raw : Number(raw);
     if (typeof raw === "boolean" || raw === "" || !Number.isFinite(n)) {
@@ -115,36 +127,102 @@ function coerce(spec: OptionSpec, raw: unknown, label: string): string | number 
   return raw;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
-  let parsed: unknown;
+/**
+ * The config file: YAML, as Web3Signer's `--config-file` is (JSON is YAML, so the JSON files of
+ * earlier versions still read). Read with YAML's failsafe schema: every value stays the text it
+ * was written as and is typed like an environment variable, so that a hex root or a large number
+ * is never turned into a float. A list (Web3Signer writes allowlists as lists) is a comma list.
+ */
+function readConfigFile(path: string): Map<string, string> {
+  let text: string;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (e) {
     throw new ConfigError("INVALID_CONFIG", `config file ${path}: ${(e as Error).message}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError("INVALID_CONFIG", `config file ${path}: must hold a JSON object`);
-  }
-  for (const key of Object.keys(parsed)) {
-    if (!(key in SERVE_OPTIONS) || key === "config") {
-      throw new ConfigError("INVALID_CONFIG", `config file ${path}: unknown setting "${key}"`);
+  const doc = parseDocument(text, { schema: "failsafe", prettyErrors: false });
+  const error = doc.errors[0];
+  if (error) throw new ConfigError("INVALID_CONFIG", `config file ${path}: ${error.message}`);
+  const values = new Map<string, string>();
+  if (doc.contents === null) return values;
+  if (!isMap(doc.contents)) throw new ConfigError("INVALID_CONFIG", `config file ${path}: must hold settings as name: value (a YAML mapping or a JSON object)`);
+  const known = new Set<string>([...Object.keys(SERVE_OPTIONS), ...(Object.keys(WEB3SIGNER_NAMES) as Web3SignerFlag[]).map(web3signerFileKey)]);
+  for (const { key, value } of doc.contents.items) {
+    const name = isScalar(key) ? String(key.value) : "";
+    if (!known.has(name) || name === "config" || name === "config-file") {
+      throw new ConfigError("INVALID_CONFIG", `config file ${path}: unknown setting "${name}"`);
     }
+    if (isScalar(value)) values.set(name, String(value.value));
+    else if (isSeq(value) && value.items.every((item) => isScalar(item))) values.set(name, value.items.map((item) => String((item as Scalar).value)).join(","));
+    else throw new ConfigError("INVALID_CONFIG", `config file ${path}: ${name} must be a value or a list of values`);
   }
-  return parsed as Record<string, unknown>;
+  return values;
+}
+
+/**
+ * What one source gives, by our names: its own names beside Web3Signer's for the same settings.
+ * Both for one setting in one source is a mistake to point out, whichever was meant.
+ */
+function fromSource(ours: (name: OptionName) => Setting | undefined, theirs: (name: Web3SignerFlag) => Setting | undefined): Map<string, Setting> {
+  const out = new Map<string, Setting>();
+  for (const name of Object.keys(SERVE_OPTIONS) as OptionName[]) {
+    const setting = ours(name);
+    if (setting !== undefined) out.set(name, setting);
+  }
+  const given = (name: Web3SignerFlag) => {
+    const setting = theirs(name);
+    return setting === undefined ? undefined : { raw: String(setting.raw), label: setting.label };
+  };
+  for (const [name, setting] of fromWeb3Signer(given)) {
+    const own = out.get(name);
+    if (own !== undefined) throw new ConfigError("INVALID_CONFIG", `${own.label} and ${setting.label} are the same setting: give one`);
+    out.set(name, setting);
+  }
+  return out;
+}
+
+const setting = (raw: Raw | undefined, label: string): Setting | undefined => (raw === undefined ? undefined : { raw, label });
+
+/** Each setting from the first source that has it: flags, then environment, then config file. */
+function settings(flags: Flags, env: NodeJS.ProcessEnv): Map<string, Setting> {
+  const fromFlags = fromSource(
+    (name) => setting(flags[name], `--${name}`),
+    // A Web3Signer flag of the same name as ours (--network) is ours.
+    (name) => (name in SERVE_OPTIONS ? undefined : setting(flags[name], `--${name}`)),
+  );
+  const fromEnv = fromSource(
+    (name) => setting(env[envName(name)], envName(name)),
+    (name) => setting(env[web3signerEnvName(name)], web3signerEnvName(name)),
+  );
+  const configPath = fromFlags.get("config") ?? fromEnv.get("config");
+  const merged = new Map([...fromEnv, ...fromFlags]);
+  if (configPath === undefined) return merged;
+  const path = String(configPath.raw);
+  const file = readConfigFile(path);
+  const fromFile = fromSource(
+    (name) => setting(file.get(name), `${name} in config file ${path}`),
+    (name) => setting(file.get(web3signerFileKey(name)), `${web3signerFileKey(name)} in config file ${path}`),
+  );
+  return new Map([...fromFile, ...merged]);
+}
+
+/**
+ * The network `serve` would run for, from the same sources loadConfig reads: the CLI entry point
+ * needs it before anything imports @lodestar/* (signing/preset.ts).
+ */
+export function networkSetting(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
+  const network = settings(flags, env).get("network");
+  return network === undefined ? SERVE_OPTIONS.network.default : String(network.raw);
 }
 
 /** Merges flags (already parsed by the CLI), environment and config file into one validated Config. */
-export function loadConfig(flags: Partial<Record<OptionName, string | boolean>>, env: NodeJS.ProcessEnv = process.env): Config {
-  const configPath = (flags.config as string | undefined) ?? env[envName("config")];
-  const file = configPath ? readConfigFile(configPath) : {};
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
+  const given = settings(flags, env);
   const merged: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SERVE_OPTIONS) as [OptionName, OptionSpec][]) {
     if (name === "config") continue;
-    let value: string | number | boolean | undefined;
-    if (flags[name] !== undefined) value = coerce(spec, flags[name], `--${name}`);
-    else if (env[envName(name)] !== undefined) value = coerce(spec, env[envName(name)], envName(name));
-    else if (file[name] !== undefined) value = coerce(spec, file[name], `${name} in config file ${configPath}`);
-    else value = spec.default;
+    const from = given.get(name);
+    let value = from === undefined ? spec.default : coerce(spec, from);
     // Paths are made absolute once, so that nothing later depends on the working directory.
     if (typeof value === "string" && (spec.placeholder === "DIR" || spec.placeholder === "FILE")) value = resolve(value);
     if (value !== undefined) merged[camel(name)] = value;

@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadConfig } from "../../src/config/config.js";
+import { loadConfig, networkSetting } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "config-test-"));
@@ -47,6 +47,78 @@ describe("configuration", () => {
     assert.equal(loadConfig({}, { SECURE_SIGNER_REQUIRE_ATTESTED: "false" }).requireAttested, false);
   });
 
+  it("reads a YAML config file, the JSON of earlier versions, and lists as comma lists", () => {
+    const yaml = file(
+      [
+        "# secure-signer",
+        "port: 7001",
+        "network: hoodi",
+        "genesis-validators-root: 0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f # unquoted hex stays text",
+        "require-attested: true",
+        "startup-floor-epochs: off",
+        "host-allowlist: [LocalHost, 127.0.0.1]",
+        "",
+      ].join("\n"),
+    );
+    const c = loadConfig({ config: yaml }, {});
+    assert.equal(c.port, 7001);
+    assert.equal(c.network, "hoodi");
+    assert.equal(c.genesisValidatorsRoot, "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f");
+    assert.equal(c.requireAttested, true);
+    assert.equal(c.startupFloorEpochs, "off");
+    assert.deepEqual(c.hostAllowlist, ["localhost", "127.0.0.1"]);
+    assert.equal(loadConfig({ config: file({ port: 7002, "require-attested": false }) }, {}).port, 7002);
+    assert.equal(loadConfig({ config: file("") }, {}).port, 9000, "an empty file sets nothing");
+  });
+
+  it("takes Web3Signer's names for the same settings, from its flags, environment and config file", () => {
+    // A Web3Signer config file as its documentation writes one: eth2 options under eth2.
+    const w3s = file(
+      [
+        "http-listen-host: \"0.0.0.0\"",
+        "http-listen-port: 9100",
+        "http-host-allowlist: [\"signer.internal\", \"localhost\"]",
+        "logging: \"DEBUG\"",
+        "eth2.network: \"hoodi\"",
+        "eth2.keystores-path: \"/var/lib/keys\"",
+        "eth2.keystores-passwords-path: \"/var/lib/passwords\"",
+        "eth2.slashing-protection-db-url: \"jdbc:postgresql://db.internal:5433/web3signer?sslmode=require\"",
+        "eth2.slashing-protection-db-username: \"signer\"",
+        "eth2.slashing-protection-db-password: \"p@ss:w/rd\"",
+        "eth2.slashing-protection-pruning-enabled: true",
+        "eth2.slashing-protection-pruning-interval: 24",
+        "",
+      ].join("\n"),
+    );
+    const c = loadConfig({ "config-file": w3s }, {});
+    assert.equal(c.host, "0.0.0.0");
+    assert.equal(c.port, 9100);
+    assert.deepEqual(c.hostAllowlist, ["signer.internal", "localhost"]);
+    assert.equal(c.logLevel, "debug");
+    assert.equal(c.network, "hoodi");
+    assert.equal(c.keystoresDir, "/var/lib/keys");
+    assert.equal(c.keystoresPasswordsDir, "/var/lib/passwords");
+    assert.equal(c.slashingDb, "postgres://signer:p%40ss%3Aw%2Frd@db.internal:5433/web3signer?sslmode=require");
+    assert.equal(c.pruneIntervalMinutes, 24 * 60);
+    assert.equal(networkSetting({ "config-file": w3s }, {}), "hoodi");
+
+    // Each source keeps its rank whatever the names: a flag beats the environment beats the file.
+    const ranked = loadConfig({ config: w3s, "http-listen-port": "9200" }, { WEB3SIGNER_LOGGING: "warn", SECURE_SIGNER_HOST: "127.0.0.9", WEB3SIGNER_ETH2_NETWORK: "sepolia" });
+    assert.equal(ranked.port, 9200);
+    assert.equal(ranked.logLevel, "warn");
+    assert.equal(ranked.host, "127.0.0.9");
+    assert.equal(ranked.network, "sepolia");
+    assert.equal(networkSetting({ config: w3s }, { WEB3SIGNER_ETH2_NETWORK: "sepolia" }), "sepolia");
+    assert.equal(networkSetting({ network: "gnosis", config: w3s }, { WEB3SIGNER_ETH2_NETWORK: "sepolia" }), "gnosis");
+    assert.equal(networkSetting({}, { WEB3SIGNER_CONFIG_FILE: w3s }), "hoodi");
+    assert.equal(networkSetting({}, {}), "mainnet");
+
+    assert.equal(loadConfig({ logging: "OFF" }, {}).logLevel, "silent");
+    assert.equal(loadConfig({ logging: "all" }, {}).logLevel, "trace");
+    assert.equal(loadConfig({ "slashing-protection-pruning-enabled": "false", "slashing-protection-pruning-interval": "48" }, {}).pruneIntervalMinutes, 0);
+    assert.equal(loadConfig({ "slashing-protection-db-url": "jdbc:postgresql://localhost/web3signer" }, {}).slashingDb, "postgres://localhost/web3signer");
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ["a port that is not a number", () => loadConfig({ port: "http" }, {}), /--port must be a number, got "http"/],
     ["a port out of range", () => loadConfig({ port: "70000" }, {}), /--port/],
@@ -63,8 +135,18 @@ describe("configuration", () => {
     ["client CA without TLS", () => loadConfig({ "tls-client-ca": "ca.pem" }, {}), /--tls-client-ca needs --tls-cert/],
     ["keystores without passwords", () => loadConfig({ "keystores-dir": "k" }, {}), /--keystores-dir and --keystores-passwords-dir go together/],
     ["an unknown key in the file", () => loadConfig({ config: file({ prot: 1 }) }, {}), /unknown setting "prot"/],
-    ["a file that is not JSON", () => loadConfig({ config: file("port: 1") }, {}), /config file .*: /],
-    ["a file that is not an object", () => loadConfig({ config: file([1]) }, {}), /must hold a JSON object/],
+    ["a file that is not YAML", () => loadConfig({ config: file("port: [1") }, {}), /config file .*: /],
+    ["a file that is not an object", () => loadConfig({ config: file([1]) }, {}), /must hold settings as name: value/],
+    ["a nested value in the file", () => loadConfig({ config: file({ port: { n: 1 } }) }, {}), /port must be a value or a list of values/],
+    ["a Web3Signer key without its eth2. prefix in the file", () => loadConfig({ config: file({ "slashing-protection-db-url": "jdbc:postgresql://h/db" }) }, {}), /unknown setting "slashing-protection-db-url"/],
+    ["our name and Web3Signer's for one setting", () => loadConfig({ port: "1", "http-listen-port": "2" }, {}), /--port and --http-listen-port are the same setting: give one/],
+    ["both in the environment", () => loadConfig({}, { SECURE_SIGNER_NETWORK: "hoodi", WEB3SIGNER_ETH2_NETWORK: "hoodi" }), /SECURE_SIGNER_NETWORK and WEB3SIGNER_ETH2_NETWORK are the same setting/],
+    ["a Web3Signer log level that does not exist", () => loadConfig({ logging: "LOUD" }, {}), /--logging must be one of OFF, FATAL, ERROR, WARN, INFO, DEBUG, TRACE, ALL, got LOUD/],
+    ["a database URL that is not JDBC PostgreSQL", () => loadConfig({ "slashing-protection-db-url": "jdbc:mysql://h/db" }, {}), /--slashing-protection-db-url must be jdbc:postgresql:\/\/HOST\[:PORT\]\/DATABASE/],
+    ["a database user without the URL", () => loadConfig({ "slashing-protection-db-username": "u" }, {}), /--slashing-protection-db-username needs the database URL/],
+    ["a password without the user", () => loadConfig({ "slashing-protection-db-url": "jdbc:postgresql://h/db", "slashing-protection-db-password": "p" }, {}), /needs slashing-protection-db-username/],
+    ["pruning neither true nor false", () => loadConfig({ "slashing-protection-pruning-enabled": "yes" }, {}), /--slashing-protection-pruning-enabled must be true or false/],
+    ["a pruning interval in fractions of hours", () => loadConfig({ "slashing-protection-pruning-interval": "1.5" }, {}), /must be a whole number of hours/],
     ["a wrong type in the file", () => loadConfig({ config: file({ port: "x" }) }, {}), /port in config file .* must be a number/],
   ];
   for (const [name, run, message] of bad) {
