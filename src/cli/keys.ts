@@ -12,12 +12,14 @@ import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
 import { platformFor } from "../tee/fromConfig.js";
+import { verifiedTransportKey, verifyEvidenceFile } from "../tee/verify/index.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { formatFlags, parseFlags, type FlagSpec } from "./args.js";
 import { UsageError } from "./errors.js";
 import type { Command } from "./command.js";
 import { writeJsonOutput } from "./common.js";
+import { EVIDENCE_FLAGS, evidenceOptions } from "./verifyEvidence.js";
 
 /** The serve settings that say where the sealed keys are and which platform unseals them. */
 export const PLATFORM_FLAGS = Object.fromEntries(
@@ -31,7 +33,10 @@ const FLAGS = {
   count: { kind: "number", placeholder: "N", description: "generate: how many keys (default 1)" },
   "passwords-dir": { kind: "string", placeholder: "DIR", description: "import, encrypt-for-signer: NAME.txt password of each NAME.json keystore" },
   "keystores-dir": { kind: "string", placeholder: "DIR", description: "encrypt-for-signer: the keystores to encrypt" },
-  "signer-key": { kind: "string", placeholder: "HEX", description: "encrypt-for-signer: the signer's transport public key (secure-signer keys transport-key)" },
+  ...EVIDENCE_FLAGS,
+  evidence: { kind: "string", placeholder: "FILE", description: "encrypt-for-signer: the signer's evidence; encrypts only to the transport key it verifiably binds (verify-evidence flags apply)" },
+  "signer-key": { kind: "string", placeholder: "HEX", description: "encrypt-for-signer: the signer's transport public key; with --evidence it must be the one bound" },
+  "insecure-unverified-signer-key": { kind: "boolean", description: "encrypt-for-signer: encrypt to --signer-key without evidence (anyone who swaps the key gets the keystores)" },
   "slashing-protection": { kind: "string", placeholder: "FILE", description: "encrypt-for-signer: EIP-3076 file to import with the keys" },
   "withdrawal-address": { kind: "string", placeholder: "ADDR", description: "deposit-data: execution address for the withdrawal credentials" },
   "withdrawal-type": { kind: "string", placeholder: "0x01|0x02", description: "deposit-data: 0x01 (default) or 0x02 (compounding)" },
@@ -53,8 +58,9 @@ const USAGE = [
   "  list                                 list sealed public keys",
   "  delete PUBKEY…                       delete sealed keys (their slashing records are kept)",
   "  transport-key                        print the signer's transport public key",
-  "  encrypt-for-signer --signer-key HEX --keystores-dir DIR --passwords-dir DIR [--slashing-protection FILE]",
-  "                                       on another machine: encrypt a keymanager import to the signer",
+  "  encrypt-for-signer --evidence FILE --expected-measurement HEX --collateral FILE --keystores-dir DIR --passwords-dir DIR",
+  "                     [--slashing-protection FILE] [other verify-evidence flags]",
+  "                                       on another machine: encrypt a keymanager import to the attested signer",
   "  deposit-data --withdrawal-address ADDR [--withdrawal-type 0x01|0x02] [--amount-gwei N] [--pubkeys …]",
   "                                       deposit data JSON as staking-deposit-cli writes it",
   "  exit PUBKEY --validator-index N --epoch N",
@@ -168,14 +174,27 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   },
   async "encrypt-for-signer"(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
-    for (const flag of ["signer-key", "keystores-dir", "passwords-dir"]) {
+    for (const flag of ["keystores-dir", "passwords-dir"]) {
       if (!values[flag]) throw new UsageError("USAGE", `encrypt-for-signer needs --${flag}`);
+    }
+    const claimed = values["signer-key"] as string | undefined;
+    let signerKey: Uint8Array | string;
+    if (values.evidence) {
+      // A key swapped in transit would receive the keystores and their passwords: only evidence that
+      // verifies, against the caller's expectations, says which key the attested signer holds.
+      const { result, text } = await verifyEvidenceFile(values.evidence as string, evidenceOptions(values));
+      if (!result.ok) console.error(text);
+      signerKey = verifiedTransportKey(result, claimed);
+    } else if (claimed && values["insecure-unverified-signer-key"]) {
+      signerKey = claimed;
+    } else {
+      throw new UsageError("USAGE", "encrypt-for-signer needs --evidence FILE (or --signer-key HEX with --insecure-unverified-signer-key)");
     }
     const slashing = values["slashing-protection"] ? await readFile(values["slashing-protection"] as string, "utf8") : undefined;
     const { request, files, errors } = await importRequestFromDir(values["keystores-dir"] as string, values["passwords-dir"] as string, slashing);
     for (const { message } of errors) console.error(`error: ${message}`);
     if (errors.length > 0) return 1;
-    await writeJsonOutput(values, encryptImportRequest(values["signer-key"] as string, request));
+    await writeJsonOutput(values, encryptImportRequest(signerKey, request));
     console.error(`encrypted ${files.length} keystores for the signer: POST the output to /eth/v1/keystores`);
     return 0;
   },

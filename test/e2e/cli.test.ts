@@ -135,4 +135,25 @@ describe("secure-signer CLI", () => {
     assert.equal(waived.code, 0, waived.stdout);
     assert.match(waived.stdout, /^VERIFIED WITHOUT COLLATERAL FOR ANY MEASUREMENT: /);
   });
+
+  it("encrypt-for-signer encrypts only to a key evidence verifies, or a bare key with the insecure flag", async (t) => {
+    const dir = await tempDir(t, "cli-encrypt");
+    await mkdir(join(dir, "keystores"));
+    const dirs = ["--keystores-dir", join(dir, "keystores"), "--passwords-dir", join(dir, "keystores"), "--out", join(dir, "out.json")];
+    const bare = await cli("keys", "encrypt-for-signer", "--signer-key", "0x" + "42".repeat(32), ...dirs);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /needs --evidence FILE \(or --signer-key HEX with --insecure-unverified-signer-key\)/);
+    // Genuine Intel evidence, but its report data does not bind the transport key the file states.
+    const evidence = join(dir, "evidence.json");
+    const quote = await readFile(join(VECTORS, "sgx-dcap-v3.quote"));
+    await writeFile(evidence, JSON.stringify({ format: "sgx-dcap", quote: quote.toString("base64"), transportPublicKey: "0x" + "42".repeat(32), blsPubkeys: [] }));
+    const expectations = ["--any-measurement", "--no-collateral", "--at", "2025-07-01T00:00:00Z"];
+    const refused = await cli("keys", "encrypt-for-signer", "--evidence", evidence, ...expectations, ...dirs);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /evidence refused, not encrypting to it: REPORT_DATA/);
+    await assert.rejects(readFile(join(dir, "out.json")));
+    const insecure = await cli("keys", "encrypt-for-signer", "--signer-key", "0x" + "42".repeat(32), "--insecure-unverified-signer-key", ...dirs);
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.match(await readFile(join(dir, "out.json"), "utf8"), /transport_encrypted/);
+  });
 });

@@ -1,6 +1,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { verifyEvidence, type VerifyOptions, type VerifyResult } from "../../src/tee/verify/index.js";
+import { verifiedTransportKey, verifyEvidence, type VerifyOptions, type VerifyResult } from "../../src/tee/verify/index.js";
+import { reportData } from "../../src/tee/reportData.js";
 import { TeeError } from "../../src/tee/errors.js";
 import {
   amdPki,
@@ -288,5 +289,33 @@ describe("finding 6: SEV-SNP policy, VLEK, CRLs", () => {
     assert.match(r.reasons[0]!, /SEV-Milan.*is revoked by the AMD CRL 1/);
     const foreign = verifyEvidence(buildSnpReport(amd), snpOpts({ amdCrls: [intel.rootCrl] }));
     assert.match(foreign.reasons[0]!, /no CRL given is signed by "CN=ARK-Milan/);
+  });
+});
+
+describe("finding 8: the transport key encrypt-for-signer may encrypt to", () => {
+  const transportPublicKey = new Uint8Array(32).fill(0x42);
+  const evidenceFor = (bound: Uint8Array, stated = bound) => ({
+    platform: "tsm",
+    format: "tdx",
+    quote: buildQuote(intel, { version: 4, tee: "tdx", reportData: reportData({ transportPublicKey: bound, blsPubkeys: [] }) }).toString("base64"),
+    transportPublicKey: "0x" + Buffer.from(stated).toString("hex"),
+    blsPubkeys: [],
+  });
+
+  it("is the key verified evidence binds, and only that key", () => {
+    const r = verifyEvidence(evidenceFor(transportPublicKey), intelOpts("tdx"));
+    assert.deepEqual(verifiedTransportKey(r), transportPublicKey);
+    assert.deepEqual(verifiedTransportKey(r, "0x" + "42".repeat(32)), transportPublicKey);
+    assert.throws(() => verifiedTransportKey(r, "0x" + "43".repeat(32)), isInvalid(/signer key 4343.* is not the transport key 4242.* the evidence binds/));
+  });
+
+  it("does not exist for evidence that does not verify or binds no key", () => {
+    // A man in the middle who states his own key next to the genuine quote.
+    const swapped = verifyEvidence(evidenceFor(transportPublicKey, new Uint8Array(32).fill(0x66)), intelOpts("tdx"));
+    assert.throws(() => verifiedTransportKey(swapped), isInvalid(/evidence refused, not encrypting to it: REPORT_DATA/));
+    const unexpected = verifyEvidence(evidenceFor(transportPublicKey), { ...intelOpts("tdx"), anyMeasurement: undefined, expectedMeasurement: "00".repeat(48) });
+    assert.throws(() => verifiedTransportKey(unexpected), isInvalid(/MEASUREMENT/));
+    const raw = verifyEvidence(buildQuote(intel, { version: 4, tee: "tdx" }), intelOpts("tdx"));
+    assert.throws(() => verifiedTransportKey(raw), isInvalid(/binds no transport key/));
   });
 });

@@ -36,6 +36,8 @@ export interface VerifyResult {
   notChecked: string[];
   /** Checks the caller switched off (e.g. "WITHOUT COLLATERAL"), printed next to the verdict. */
   labels: string[];
+  /** The transport key and BLS keys the report data was checked to bind, when it was. */
+  bound?: { transportPublicKey: Uint8Array; blsPubkeys: string[] };
   /** Other fields a policy may want (MRSIGNER, RTMRs, TCB, chip id …). */
   details: Record<string, string | number | boolean>;
 }
@@ -407,8 +409,10 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
       checks.push(check("REPORT_DATA", false, "", `evidence file states report data ${stated} but the signed quote holds ${hex(reportData)}`));
     }
   }
+  let boundClaim: VerifyResult["bound"];
   if (claim) {
     const bound = checkReportData(reportData, claim);
+    if (bound.ok) boundClaim = { transportPublicKey: claim.transportPublicKey, blsPubkeys: claim.blsPubkeys };
     checks.push(
       check(
         "REPORT_DATA",
@@ -436,7 +440,22 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
       ...(debug && opts.allowDebug === true ? ["OF A DEBUG TEE"] : []),
     ],
     details: { ...part.details, debug },
+    ...(boundClaim ? { bound: boundClaim } : {}),
   };
+}
+
+/**
+ * The transport key a passing verification proved the attested signer holds: the only key
+ * `keys encrypt-for-signer` may encrypt keystores to. `claimed` (hex), when given, must be that key.
+ */
+export function verifiedTransportKey(result: VerifyResult, claimed?: string): Uint8Array {
+  if (!result.ok) throw invalid(`evidence refused, not encrypting to it: ${result.reasons.join("; ")}`);
+  if (!result.bound) throw invalid("evidence binds no transport key (give the signer's evidence JSON, or --transport-key with a raw quote)");
+  const key = result.bound.transportPublicKey;
+  if (claimed !== undefined && normaliseMeasurement(claimed) !== hex(key)) {
+    throw invalid(`signer key ${normaliseMeasurement(claimed)} is not the transport key ${hex(key)} the evidence binds`);
+  }
+  return key;
 }
 
 /** What the CLI can set: files instead of bytes, and never the trust anchors. */
