@@ -3,9 +3,10 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
 import { registerEvidenceRoute } from "./api/evidence.js";
-import type { HealthCheck } from "./api/health.js";
+import { diskSpaceCheck, type HealthCheck } from "./api/health.js";
 import { registerKeymanager } from "./api/keymanager.js";
-import { registerReloadRoute } from "./api/reload.js";
+import { openAccess } from "./api/auth.js";
+import { registerReloadRoute, Reloads } from "./api/reload.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
@@ -26,7 +27,6 @@ import { openSlashingProtection } from "./slashing/open.js";
 import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";
-import { Coalesced } from "./util/coalesced.js";
 import { Exclusive } from "./util/exclusive.js";
 
 export interface RunningSigner {
@@ -112,7 +112,8 @@ async function start(
     logKeystoreErrors(logger, loaded.errors);
     logger.info({ loaded: loaded.added, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
-  const reloads = new Coalesced(() => reloadKeystoreDir(dirKeys, config.keystoresDir, logger));
+  const reloads = new Reloads(() => reloadKeystoreDir(dirKeys, config.keystoresDir, logger));
+  const access = await openAccess(apiTokenFile(config.dataDir), config.signingTokenFile);
 
   const floor =
     config.startupFloorEpochs === "off"
@@ -157,6 +158,7 @@ async function start(
     },
   });
 
+  // What signing needs, one check each; /healthcheck is UP only when all are.
   const health: HealthCheck[] = [
     {
       id: "keys-check",
@@ -167,12 +169,20 @@ async function start(
       },
     },
     { id: "slashing-protection-db", run: () => slashing.health() },
+    diskSpaceCheck(config.dataDir, config.minFreeDiskMb * 1024 * 1024),
     { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
   ];
 
   const app = await buildServer({
     logger,
     bodyLimit: config.bodyLimit,
+    limits: {
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      idleTimeoutMs: config.idleConnectionTimeoutSeconds * 1000,
+      maxConnections: config.maxConnections,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    },
     ...(config.tlsCert && config.tlsKey && {
       tls: {
         cert: readFileSync(config.tlsCert),
@@ -180,13 +190,15 @@ async function start(
         ...(config.tlsClientCa && { clientCa: readFileSync(config.tlsClientCa) }),
       },
     }),
-    ...(config.hostAllowlist && { hostAllowlist: config.hostAllowlist }),
+    hostAllowlist: config.hostAllowlist,
+    access,
+    allowDepositSigning: config.allowDepositSigning,
     health,
     eth2: { keys, service },
     plugins: [
       (app) => registerMetricsRoute(app, metrics),
       (app) => registerEvidenceRoute(app, { platform, keys, transportKey }),
-      (app) => registerReloadRoute(app, () => void reloads.request()),
+      (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
       (app) =>
         registerKeymanager(app, {
           keys,
@@ -198,7 +210,7 @@ async function start(
           genesisValidatorsRoot,
           readOnly,
           mutations: keyMutations,
-          tokenFile: apiTokenFile(config.dataDir),
+          operator: access.operator,
         }),
     ],
   });
@@ -224,17 +236,22 @@ function logKeystoreErrors(logger: Logger, errors: KeystoreDirError[]): void {
   for (const { file, message } of errors) logger.error({ file }, `keystore not loaded: ${message}`);
 }
 
-/** One reload (POST /reload, SIGHUP): its outcome goes to the log and the keys-check health check, never to the caller. */
-async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: string | undefined, logger: Logger): Promise<void> {
+/**
+ * One reload (POST /reload, SIGHUP): its outcome goes to the log, the keys-check health check and
+ * GET /reload, never to the caller. Resolves with the number of keystores that failed.
+ */
+async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: string | undefined, logger: Logger): Promise<number> {
   if (!dirKeys) {
     logger.info("reload requested: no --keystores-dir, nothing to reload");
-    return;
+    return 0;
   }
   try {
     const { added, removed, unchanged, decrypted, errors } = await dirKeys.reload();
     logKeystoreErrors(logger, errors);
     logger.info({ added, removed, unchanged, failed: errors.length, decrypted, dir }, "keystores reloaded");
+    return errors.length;
   } catch (e) {
     logger.error({ err: e, dir }, "keystores reload failed");
+    throw e;
   }
 }

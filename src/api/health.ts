@@ -1,3 +1,4 @@
+import { statfs } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 
 export type Status = "UP" | "DOWN";
@@ -11,6 +12,22 @@ export interface CheckResult {
 export interface HealthCheck {
   id: string;
   run(): Promise<CheckResult>;
+}
+
+/**
+ * DOWN when the file system holding `dir` has less than `minFreeBytes` free for the signer: the
+ * slashing database (SQLite) and sealed keys live there, and once a commit cannot grow the file
+ * every block and attestation is refused. Reported before that, so an orchestrator can act first.
+ */
+export function diskSpaceCheck(dir: string, minFreeBytes: number): HealthCheck {
+  return {
+    id: "disk-space",
+    run: async () => {
+      const fs = await statfs(dir);
+      const free = fs.bavail * fs.bsize;
+      return { status: free >= minFreeBytes ? "UP" : "DOWN", data: { "free-bytes": free, "min-free-bytes": minFreeBytes } };
+    },
+  };
 }
 
 async function runCheck(check: HealthCheck): Promise<{ id: string } & CheckResult> {

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
@@ -20,8 +19,8 @@ import { attest } from "../tee/evidence.js";
 import type { Platform } from "../tee/platform.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
-import { ensureApiToken } from "./apiToken.js";
-import { AuthError, publicError, statusFor } from "./errors.js";
+import type { BearerTokens } from "./auth.js";
+import { publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
 
 /**
@@ -43,8 +42,8 @@ export interface KeymanagerOptions extends KeymanagerKeys {
   readOnly?: ReadonlySet<string>;
   /** Where imports, deletes and keygen queue; shared with the keystore-directory reload when given. */
   mutations?: Exclusive;
-  /** `<dataDir>/api-token.txt`: created (0600) with a random token on first start. */
-  tokenFile: string;
+  /** The API token, which every route requires. */
+  operator: BearerTokens;
 }
 
 
@@ -83,14 +82,9 @@ const Evidence = Type.Object({
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function digest(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
-}
-
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const { keys, sealedStore, derivationPaths, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
   const readOnly = opts.readOnly ?? new Set<string>();
-  const tokenDigest = digest(await ensureApiToken(opts.tokenFile));
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
   const mutations = opts.mutations ?? new Exclusive();
@@ -130,13 +124,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     void reply.status(status).send({ message });
   });
 
-  app.addHook("onRequest", async (request) => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer +(\S+)\s*$/i.exec(header);
-    if (!match) throw new AuthError("UNAUTHORIZED", "missing Authorization: Bearer <token> header");
-    // Comparing digests keeps the comparison constant-time whatever the presented token's length.
-    if (!timingSafeEqual(digest(match[1]!), tokenDigest)) throw new AuthError("FORBIDDEN", "invalid API token");
-  });
+  app.addHook("onRequest", async (request) => opts.operator.require(request, "the keymanager API"));
 
   app.get(
     "/eth/v1/keystores",

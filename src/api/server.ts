@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { guardSigningRoutes, type Access } from "./auth.js";
 import { registerErrorHandler } from "./errors.js";
 import { registerEth2Routes, type Eth2Deps } from "./eth2.js";
 import { registerHealthRoutes, type HealthCheck } from "./health.js";
@@ -13,13 +14,39 @@ export interface TlsOptions {
   clientCa?: Buffer;
 }
 
+/**
+ * What one client may hold of the server. Without these a body that never finishes holds its
+ * connection and its buffered bytes forever, and a few hundred such connections exhaust the
+ * process's files and memory (issue 19).
+ */
+export interface ConnectionLimits {
+  /** Longest wait for a request's headers (and, over TLS, for the handshake) once a connection is open. */
+  headersTimeoutMs: number;
+  /** Longest wait for a whole request, headers and body; then 408 and the connection is closed. */
+  requestTimeoutMs: number;
+  /** A connection with no request in progress and no traffic is closed after this long. */
+  idleTimeoutMs: number;
+  /** Connections open at once; one more is closed as soon as it is accepted. */
+  maxConnections: number;
+  /** On close, requests still in progress after this long have their connections closed. */
+  shutdownTimeoutMs: number;
+}
+
+/** Entries of a Host allowlist that accept any Host, as Web3Signer spells them. */
+const ANY_HOST = new Set(["*", "all", "any"]);
+
 export interface ServerOptions {
   logger: Logger;
   /** Largest request body accepted; larger ones get 413 before they are parsed. */
   bodyLimit: number;
+  limits: ConnectionLimits;
   tls?: TlsOptions;
-  /** Host header values (without port) accepted; any other gets 403. Undefined accepts any. */
-  hostAllowlist?: string[];
+  /** Host header values (without port) accepted; any other gets 403. `*`, `all` or `any` accepts any. */
+  hostAllowlist: string[];
+  /** The tokens the routes check (docs/api.md, "Access model"). */
+  access: Access;
+  /** Whether DEPOSIT may be signed over the API (with the API token). */
+  allowDepositSigning: boolean;
   eth2: Eth2Deps;
   health: HealthCheck[];
   /** Further route groups (keymanager API, metrics, evidence) registered by the composition root. */
@@ -35,9 +62,24 @@ function hostOf(header: string | undefined): string {
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const { limits } = opts;
+  // Node checks the header and request timeouts of open connections every this often (30 s by
+  // default, which would let a timeout of a few seconds run to half a minute).
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    // Closing ends the idle connections at once, the others when their answer is sent or when the
+    // shutdown timeout (below) ends them.
+    forceCloseConnections: "idle",
+    http: timeouts,
     // One log line per sign decision comes from the eth2 routes; per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify gives each request a child logger that binds its reqId, and pino makes one in ~2 µs
@@ -47,19 +89,30 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS },
     ...(opts.tls && {
       https: {
+        ...timeouts,
+        // A client that opens a connection and never completes the handshake is not an HTTP
+        // connection yet: none of the timeouts above would end it.
+        handshakeTimeout: limits.headersTimeoutMs,
         cert: opts.tls.cert,
         key: opts.tls.key,
         ...(opts.tls.clientCa && { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
       },
     }),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
   registerErrorHandler(app);
   registerJsonBody(app);
   // On close, Node ends the connections that are idle at that moment; one busy with a request then
-  // would sit in keep-alive until its timeout. Answers given while draining close their connection.
+  // would sit in keep-alive until its timeout. Answers given while draining close their connection,
+  // and whatever is still open after the shutdown timeout is closed, whatever its client does: a
+  // request cut short then was either not decided yet or is already on record (nothing is released
+  // before its record is durable), so no signature is lost that slashing protection relies on.
   let draining = false;
   app.addHook("preClose", async () => {
     draining = true;
+    const timer = setTimeout(() => app.server.closeAllConnections(), limits.shutdownTimeoutMs);
+    timer.unref();
+    app.server.once("close", () => clearTimeout(timer));
   });
   // Callback-style hooks: an async hook costs a promise per request on the signing path.
   app.addHook("onSend", (_request, reply, payload, done) => {
@@ -67,7 +120,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     done(null, payload);
   });
   const allow = opts.hostAllowlist;
-  if (allow && allow.length > 0 && !allow.includes("*")) {
+  if (!allow.some((h) => ANY_HOST.has(h))) {
     app.addHook("onRequest", async (request, reply) => {
       const host = hostOf(request.headers.host);
       if (!allow.includes(host)) {
@@ -76,6 +129,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
   }
   registerHealthRoutes(app, opts.health);
+  guardSigningRoutes(app, { access: opts.access, allowDeposit: opts.allowDepositSigning });
   registerEth2Routes(app, opts.eth2);
   for (const plugin of opts.plugins ?? []) await plugin(app);
   return app;

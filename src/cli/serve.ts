@@ -40,6 +40,9 @@ export const serveCommand: Command = {
     };
     process.on("SIGHUP", reload);
     if (takeHeldSighup()) reload();
+    // Past a file-size limit (ulimit -f) the kernel sends SIGXFSZ, whose default ends the process:
+    // ignored, the write fails instead, the request gets 503 and /healthcheck says DOWN.
+    process.on("SIGXFSZ", () => undefined);
     try {
       signer = await startSigner(config, logger);
     } catch (e) {
@@ -55,7 +58,16 @@ export const serveCommand: Command = {
       stopping = true;
       process.off("SIGHUP", reload);
       logger.info({ signal }, "shutting down: finishing in-flight requests");
+      // The server closes connections still busy after --shutdown-timeout-ms; the rest (a reload's
+      // decryption, the database's last commit) gets as long again. Past that the process exits
+      // anyway: what is unfinished then is as after a SIGKILL, which the slashing record survives.
+      const deadline = setTimeout(() => {
+        logger.error({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, "shutdown did not finish in time: exiting now");
+        process.exit(1);
+      }, 2 * config.shutdownTimeoutMs + 1000);
+      deadline.unref();
       await started.close();
+      clearTimeout(deadline);
       logger.info("stopped");
     };
     await new Promise<void>((resolve) => {

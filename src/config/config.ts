@@ -55,7 +55,15 @@ export const SERVE_OPTIONS = {
   "tls-cert": { kind: "string", placeholder: "FILE", description: "PEM server certificate: serve HTTPS" },
   "tls-key": { kind: "string", placeholder: "FILE", description: "PEM private key of --tls-cert" },
   "tls-client-ca": { kind: "string", placeholder: "FILE", description: "PEM CA bundle: require client certificates issued by it (mTLS)" },
-  "host-allowlist": { kind: "string", placeholder: "HOSTS", description: "comma-separated Host header values accepted (default: any)" },
+  "host-allowlist": { kind: "string", placeholder: "HOSTS", description: "comma-separated Host header values accepted, * for any (default: localhost,127.0.0.1 and --host)" },
+  "signing-token-file": { kind: "string", placeholder: "FILE", description: "require Authorization: Bearer <this file's token> on the signing API too (created, 0600, if missing)" },
+  "allow-deposit-signing": { kind: "boolean", default: false, description: "sign DEPOSIT over the signing API, for callers with the API token (off: 403)" },
+  "headers-timeout-ms": { kind: "number", placeholder: "MS", default: 5000, description: "longest wait for a request's headers (and the TLS handshake)" },
+  "request-timeout-ms": { kind: "number", placeholder: "MS", default: 10_000, description: "longest wait for a whole request, headers and body (then 408, connection closed)" },
+  "idle-connection-timeout-seconds": { kind: "number", placeholder: "S", default: 30, description: "close a connection idle this long" },
+  "max-connections": { kind: "number", placeholder: "N", default: 512, description: "connections open at once; more are closed at once (keep below ulimit -n)" },
+  "min-free-disk-mb": { kind: "number", placeholder: "MB", default: 64, description: "/healthcheck is DOWN while the data directory's file system has less free space" },
+  "shutdown-timeout-ms": { kind: "number", placeholder: "MS", default: 5000, description: "on SIGTERM/SIGINT, close connections whose requests are still running after this long" },
   config: { kind: "string", placeholder: "FILE", description: "YAML (or JSON) config file with any of these settings by flag name" },
 } satisfies Record<string, OptionSpec>;
 
@@ -91,7 +99,15 @@ const ConfigSchema = Type.Object({
   tlsCert: Type.Optional(Type.String()),
   tlsKey: Type.Optional(Type.String()),
   tlsClientCa: Type.Optional(Type.String()),
-  hostAllowlist: Type.Optional(Type.Array(Type.String())),
+  hostAllowlist: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  signingTokenFile: Type.Optional(Type.String()),
+  allowDepositSigning: Type.Boolean(),
+  headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+  idleConnectionTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
+  minFreeDiskMb: Type.Number({ minimum: 0 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -215,6 +231,18 @@ export function networkSetting(flags: Flags, env: NodeJS.ProcessEnv = process.en
   return network === undefined ? SERVE_OPTIONS.network.default : String(network.raw);
 }
 
+/**
+ * Web3Signer's default, `localhost,127.0.0.1`, plus the address listened on: a page that a
+ * browser loaded from any other name (DNS rebinding) cannot reach the signing API. The wildcard
+ * addresses are no name a client uses.
+ */
+function defaultHostAllowlist(host: string): string[] {
+  const hosts = ["localhost", "127.0.0.1"];
+  const bound = host.toLowerCase();
+  if (bound !== "0.0.0.0" && bound !== "::" && !hosts.includes(bound)) hosts.push(bound);
+  return hosts;
+}
+
 /** Merges flags (already parsed by the CLI), environment and config file into one validated Config. */
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
   const given = settings(flags, env);
@@ -230,9 +258,10 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   if (typeof merged.startupFloorEpochs === "string" && /^[0-9]+$/.test(merged.startupFloorEpochs)) {
     merged.startupFloorEpochs = Number(merged.startupFloorEpochs);
   }
-  if (typeof merged.hostAllowlist === "string") {
-    merged.hostAllowlist = merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
-  }
+  merged.hostAllowlist =
+    typeof merged.hostAllowlist === "string"
+      ? merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)
+      : defaultHostAllowlist(String(merged.host));
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
     const e = errors[0]!;
@@ -253,6 +282,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     if (!rel || (!rel.startsWith("..") && !isAbsolute(rel))) {
       throw new ConfigError("INVALID_CONFIG", "--gramine-encrypted-fs-key needs --state-key-file outside --data-dir (the encrypted mount)");
     }
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError("INVALID_CONFIG", "--headers-timeout-ms must not exceed --request-timeout-ms (the request's time includes its headers)");
   }
   if (Boolean(config.keystoresDir) !== Boolean(config.keystoresPasswordsDir)) {
     throw new ConfigError("INVALID_CONFIG", "--keystores-dir and --keystores-passwords-dir go together");

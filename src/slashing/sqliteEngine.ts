@@ -6,6 +6,7 @@
  * Deciding from memory is only valid because this connection is the only writer: the file is
  * opened with `locking_mode=EXCLUSIVE`, so a second signer process on the same file fails to open.
  */
+import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
@@ -30,6 +31,9 @@ import { ZERO_ROOT_HEX } from "../util/hex.js";
  * them, which also excludes surround votes on the sign path: a buggy caller cannot insert a
  * slashable record even by skipping rules.ts.
  */
+/** Size of the health check's write (see ping). */
+const HEALTH_PROBE_BYTES = 64 * 1024;
+
 const MIGRATIONS: string[] = [
   `
 CREATE TABLE IF NOT EXISTS meta (
@@ -250,7 +254,7 @@ export class SqliteEngine {
       pruneAttestations: this.db.prepare(
         "DELETE FROM signed_attestations WHERE target_epoch < (SELECT max_target FROM watermarks w WHERE w.validator_id = signed_attestations.validator_id)",
       ),
-      ping: this.db.prepare("SELECT count(*) AS n FROM meta"),
+      ping: this.db.prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
     this.gvr = this.stmt.getMeta.get("genesis_validators_root")?.value ?? null;
     if (genesisValidatorsRoot !== undefined) this.bindGenesisValidatorsRoot(genesisValidatorsRoot);
@@ -439,9 +443,16 @@ export class SqliteEngine {
     }
   }
 
+  /**
+   * A health check commits a write, as each sign request's record does: a read would still answer
+   * on a full disk (or past a file-size limit), where every commit, and so every slashable
+   * signature, fails (issue 19). The write is HEALTH_PROBE_BYTES of new random content, more than
+   * a batch of sign records takes: a one-page write can still fit where the next batch no longer
+   * does, and SQLite writes only the pages of an overwritten value whose bytes changed.
+   */
   ping(): void {
     try {
-      this.stmt.ping.get();
+      this.write(() => this.stmt.ping.run(randomBytes(HEALTH_PROBE_BYTES / 2).toString("hex")));
     } catch (e) {
       throw storageError(e, "answering a health check");
     }

@@ -31,9 +31,30 @@ async function addKeystore(dirs: Dirs, name: string, key: TestKey, passwordFile 
   await writeFile(join(dirs.passwordsDir, `${name}.txt`), passwordFile + "\n");
 }
 
-async function postReload(url: string): Promise<void> {
-  const res = await fetch(`${url}/reload`, { method: "POST" });
-  assert.equal(res.status, 200, await res.text());
+/** The API token of a signer whose data directory is `<dir>/data`. */
+async function apiToken(dir: string): Promise<string> {
+  return (await readFile(join(dir, "data", "api-token.txt"), "utf8")).trim();
+}
+
+async function reloadStatus(url: string): Promise<{ status: string; lastOperationTime?: string; lastError?: string }> {
+  const res = await fetch(`${url}/reload`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as { status: string; lastOperationTime?: string; lastError?: string };
+}
+
+/** Starts a reload as an operator would: with the API token, asking again after a 409 once the running one is done. */
+async function postReload(url: string, dir: string, init: RequestInit = {}): Promise<void> {
+  const headers = { authorization: `Bearer ${await apiToken(dir)}`, ...(init.headers as Record<string, string> | undefined) };
+  for (;;) {
+    const res = await fetch(`${url}/reload`, { ...init, method: "POST", headers });
+    const body = (await res.json()) as { status: string; message: string };
+    if (res.status === 202) {
+      assert.equal(body.status, "accepted");
+      return;
+    }
+    assert.equal(res.status, 409, JSON.stringify(body));
+    await until("the running reload is done", async () => (await reloadStatus(url)).status !== "running");
+  }
 }
 
 async function publicKeys(url: string): Promise<string[]> {
@@ -71,16 +92,16 @@ async function signsAndVerifies(url: string, key: TestKey): Promise<void> {
 
 describe("POST /reload and SIGHUP: the keystore directory of a running signer", () => {
   it("adds a keystore that appeared and signs with it; a removed one answers as an unknown key", async (t) => {
-    const { dirs, signer } = await startWithDir(t, 2);
+    const { dir, dirs, signer } = await startWithDir(t, 2);
     const added = randomKey();
     await addKeystore(dirs, "added", added);
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the new key is listed", async () => (await publicKeys(signer.url)).includes(added.pubkey));
     await signsAndVerifies(signer.url, added);
 
     const [gone, kept] = dirs.keys as [TestKey, TestKey];
     await rm(join(dirs.keystoresDir, "key-0.json"));
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the removed key is no longer listed", async () => !(await publicKeys(signer.url)).includes(gone.pubkey));
     assert.deepEqual(new Set(await publicKeys(signer.url)), new Set([kept.pubkey, added.pubkey]));
     const c = signingCases().find((x) => x.type === "RANDAO_REVEAL")!;
@@ -110,12 +131,12 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     assert.equal(imported.data[0]!.status, "imported");
     assert.equal(await readOnly(both.pubkey), false);
     await addKeystore(dirs, "both", both);
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the key is read-only, from the directory too", async () => (await readOnly(both.pubkey)) === true);
 
     await rm(join(dirs.keystoresDir, "both.json"));
     await rm(join(dirs.keystoresDir, "key-0.json"));
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the directory-only key is gone", async () => !(await publicKeys(signer.url)).includes(dirs.keys[0]!.pubkey));
     assert.equal(await readOnly(both.pubkey), false, "only sealed now: the API may delete it");
     assert.deepEqual(await publicKeys(signer.url), [both.pubkey]);
@@ -123,7 +144,7 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
   });
 
   it("turns keys-check DOWN for a keystore that fails to load, keeps it DOWN without decrypting it again, and UP once it is fixed", async (t) => {
-    const { dirs, signer } = await startWithDir(t, 1, "--log-level", "info");
+    const { dir, dirs, signer } = await startWithDir(t, 1, "--log-level", "info");
     const keysCheck = async () => {
       const res = await fetch(`${signer.url}/healthcheck`);
       const body = (await res.json()) as { checks: Array<{ id: string; status: string; data: Record<string, number> }> };
@@ -133,7 +154,7 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
 
     const key = randomKey();
     await addKeystore(dirs, "bad", key, "not the password");
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("keys-check is DOWN", async () => (await keysCheck()).status === "DOWN");
     const down = await keysCheck();
     assert.equal(down.httpStatus, 503);
@@ -142,22 +163,28 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     await until("the failure is logged", async () => /keystore not loaded: .*bad\.json.*password/.test(signer.stdout.join("")));
     await until("the reload is logged", async () => reloadCounts(signer).length === 1);
     assert.deepEqual(reloadCounts(signer)[0], { added: 0, removed: 0, unchanged: 1, failed: 1, decrypted: 1 });
+    await until("GET /reload reports the outcome", async () => (await reloadStatus(signer.url)).status !== "running");
+    const report = await reloadStatus(signer.url);
+    assert.equal(report.status, "completed_with_errors");
+    assert.equal(report.lastError, "1 keystore(s) failed to load");
+    assert.ok(report.lastOperationTime && !Number.isNaN(Date.parse(report.lastOperationTime)));
 
     // Neither file changed: the failure is reported as before, without another KDF.
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the second reload is logged", async () => reloadCounts(signer).length === 2);
     assert.deepEqual(reloadCounts(signer)[1], { added: 0, removed: 0, unchanged: 1, failed: 1, decrypted: 0 });
     assert.equal(signer.stdout.join("").match(/keystore not loaded: .*bad\.json.*password/g)?.length, 2);
     assert.deepEqual((await keysCheck()).data, { "keys-loaded": 1, "error-count": 1 });
 
     await writeFile(join(dirs.passwordsDir, "bad.txt"), "pw-bad\n");
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("keys-check is UP", async () => (await keysCheck()).status === "UP");
     const up = await keysCheck();
     assert.equal(up.httpStatus, 200);
     assert.deepEqual(up.data, { "keys-loaded": 2, "error-count": 0 }, "the latest scan's errors, not every one seen");
     await until("the third reload is logged", async () => reloadCounts(signer).length === 3);
     assert.deepEqual(reloadCounts(signer)[2], { added: 1, removed: 0, unchanged: 1, failed: 0, decrypted: 1 });
+    await until("GET /reload reports success", async () => (await reloadStatus(signer.url)).status === "completed");
     await signsAndVerifies(signer.url, key);
   });
 
@@ -229,22 +256,69 @@ describe("POST /reload and SIGHUP: the keystore directory of a running signer", 
     assert.ok(log.indexOf('"msg":"secure-signer listening"') < log.indexOf('"msg":"keystores reloaded"'), "once started");
   });
 
-  it("answers 200 and only logs without --keystores-dir", async (t) => {
+  it("answers 202 and only logs without --keystores-dir", async (t) => {
     const dir = await tempDir(t, "reload-nodir");
     const signer = await spawnSigner(["--data-dir", join(dir, "data"), "--startup-floor-epochs", "off", "--log-level", "info"]);
     t.after(async () => {
       signer.child.kill("SIGTERM");
       await signer.exited;
     });
-    await postReload(signer.url);
+    await postReload(signer.url, dir);
     await until("the reload is logged", async () => /no --keystores-dir, nothing to reload/.test(signer.stdout.join("")));
     // What clients send for a bare POST: nothing, a JSON content type with no body, or some body.
     for (const init of [{ headers: { "content-type": "application/json" } }, { headers: { "content-type": "application/json" }, body: "{}" }, { body: "x".repeat(100) }]) {
-      const res = await fetch(`${signer.url}/reload`, { method: "POST", ...init });
-      assert.equal(res.status, 200, `${JSON.stringify(init.headers ?? {})}: ${await res.text()}`);
+      await postReload(signer.url, dir, init);
     }
     assert.equal((await fetch(`${signer.url}/upcheck`)).status, 200, "the connection is still usable");
     assert.deepEqual(await publicKeys(signer.url), []);
     assert.equal((await fetch(`${signer.url}/healthcheck`)).status, 200);
+    await until("the last reload is done", async () => (await reloadStatus(signer.url)).status === "completed");
+  });
+});
+
+describe("/reload on Web3Signer's current contract, behind the API token", () => {
+  it("refuses POST /reload without the API token (401) or with another (403), and reloads nothing", async (t) => {
+    const { dir, dirs, signer } = await startWithDir(t, 1);
+    assert.deepEqual(await reloadStatus(signer.url), { status: "idle" });
+    const key = randomKey();
+    await addKeystore(dirs, "new", key);
+    const missing = await fetch(`${signer.url}/reload`, { method: "POST" });
+    assert.equal(missing.status, 401);
+    assert.match(((await missing.json()) as { message: string }).message, /Authorization: Bearer/);
+    const wrong = await fetch(`${signer.url}/reload`, { method: "POST", headers: { authorization: "Bearer not-the-api-token-at-all" } });
+    assert.equal(wrong.status, 403);
+    assert.deepEqual(await reloadStatus(signer.url), { status: "idle" }, "no reload ran");
+    assert.ok(!(await publicKeys(signer.url)).includes(key.pubkey));
+
+    await postReload(signer.url, dir);
+    await until("the new key is listed", async () => (await publicKeys(signer.url)).includes(key.pubkey));
+    await until("GET /reload says completed", async () => (await reloadStatus(signer.url)).status === "completed");
+  });
+
+  it("answers 409 while a reload runs, GET /reload says running, and accepts again once it is done", async (t) => {
+    const { dir, dirs, signer } = await startWithDir(t, 1);
+    const token = await apiToken(dir);
+    // A keystore that takes seconds to decrypt keeps the reload running.
+    const slow = randomKey();
+    await writeFile(join(dirs.passwordsDir, "slow.txt"), "pw-slow\n");
+    await writeFile(join(dirs.keystoresDir, "slow.json"), JSON.stringify(await costlyKeystore(slow, "pw-slow")));
+    const post = () => fetch(`${signer.url}/reload`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const first = await post();
+    assert.equal(first.status, 202);
+    assert.deepEqual(((await first.json()) as { status: string }).status, "accepted");
+    const running = await reloadStatus(signer.url);
+    assert.equal(running.status, "running");
+    assert.ok(running.lastOperationTime);
+    const conflict = await post();
+    assert.equal(conflict.status, 409);
+    const body = (await conflict.json()) as { status: string; message: string };
+    assert.equal(body.status, "error");
+    assert.match(body.message, /already running/);
+
+    await until("the reload is done", async () => (await reloadStatus(signer.url)).status !== "running");
+    assert.equal((await reloadStatus(signer.url)).status, "completed");
+    assert.ok((await publicKeys(signer.url)).includes(slow.pubkey));
+    const again = await post();
+    assert.equal(again.status, 202);
   });
 });

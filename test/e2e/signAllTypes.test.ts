@@ -6,7 +6,8 @@ import { startTestSigner } from "../helpers/signer.js";
 
 describe("sign endpoint: every message type and fork over HTTP", () => {
   it("returns signatures that blst verifies against independently computed signing roots", async (t) => {
-    const signer = await startTestSigner(t, { keyCount: 1 });
+    // DEPOSIT is signed over the API only when allowed, and for the API token (test/e2e/access.test.ts).
+    const signer = await startTestSigner(t, { keyCount: 1, flags: { "allow-deposit-signing": true } });
     const key = signer.keys[0]!;
     const publicKey = PublicKey.fromBytes(key.pubkeyBytes);
     const cases = signingCases();
@@ -17,7 +18,11 @@ describe("sign endpoint: every message type and fork over HTTP", () => {
       const json = types.size % 2 === 0;
       const res = await fetch(`${signer.url}/api/v1/eth2/sign/${key.pubkey}`, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: json ? "application/json" : "text/plain" },
+        headers: {
+          "content-type": "application/json",
+          accept: json ? "application/json" : "text/plain",
+          ...(c.type === "DEPOSIT" && { authorization: `Bearer ${signer.apiToken}` }),
+        },
         body: JSON.stringify(c.body),
       });
       const text = await res.text();

@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { registerKeymanager } from "../../src/api/keymanager.js";
+import { openAccess } from "../../src/api/auth.js";
 import { DerivationPaths } from "../../src/keys/derivationPaths.js";
 import { loadSealedKeys } from "../../src/keys/lifecycle.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
@@ -57,6 +58,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   for (const secretKey of options.fromDir ?? []) readOnly.add(await keys.add(secretKey));
   const slashing = new InMemorySlashing(TEST_GVR);
   const tokenFile = join(dataDir, "api-token.txt");
+  const { operator } = await openAccess(tokenFile);
   await registerKeymanager(app, {
     keys,
     sealedStore,
@@ -66,7 +68,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     slashing,
     genesisValidatorsRoot: TEST_GVR,
     readOnly,
-    tokenFile,
+    operator,
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   let closing: Promise<void> | undefined;

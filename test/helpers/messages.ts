@@ -41,10 +41,15 @@ export function blockBody(slot: number, variant = 0) {
   };
 }
 
-export async function sign(url: string, pubkey: string, body: unknown): Promise<{ status: number; signature?: string; message?: string }> {
+export async function sign(
+  url: string,
+  pubkey: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; signature?: string; message?: string }> {
   const res = await fetch(`${url}/api/v1/eth2/sign/${pubkey}`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: { "content-type": "application/json", accept: "application/json", ...headers },
     body: JSON.stringify(body),
   });
   const json = (await res.json()) as { signature?: string; message?: string };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -12,6 +12,8 @@ import { cheapKeystore, randomKey, tempDir, type TestKey } from "./keysFixtures.
 export interface TestSigner {
   url: string;
   dataDir: string;
+  /** The API token (`<data-dir>/api-token.txt`). */
+  apiToken: string;
   keys: TestKey[];
   /** Every log line the signer wrote, parsed. */
   logs: Array<Record<string, unknown>>;
@@ -76,7 +78,8 @@ export async function startTestSigner(
     await s?.close();
   };
   t.after(close);
-  return { url: signer.url, dataDir: config.dataDir, keys, logs, close };
+  const apiToken = (await readFile(join(config.dataDir, "api-token.txt"), "utf8")).trim();
+  return { url: signer.url, dataDir: config.dataDir, apiToken, keys, logs, close };
 }
 
 export interface SignerProcess {

@@ -119,6 +119,20 @@ describe("configuration", () => {
     assert.equal(loadConfig({ "slashing-protection-db-url": "jdbc:postgresql://localhost/web3signer" }, {}).slashingDb, "postgres://localhost/web3signer");
   });
 
+  it("defaults to safe limits: Web3Signer's Host allowlist plus the bound address, timeouts, a connection cap, no DEPOSIT", () => {
+    const c = loadConfig({}, {});
+    assert.deepEqual(c.hostAllowlist, ["localhost", "127.0.0.1"]);
+    assert.deepEqual(loadConfig({ host: "10.0.0.5" }, {}).hostAllowlist, ["localhost", "127.0.0.1", "10.0.0.5"]);
+    assert.deepEqual(loadConfig({ host: "0.0.0.0" }, {}).hostAllowlist, ["localhost", "127.0.0.1"], "a wildcard address is no Host name");
+    assert.deepEqual(loadConfig({ "host-allowlist": "*" }, {}).hostAllowlist, ["*"]);
+    assert.equal(c.allowDepositSigning, false);
+    assert.equal(c.signingTokenFile, undefined);
+    assert.ok(c.headersTimeoutMs > 0 && c.headersTimeoutMs <= c.requestTimeoutMs);
+    assert.ok(c.idleConnectionTimeoutSeconds > 0);
+    assert.ok(c.maxConnections > 0 && c.maxConnections < 1024, "below the common open-file limit");
+    assert.ok(c.shutdownTimeoutMs > 0);
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ["a port that is not a number", () => loadConfig({ port: "http" }, {}), /--port must be a number, got "http"/],
     ["a port out of range", () => loadConfig({ port: "70000" }, {}), /--port/],
@@ -131,6 +145,8 @@ describe("configuration", () => {
     ["a bad floor", () => loadConfig({ "startup-floor-epochs": "soon" }, {}), /--startup-floor-epochs/],
     ["a database timeout below 100 ms", () => loadConfig({ "slashing-db-timeout-ms": "50" }, {}), /--slashing-db-timeout-ms/],
     ["a fractional database timeout", () => loadConfig({ "slashing-db-timeout-ms": "1500.5" }, {}), /--slashing-db-timeout-ms/],
+    ["a headers timeout above the request timeout", () => loadConfig({ "headers-timeout-ms": "20000", "request-timeout-ms": "10000" }, {}), /--headers-timeout-ms must not exceed --request-timeout-ms/],
+    ["no connections at all", () => loadConfig({ "max-connections": "0" }, {}), /--max-connections/],
     ["tls-cert without tls-key", () => loadConfig({ "tls-cert": "c.pem" }, {}), /--tls-cert and --tls-key go together/],
     ["client CA without TLS", () => loadConfig({ "tls-client-ca": "ca.pem" }, {}), /--tls-client-ca needs --tls-cert/],
     ["keystores without passwords", () => loadConfig({ "keystores-dir": "k" }, {}), /--keystores-dir and --keystores-passwords-dir go together/],
