@@ -8,21 +8,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { prng } from "./prng.js";
 import { signingCases } from "./signingCases.js";
 
 const SAMPLES_DIR = join(import.meta.dirname, "../../../shared/lodestar-devnet/samples");
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same bodies. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** The bodies mutated: every signing case, and the devnet's captured requests when they are there. */
 export function seedBodies(): unknown[] {

@@ -19,6 +19,7 @@ import {
 } from "@chainsafe/ssz";
 import { ssz } from "@lodestar/types";
 import { parseSszJson, readSszJson, safeUint, shown } from "../../src/signing/sszJson.js";
+import { prng } from "../helpers/prng.js";
 
 const BLOCK_FORKS = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;
 const TYPES: Array<[string, Type<unknown>]> = [
@@ -70,18 +71,6 @@ function randomValue(type: Type<unknown>, rnd: () => number): unknown {
   throw new Error(`no generator for ${type.typeName}`);
 }
 
-/** A small seeded PRNG: fast-check shrinks the seed, the generator walks the type. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** The same JSON with every decimal string that is a safe integer given as a JSON number instead. */
 function withNumbers(json: unknown): unknown {
   if (typeof json === "string" && /^(0|[1-9][0-9]*)$/.test(json) && Number.isSafeInteger(Number(json))) return Number(json);
@@ -95,7 +84,8 @@ describe("parseSszJson", () => {
     it(`reads ${name} as the library's fromJson does`, () => {
       fc.assert(
         fc.property(fc.integer(), (seed) => {
-          const rnd = mulberry32(seed);
+          // fast-check shrinks the seed, the generator walks the type.
+          const rnd = prng(seed);
           const json = type.toJson(randomValue(type, rnd));
           const expected = type.fromJson(json);
           const read = parseSszJson(type, json, "x");
