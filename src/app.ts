@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
@@ -20,11 +20,19 @@ import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
 import { SignerMetrics, slashingObserver } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
+import { ConfigError } from "./config/errors.js";
 import { requireGenesisTime, requireGenesisValidatorsRoot } from "./config/genesis.js";
 import { createNetworkConfig } from "./signing/network.js";
 import { SigningService } from "./signing/service.js";
 import { openSlashingProtection } from "./slashing/open.js";
+import { chainClock } from "./slashing/clock.js";
+import { clockBoundGuard } from "./slashing/clockBound.js";
+import { ContinuityGuard } from "./slashing/continuity.js";
+import { PostgresContinuityStore } from "./slashing/continuityPostgres.js";
 import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
+import type { StoreHealth } from "./slashing/store.js";
+import type { SignGuard } from "./signing/service.js";
+import type { NetworkConfig } from "./signing/network.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";
 import { Exclusive } from "./util/exclusive.js";
@@ -115,20 +123,10 @@ async function start(
   const reloads = new Reloads(() => reloadKeystoreDir(dirKeys, config.keystoresDir, logger));
   const access = await openAccess(apiTokenFile(config.dataDir), config.signingTokenFile);
 
-  const floor =
-    config.startupFloorEpochs === "off"
-      ? undefined
-      : startupFloor({
-          nowSeconds: Date.now() / 1000,
-          genesisTime: requireGenesisTime(network, "the rollback guard (--startup-floor-epochs)"),
-          secondsPerSlot: network.config.SECONDS_PER_SLOT,
-          slotsPerEpoch: SLOTS_PER_EPOCH,
-          marginEpochs: config.startupFloorEpochs,
-        });
-  if (floor) logger.info(floor, "rollback guard: slashable messages at or below this slot / target epoch are refused since this start");
-  else logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
-
-  const slashing = await openSlashingProtection(config.slashingDb ?? sqliteFile(config.dataDir), {
+  const slashingLocation = config.slashingDb ?? sqliteFile(config.dataDir);
+  // A data directory whose database is created now has no past that a guard must protect.
+  const hadDatabase = config.slashingDb !== undefined || existsSync(slashingLocation);
+  const slashing = await openSlashingProtection(slashingLocation, {
     genesisValidatorsRoot,
     observer: slashingObserver(metrics),
     timeoutMs: config.slashingDbTimeoutMs,
@@ -146,12 +144,14 @@ async function start(
     opened.push(() => clearInterval(timer));
   }
 
+  const guards = await signGuards(config, network, hadDatabase, logger, opened);
+
   const service = new SigningService({
     chain: network.config,
     genesisValidatorsRoot,
     keys,
     slashing,
-    guards: floor ? [startupFloorGuard(floor)] : [],
+    guards: guards.list,
     observe: (event) => {
       metrics.onSignEvent(event);
       signLog.info(event, "sign");
@@ -170,6 +170,7 @@ async function start(
     },
     { id: "slashing-protection-db", run: () => slashing.health() },
     diskSpaceCheck(config.dataDir, config.minFreeDiskMb * 1024 * 1024),
+    ...(guards.continuity ? [{ id: "continuity-store", run: guards.continuity }] : []),
     { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
   ];
 
@@ -254,4 +255,58 @@ async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: stri
     logger.error({ err: e, dir }, "keystores reload failed");
     throw e;
   }
+}
+
+/**
+ * The sign path's guards, in order: the clock bound, then either the continuity store's
+ * reservations or, without one, the clock-based restart floor (docs/tee.md says what each mode
+ * protects against). A data directory whose database did not exist before this start gets no
+ * floor: it has no past to forget, and a new chain's first blocks must be signed.
+ */
+async function signGuards(
+  config: Config,
+  network: NetworkConfig,
+  hadDatabase: boolean,
+  logger: Logger,
+  opened: Array<() => Promise<unknown> | unknown>,
+): Promise<{ list: SignGuard[]; continuity?: () => Promise<StoreHealth> }> {
+  const skew = config.clockSkewSlots;
+  const floorOn = config.startupFloorEpochs !== "off" && !config.continuityStore && hadDatabase;
+  const list: SignGuard[] = [];
+  if (skew !== "off" && skew > SLOTS_PER_EPOCH) {
+    throw new ConfigError("INVALID_CONFIG", `--clock-skew-slots ${skew} is more than one epoch (${SLOTS_PER_EPOCH} slots) on this network`);
+  }
+  const clock =
+    skew !== "off" || floorOn
+      ? chainClock({
+          genesisTime: requireGenesisTime(network, "the clock bound (--clock-skew-slots) and the rollback guard (--startup-floor-epochs)"),
+          secondsPerSlot: network.config.SECONDS_PER_SLOT,
+          slotsPerEpoch: SLOTS_PER_EPOCH,
+        })
+      : undefined;
+  if (clock && skew !== "off") list.push(clockBoundGuard(clock, skew));
+  else logger.warn("clock bound off (--clock-skew-slots off): far-future blocks and attestations are signed, and the rollback guard cannot rely on the clock");
+
+  if (config.continuityStore) {
+    const store = await PostgresContinuityStore.open(config.continuityStore, {
+      ca: readFileSync(config.continuityCa!),
+      genesisValidatorsRoot: requireGenesisValidatorsRoot(network),
+      windowEpochs: config.continuityWindowEpochs,
+      timeoutMs: config.slashingDbTimeoutMs,
+    });
+    opened.push(() => store.close());
+    list.push(new ContinuityGuard(store));
+    logger.info({ holder: store.holder, windowEpochs: config.continuityWindowEpochs }, "continuity store: signing above this instance's reservations waits for a new one");
+    return { list, continuity: () => store.health() };
+  }
+  if (floorOn) {
+    const floor = startupFloor(clock!, skew === "off" ? 0 : skew, config.startupFloorEpochs as number);
+    list.push(startupFloorGuard(floor));
+    logger.info(floor, "rollback guard: blocks at or below this slot and attestations with targets at or below this epoch are refused since this start");
+  } else if (config.startupFloorEpochs === "off") {
+    logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
+  } else if (!hadDatabase) {
+    logger.info("rollback guard: a new slashing database has no past to protect; no floor this start");
+  }
+  return { list };
 }

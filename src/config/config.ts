@@ -48,7 +48,11 @@ export const SERVE_OPTIONS = {
   "genesis-time": { kind: "number", placeholder: "SECONDS", description: "the chain's genesis time (Unix seconds), for minimal and networks given as a file: the rollback guard needs it" },
   "require-attested": { kind: "boolean", default: false, description: "refuse to start on a platform that cannot be attested (dev)" },
   "prune-interval-minutes": { kind: "number", placeholder: "N", default: 60, description: "delete slashing records below the watermarks every N minutes (0: never; the checks never weaken)" },
-  "startup-floor-epochs": { kind: "string", placeholder: "N|off", default: "1", description: "rollback guard: after each start, refuse blocks and attestations up to the clock's current epoch plus N (off: trust the database as it is)" },
+  "startup-floor-epochs": { kind: "string", placeholder: "N|off", default: "0", description: "rollback guard without a continuity store: after each start, refuse blocks and attestation targets up to the clock's slot plus the skew, plus N epochs (off: trust the database as it is)" },
+  "clock-skew-slots": { kind: "string", placeholder: "N|off", default: "2", description: "refuse blocks and attestations for more than N slots ahead of the clock, at most one epoch (off: no bound; the rollback guard then cannot rely on it)" },
+  "continuity-store": { kind: "string", placeholder: "URL", description: "postgres://… on a machine the host cannot roll back: reservations there make restarts, restored data directories, a moved clock and clones safe (docs/tee.md)" },
+  "continuity-ca": { kind: "string", placeholder: "FILE", description: "PEM CA the continuity store's certificate must chain to, its host name checked (required with --continuity-store)" },
+  "continuity-window-epochs": { kind: "number", placeholder: "N", default: 2, description: "continuity store: how many targets one attestation reservation covers; a restart attests again within N epochs" },
   "bls-threads": { kind: "number", placeholder: "N", description: "BLS signing worker threads (default: one per CPU); a Gramine manifest sizes its thread slots from it" },
   "log-level": { kind: "string", placeholder: "LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace" },
   "body-limit": { kind: "number", placeholder: "BYTES", default: 4 * 1024 * 1024, description: "largest request body accepted" },
@@ -92,6 +96,10 @@ const ConfigSchema = Type.Object({
   genesisTime: Type.Optional(Type.Integer({ minimum: 0 })),
   pruneIntervalMinutes: Type.Number({ minimum: 0, maximum: 10080 }),
   startupFloorEpochs: Type.Union([Type.Literal("off"), Type.Integer({ minimum: 0, maximum: 1000 })]),
+  clockSkewSlots: Type.Union([Type.Literal("off"), Type.Integer({ minimum: 0, maximum: 32 })]),
+  continuityStore: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+  continuityCa: Type.Optional(Type.String()),
+  continuityWindowEpochs: Type.Integer({ minimum: 1, maximum: 64 }),
   // Each thread holds every key and ~10 MB of heap; past 256 a host gains nothing and an enclave runs out of slots.
   blsThreads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
@@ -255,8 +263,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     if (typeof value === "string" && (spec.placeholder === "DIR" || spec.placeholder === "FILE")) value = resolve(value);
     if (value !== undefined) merged[camel(name)] = value;
   }
-  if (typeof merged.startupFloorEpochs === "string" && /^[0-9]+$/.test(merged.startupFloorEpochs)) {
-    merged.startupFloorEpochs = Number(merged.startupFloorEpochs);
+  for (const key of ["startupFloorEpochs", "clockSkewSlots"] as const) {
+    const v = merged[key];
+    if (typeof v === "string" && /^[0-9]+$/.test(v)) merged[key] = Number(v);
   }
   merged.hostAllowlist =
     typeof merged.hostAllowlist === "string"
@@ -288,6 +297,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   }
   if (Boolean(config.keystoresDir) !== Boolean(config.keystoresPasswordsDir)) {
     throw new ConfigError("INVALID_CONFIG", "--keystores-dir and --keystores-passwords-dir go together");
+  }
+  if (Boolean(config.continuityStore) !== Boolean(config.continuityCa)) {
+    throw new ConfigError("INVALID_CONFIG", "--continuity-store and --continuity-ca go together: the store is always reached over TLS verified against that CA");
   }
   return config;
 }

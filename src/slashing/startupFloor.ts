@@ -1,34 +1,34 @@
-import type { SlashingCheck, SigningPlan } from "../signing/plan.js";
+import type { SigningPlan, SlashingCheck } from "../signing/plan.js";
 import type { SignGuard } from "../signing/service.js";
+import type { ChainClock } from "./clock.js";
 import { GuardError } from "./errors.js";
-import { slotAtTime } from "../signing/domain.js";
 
 /**
- * The rollback guard. The slashing database lives on storage the host controls, so the host can
- * put back an older copy whose watermarks are below what this key already signed. Every message
- * the signer ever signed was for a slot no later than the clock's "now" (plus skew), so on each
- * start it refuses blocks and attestations up to now plus a margin: whatever an old copy forgot
- * lies below that floor. The price is the duties of the first `marginEpochs` + 1 epochs after a
- * restart, as with the consensus clients' doppelganger protection.
+ * The restart guard of local-only mode. The slashing database lives on storage the host controls,
+ * so it can put back an older copy whose watermarks are below what a key already signed. The clock
+ * bound (clockBound.ts) lets nothing be signed above the clock plus the skew, so with an honest
+ * clock everything an older copy can have forgotten is at or below the clock's slot at this start
+ * plus the skew (plus `marginEpochs`, for a clock stepped back a little between runs): this floor.
+ *
+ * Only targets are floored, not sources. A forgotten vote (s, t) has t <= the floor epoch, so a
+ * new vote with target above it can neither double it nor be surrounded by it. It could surround it
+ * only with a source below s, a source older than one the key already used after the copy was
+ * taken; the database's source watermark still applies, and a consensus client never goes back to
+ * an older justified checkpoint. Flooring sources too would refuse every attestation after a
+ * restart while the chain does not justify, withholding the votes it needs. What this mode cannot
+ * do against a host that also forges requests or moves the clock is in docs/tee.md; the continuity
+ * store (continuity.ts) closes it.
  */
 export interface StartupFloor {
   /** Blocks at or below this slot are refused. */
   slot: number;
-  /** Attestations whose target is at or below this epoch, or whose source is below it, are refused. */
+  /** Attestations whose target is at or below this epoch are refused. */
   epoch: number;
 }
 
-export function startupFloor(params: {
-  nowSeconds: number;
-  genesisTime: number;
-  secondsPerSlot: number;
-  slotsPerEpoch: number;
-  marginEpochs: number;
-}): StartupFloor {
-  const { nowSeconds, genesisTime, secondsPerSlot, slotsPerEpoch, marginEpochs } = params;
-  const currentSlot = slotAtTime(nowSeconds, genesisTime, secondsPerSlot);
-  const currentEpoch = Math.floor(currentSlot / slotsPerEpoch);
-  return { slot: currentSlot + marginEpochs * slotsPerEpoch, epoch: currentEpoch + marginEpochs };
+export function startupFloor(clock: ChainClock, skewSlots: number, marginEpochs: number): StartupFloor {
+  const limit = clock.currentSlot() + skewSlots;
+  return { slot: limit + marginEpochs * clock.slotsPerEpoch, epoch: Math.floor(limit / clock.slotsPerEpoch) + marginEpochs };
 }
 
 /** Throws GuardError when a slashable message falls at or below the floor. */
@@ -40,13 +40,10 @@ export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): vo
       { slot: check.slot, floorSlot: floor.slot },
     );
   }
-  // A forgotten vote (s, t) has s <= t <= the clock's epoch at start <= floor.epoch. A new vote
-  // with source >= floor.epoch cannot surround it, and one with target > floor.epoch can neither
-  // double it nor lie inside it: both bounds are needed.
-  if (check.kind === "attestation" && (check.targetEpoch <= floor.epoch || check.sourceEpoch < floor.epoch)) {
+  if (check.kind === "attestation" && check.targetEpoch <= floor.epoch) {
     throw new GuardError(
       "BELOW_STARTUP_FLOOR",
-      `attestation (source ${check.sourceEpoch}, target ${check.targetEpoch}) refused: since this start the signer signs attestations only with source at or above epoch ${floor.epoch} and target above it (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
+      `attestation (source ${check.sourceEpoch}, target ${check.targetEpoch}) refused: since this start the signer signs attestations only with target above epoch ${floor.epoch} (rollback guard: an older copy of the slashing database may have forgotten earlier signatures)`,
       { sourceEpoch: check.sourceEpoch, targetEpoch: check.targetEpoch, floorEpoch: floor.epoch },
     );
   }

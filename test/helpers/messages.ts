@@ -1,3 +1,7 @@
+import * as blst from "@chainsafe/blst";
+import { ssz } from "@lodestar/types";
+import { computeDomain, computeSigningRoot, DOMAIN } from "./signingCases.js";
+
 /** Minimal valid Web3Signer sign bodies for mainnet (Fulu fork_info), for protection and load tests. */
 export const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 
@@ -54,4 +58,30 @@ export async function sign(
   });
   const json = (await res.json()) as { signature?: string; message?: string };
   return { status: res.status, ...json };
+}
+
+/**
+ * Checks a signature the signer returned for one of the bodies above, by a path independent of
+ * src/signing: the container's root from @lodestar/types, the domain written out as the spec
+ * defines it (fork_info's previous version before its fork epoch), blst's verify.
+ */
+export function verifyReturned(pubkey: string, body: ReturnType<typeof attestationBody> | ReturnType<typeof blockBody>, signature: string): boolean {
+  const fulu = Number(FULU_FORK_INFO.fork.epoch);
+  let objectRoot: Uint8Array;
+  let domainType: string;
+  let epoch: number;
+  if (body.type === "ATTESTATION") {
+    const a = (body as ReturnType<typeof attestationBody>).attestation;
+    objectRoot = ssz.phase0.AttestationData.hashTreeRoot(ssz.phase0.AttestationData.fromJson(a));
+    domainType = DOMAIN.BEACON_ATTESTER;
+    epoch = Number(a.target.epoch);
+  } else {
+    const h = (body as ReturnType<typeof blockBody>).beacon_block.block_header;
+    objectRoot = ssz.phase0.BeaconBlockHeader.hashTreeRoot(ssz.phase0.BeaconBlockHeader.fromJson(h));
+    domainType = DOMAIN.BEACON_PROPOSER;
+    epoch = Math.floor(Number(h.slot) / 32);
+  }
+  const version = epoch < fulu ? FULU_FORK_INFO.fork.previous_version : FULU_FORK_INFO.fork.current_version;
+  const root = computeSigningRoot(objectRoot, computeDomain(domainType, version, MAINNET_GVR));
+  return blst.verify(root, blst.PublicKey.fromHex(pubkey), blst.Signature.fromHex(signature));
 }

@@ -25,7 +25,9 @@ describe("configuration", () => {
     assert.equal(c.logLevel, "debug", "file beats default");
     assert.equal(c.bodyLimit, 5000);
     assert.equal(c.network, "mainnet", "default");
-    assert.equal(c.startupFloorEpochs, 1);
+    assert.equal(c.startupFloorEpochs, 0);
+    assert.equal(c.clockSkewSlots, 2);
+    assert.equal(c.continuityWindowEpochs, 2);
     const fromEnvFile = loadConfig({}, { SECURE_SIGNER_CONFIG: config });
     assert.equal(fromEnvFile.port, 7001, "the config file can be named in the environment");
   });
@@ -38,6 +40,9 @@ describe("configuration", () => {
     assert.equal(c.requireAttested, true);
     assert.deepEqual(c.hostAllowlist, ["localhost", "127.0.0.1"]);
     assert.equal(c.startupFloorEpochs, "off");
+    assert.equal(loadConfig({ "clock-skew-slots": "off" }, {}).clockSkewSlots, "off");
+    assert.equal(loadConfig({ "clock-skew-slots": "5" }, {}).clockSkewSlots, 5);
+    assert.throws(() => loadConfig({ "clock-skew-slots": "33" }, {}), /--clock-skew-slots/);
     assert.equal(c.pruneIntervalMinutes, 0);
     assert.equal(c.dataDir, join(process.cwd(), "rel/dir"));
     assert.equal(c.tlsCert, join(process.cwd(), "c.pem"));
