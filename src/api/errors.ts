@@ -22,7 +22,7 @@ type Status = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 500 | 503;
  * database or the continuity store cannot be reached (nothing is signed without its record), 500
  * for the signer's own failures. Every registered code must appear: the compiler checks it.
  */
-const STATUS = {
+export const ERROR_STATUS = {
   // input
   INVALID_INPUT: 400,
   SIGNING_ROOT_MISMATCH: 400,
@@ -83,7 +83,7 @@ const STATUS = {
 } as const satisfies Record<ErrorCode, Status>;
 
 export function statusFor(error: unknown): number {
-  if (error instanceof SignerError) return STATUS[error.code as ErrorCode];
+  if (error instanceof SignerError) return ERROR_STATUS[error.code as ErrorCode];
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) return 400;
   const status = fastifyError.statusCode;

@@ -42,18 +42,20 @@ describe("continuity store", () => {
       if (r.status === 200) assert.ok(verifyReturned(pubkey, body, r.signature!));
       return r;
     };
-    assert.equal((await signed(attestationBody(10, 11))).status, 200); // reserves targets up to 12
+    assert.equal((await signed(attestationBody(10, 11))).status, 200); // reserves targets up to 12, source 10
     const health = async () => (await (await fetch(`${signer.url}/healthcheck`)).json()) as { status: string; checks: Array<{ id: string; status: string }> };
     assert.equal((await health()).checks.find((c) => c.id === "continuity-store")?.status, "UP");
 
     await s.front.stop();
-    assert.equal((await signed(attestationBody(11, 12))).status, 200, "covered by the reservation held");
+    assert.equal((await signed(attestationBody(10, 12))).status, 200, "covered by the reservation held");
     const above = await signed(attestationBody(12, 13));
     assert.equal(above.status, 503);
     assert.match(above.message!, /continuity store/);
     assert.equal((await signed(blockBody(500))).status, 503, "a block needs its own reservation");
     assert.equal((await health()).checks.find((c) => c.id === "continuity-store")?.status, "DOWN");
 
+    const newSource = await signed(attestationBody(11, 13));
+    assert.equal(newSource.status, 503, "a higher source than the one reserved needs the store too");
     await s.front.start();
     assert.equal((await signed(attestationBody(12, 13))).status, 200);
     assert.equal((await signed(blockBody(500))).status, 200);

@@ -21,7 +21,9 @@ export class FakeClock {
 
   /** Moves the wall clock of every process started with `env` to the real time plus `seconds`. */
   async set(seconds: number): Promise<void> {
-    await writeFile(this.file, `${seconds >= 0 ? "+" : ""}${Math.round(seconds)}\n`);
+    const whole = Math.round(seconds);
+    // libfaketime reads a signed offset; without the sign it would take the number as a date.
+    await writeFile(this.file, `${whole < 0 ? "-" : "+"}${Math.abs(whole)}\n`);
   }
 
   get env(): NodeJS.ProcessEnv {
