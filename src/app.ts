@@ -7,6 +7,7 @@ import { diskSpaceCheck, type HealthCheck } from "./api/health.js";
 import { registerKeymanager } from "./api/keymanager.js";
 import { openAccess } from "./api/auth.js";
 import { registerReloadRoute, Reloads } from "./api/reload.js";
+import { deliverApiToken } from "./api/apiTokenEnvelope.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
@@ -174,6 +175,7 @@ async function start(
     { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
   ];
 
+  if (config.apiTokenRecipient && config.apiTokenEnvelope) await deliverApiToken(apiTokenFile(config.dataDir), config.apiTokenRecipient, config.apiTokenEnvelope);
   const app = await buildServer({
     logger,
     bodyLimit: config.bodyLimit,

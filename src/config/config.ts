@@ -41,6 +41,8 @@ export const SERVE_OPTIONS = {
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
   "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },
   "gramine-encrypted-fs-key": { kind: "string", placeholder: "FILE", description: "gramine-sgx: the encrypted data mount's key pseudo-file (/dev/attestation/keys/NAME), set from the state master key at start" },
+  "api-token-recipient": { kind: "string", placeholder: "HEX", description: "operator's X25519 public key: write the API token encrypted to it to --api-token-envelope (for a data dir the host cannot read)" },
+  "api-token-envelope": { kind: "string", placeholder: "FILE", description: "where --api-token-recipient's envelope goes" },
   "state-key-file": { kind: "string", placeholder: "FILE", description: "the platform-sealed state master key every other secret is sealed under (default: in the data dir; outside it with --gramine-encrypted-fs-key)" },
   "tsm-report-dir": { kind: "string", placeholder: "DIR", default: "/sys/kernel/config/tsm/report", description: "tsm: the configfs-tsm report directory" },
   "tsm-sealing-key-file": { kind: "string", placeholder: "FILE", description: "tsm: the 32-byte sealing key a key-release step wrote after attesting this VM" },
@@ -90,6 +92,8 @@ const ConfigSchema = Type.Object({
   gramineSealingKey: Type.Union([Type.Literal("mrenclave"), Type.Literal("mrsigner")]),
   gramineEncryptedFsKey: Type.Optional(Type.String()),
   stateKeyFile: Type.Optional(Type.String()),
+  apiTokenRecipient: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
+  apiTokenEnvelope: Type.Optional(Type.String()),
   tsmReportDir: Type.String(),
   tsmSealingKeyFile: Type.Optional(Type.String()),
   genesisValidatorsRoot: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
@@ -294,6 +298,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError("INVALID_CONFIG", "--headers-timeout-ms must not exceed --request-timeout-ms (the request's time includes its headers)");
+  }
+  if (Boolean(config.apiTokenRecipient) !== Boolean(config.apiTokenEnvelope)) {
+    throw new ConfigError("INVALID_CONFIG", "--api-token-recipient and --api-token-envelope go together");
   }
   if (Boolean(config.keystoresDir) !== Boolean(config.keystoresPasswordsDir)) {
     throw new ConfigError("INVALID_CONFIG", "--keystores-dir and --keystores-passwords-dir go together");

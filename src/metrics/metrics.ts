@@ -119,7 +119,7 @@ export class SignerMetrics {
     for (const type of SIGN_TYPES) for (const outcome of SIGN_OUTCOMES) this.signatures.inc({ type, outcome }, 0);
     for (const kind of DB_KINDS) this.dbSeconds.zero({ kind });
     this.keysLoaded.set(0);
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if ((options.defaultMetrics ?? true) && processUsageReadable()) collectDefaultMetrics({ register: this.registry });
   }
 
   /** The signing service's event: one call per sign request. */
@@ -189,4 +189,14 @@ export function slashingObserver(metrics: SignerMetrics): SlashingObserver {
     lockRetries: (requests) => metrics.countLockRetries(requests),
     lockTimeouts: (requests) => metrics.countLockTimeouts(requests),
   };
+}
+
+/** prom-client's process metrics read getrusage(2), which Gramine does not implement: without it they are left out, not fatal. */
+function processUsageReadable(): boolean {
+  try {
+    process.cpuUsage();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, rename, rm } from "node:fs/promises";
+import { link, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -46,6 +46,16 @@ export async function writeSecretFile(path: string, data: Uint8Array | string): 
   await syncDir(dirname(path));
 }
 
+async function absent(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw e;
+  }
+}
+
 /**
  * Creates `path` with `data` only if it does not exist yet, atomically: link(2) fails rather than
  * replace, so two processes starting at once agree on one winner. Returns false when it existed.
@@ -56,7 +66,10 @@ export async function createSecretFile(path: string, data: Uint8Array | string):
     await link(temp, path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOSYS" || !(await absent(path))) throw e;
+    // Gramine has no link(2). Its files are one enclave process's own (locks and the encrypted
+    // mount's state do not reach another instance), so a check before the rename has nobody to race.
+    await rename(temp, path);
   } finally {
     await rm(temp, { force: true });
   }
