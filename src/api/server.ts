@@ -24,7 +24,7 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   /** Longest wait for a whole request, headers and body; then 408 and the connection is closed. */
   requestTimeoutMs: number;
-  /** A connection with no request in progress and no traffic is closed after this long. */
+  /** A connection with no request in progress is closed after this long. */
   idleTimeoutMs: number;
   /** Connections open at once; one more is closed as soon as it is accepted. */
   maxConnections: number;
@@ -74,8 +74,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
     requestTimeout: limits.requestTimeoutMs,
+    // Between requests only: no socket inactivity timeout while one is being answered, which would
+    // cut off a keymanager import that decrypts for minutes before it answers.
     keepAliveTimeout: limits.idleTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
     // Closing ends the idle connections at once, the others when their answer is sent or when the
     // shutdown timeout (below) ends them.
     forceCloseConnections: "idle",

@@ -33,6 +33,14 @@ function signWithHost(url: string, pubkey: string, body: unknown, host: string):
   });
 }
 
+/** The log reaches the test's sink asynchronously: waits until `probe` holds. */
+async function until(probe: () => boolean): Promise<void> {
+  for (let i = 0; !probe(); i++) {
+    if (i > 500) throw new Error("the expected log lines did not come");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const signLines = (logs: Array<Record<string, unknown>>, type: string) => logs.filter((l) => l.msg === "sign" && l.type === type);
 
 describe("who may ask for what: the signing API", () => {
@@ -72,6 +80,7 @@ describe("who may ask for what: the signing API", () => {
     const signed = await sign(signer.url, key.pubkey, deposit.body, bearer(signer.apiToken));
     assert.equal(signed.status, 200, signed.message);
     assert.ok(verifies(key, deposit.expectedRoot, signed.signature), "the deposit signature verifies against the independently computed root");
+    await until(() => signLines(signer.logs, "DEPOSIT").length === 1); // what the empty list above would have held
   });
 
   it("refuses a Host outside the default allowlist (DNS rebinding), accepts localhost and 127.0.0.1", async (t) => {
@@ -87,6 +96,7 @@ describe("who may ask for what: the signing API", () => {
       const ok = await signWithHost(signer.url, key.pubkey, exit.body, host);
       assert.equal(ok.status, 200, `${host}: ${ok.body}`);
     }
+    await until(() => signLines(signer.logs, "VOLUNTARY_EXIT").length === 2);
   });
 
   it("accepts any Host when the allowlist says * explicitly", async (t) => {

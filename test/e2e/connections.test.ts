@@ -3,7 +3,7 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
-import { tempDir } from "../helpers/keysFixtures.js";
+import { costlyKeystore, randomKey, tempDir } from "../helpers/keysFixtures.js";
 import { sign } from "../helpers/messages.js";
 import { serveArgs, spawnSigner, startTestSigner, writeKeystores } from "../helpers/signer.js";
 import { signingCases } from "../helpers/signingCases.js";
@@ -50,11 +50,13 @@ async function upcheckOn(client: RawClient): Promise<void> {
 describe("a hostile network cannot exhaust the server", () => {
   const attestation = signingCases().find((c) => c.type === "ATTESTATION")!;
 
-  it("closes 100 connections whose bodies never finish, while other clients keep signing", async (t) => {
+  it("closes 100 connections whose bodies never finish, and silent ones, while other clients keep signing", async (t) => {
     const signer = await startTestSigner(t, { flags: { "headers-timeout-ms": "1000", "request-timeout-ms": "3000" } });
     const key = signer.keys[0]!;
     const slow = await Promise.all(Array.from({ length: 100 }, () => rawClient(signer.url)));
     for (const client of slow) startEndlessBody(client, key.pubkey);
+    // Connections that never send a byte: the headers timeout ends them.
+    const silent = await Promise.all(Array.from({ length: 10 }, () => rawClient(signer.url)));
 
     // Meanwhile, another client signs and every signature verifies.
     const open = () => slow.filter((c) => !c.socket.destroyed).length;
@@ -69,7 +71,7 @@ describe("a hostile network cannot exhaust the server", () => {
     assert.ok(openWhileSigning[0]! > 0, "signing went on while the slow connections were open");
 
     // The client never ends them: each is closed by the server, with 408 where Node writes one.
-    await Promise.all(slow.map((c) => c.closed));
+    await Promise.all([...slow, ...silent].map((c) => c.closed));
     for (const c of slow) assert.doesNotMatch(c.received(), /HTTP\/1\.1 200/);
     assert.ok(slow.some((c) => /^HTTP\/1\.1 408/.test(c.received())), "the request timeout answered 408");
     assert.equal((await sign(signer.url, key.pubkey, attestation.body)).status, 200, "still serving afterwards");
@@ -97,6 +99,18 @@ describe("a hostile network cannot exhaust the server", () => {
       }
     }
     for (const c of held) c.socket.destroy();
+  });
+
+  it("lets a request run past the idle timeout while it is being answered (a keymanager import that decrypts for seconds)", async (t) => {
+    const signer = await startTestSigner(t, { flags: { "idle-connection-timeout-seconds": "1" } });
+    const key = randomKey();
+    const res = await fetch(`${signer.url}/eth/v1/keystores`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${signer.apiToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ keystores: [JSON.stringify(await costlyKeystore(key, "pw"))], passwords: ["pw"] }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { data: Array<{ status: string }> }).data[0]!.status, "imported");
   });
 
   it("exits on SIGTERM with such connections still open: the server closes them after --shutdown-timeout-ms", async (t) => {
