@@ -12,10 +12,9 @@ import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
 import { DataDirLock } from "./keys/dataDirLock.js";
-import { DerivationPaths } from "./keys/derivationPaths.js";
 import type { KeystoreDirError } from "./keys/keystoreDir.js";
 import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
-import { loadSealedKeys } from "./keys/lifecycle.js";
+import { KeyRegistry } from "./keys/registry.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
 import { registerMetricsRoute } from "./metrics/route.js";
@@ -98,10 +97,9 @@ async function start(
   metrics.setKeysLoaded(() => keys.pubkeys().length);
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
   const transportKey = await TransportKey.open(platform, config.dataDir);
-  const derivationPaths = new DerivationPaths();
-  const sealed = await loadSealedKeys(sealedStore, keys, derivationPaths);
+  const registry = new KeyRegistry(keys, sealedStore);
+  const sealed = await registry.loadSealed();
   for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
-  const readOnly = new Set<string>();
   // Key changes one at a time: keymanager imports, deletes and keygen, and keystore-directory reloads.
   const keyMutations = new Exclusive();
   const dirKeys =
@@ -109,10 +107,7 @@ async function start(
       ? new KeystoreDirKeys({
           keystoresDir: config.keystoresDir,
           passwordsDir: config.keystoresPasswordsDir,
-          keys,
-          derivationPaths,
-          readOnly,
-          sealedStore,
+          registry,
           mutations: keyMutations,
         })
       : undefined;
@@ -204,14 +199,12 @@ async function start(
       (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
       (app) =>
         registerKeymanager(app, {
-          keys,
+          registry,
           sealedStore,
-          derivationPaths,
           platform,
           transportKey,
           slashing,
           genesisValidatorsRoot,
-          readOnly,
           mutations: keyMutations,
           operator: access.operator,
         }),

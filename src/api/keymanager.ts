@@ -8,7 +8,6 @@ import {
   deleteKeys,
   ImportStatus,
   importKeystores,
-  readOnlyReason,
   type DeleteCollaborators,
   type ImportCollaborators,
   type KeymanagerKeys,
@@ -35,11 +34,6 @@ export interface KeymanagerOptions extends KeymanagerKeys {
   slashing: KeymanagerSlashing;
   /** The network's, when known (a network given as a config file may not say). */
   genesisValidatorsRoot?: string;
-  /**
-   * Keys loaded from `--keystores-dir` (at start or by a reload): read-only, even when a sealed copy
-   * exists too (an API delete would not keep them from loading again at the next start or reload).
-   */
-  readOnly?: ReadonlySet<string>;
   /** Where imports, deletes and keygen queue; shared with the keystore-directory reload when given. */
   mutations?: Exclusive;
   /** The API token, which every route requires. */
@@ -83,16 +77,14 @@ const Evidence = Type.Object({
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
-  const { keys, sealedStore, derivationPaths, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
-  const readOnly = opts.readOnly ?? new Set<string>();
+  const { registry, sealedStore, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
   const mutations = opts.mutations ?? new Exclusive();
 
   const importing: ImportCollaborators = {
-    keys,
+    registry,
     sealedStore,
-    derivationPaths,
     slashing: {
       // A slashing_protection the store refuses is wrong input, whatever status the slashing domain
       // gives the refusal; a store that fails keeps its own.
@@ -109,12 +101,10 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     },
   };
   const deleting: DeleteCollaborators = {
-    keys,
+    registry,
     sealedStore,
-    derivationPaths,
     slashing,
     genesisValidatorsRoot,
-    readOnly,
     onExportFailed: (e) => app.log.error({ err: e }, "slashing protection export after delete failed"),
   };
 
@@ -144,19 +134,13 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
         },
       },
     },
-    async () => {
-      const sealed = new Set(await sealedStore.list());
-      return {
-        data: keys.pubkeys().map((pubkey) => {
-          const path = derivationPaths.get(pubkey);
-          return {
-            validating_pubkey: pubkey,
-            ...(path !== undefined && { derivation_path: path }),
-            readonly: readOnlyReason(pubkey, readOnly, sealed) !== undefined,
-          };
-        }),
-      };
-    },
+    async () => ({
+      data: (await registry.list()).map(({ pubkey, path, readOnly }) => ({
+        validating_pubkey: pubkey,
+        ...(path !== undefined && { derivation_path: path }),
+        readonly: readOnly,
+      })),
+    }),
   );
 
   app.post<{ Body: ImportBody }>(
@@ -213,7 +197,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const pubkeys = await mutations.run(() => generateKeys(request.body.count ?? 1, { sealedStore, keys }));
+      const pubkeys = await mutations.run(() => generateKeys(request.body.count ?? 1, { sealedStore, registry }));
       request.log.info({ generated: pubkeys.length }, "keys generated");
       const data = [];
       for (const pubkey of pubkeys) {

@@ -1,6 +1,6 @@
 import { SecretKey } from "@chainsafe/blst";
 import { InputError } from "../errors.js";
-import { toHex } from "../util/hex.js";
+import type { KeyPair } from "./keyPair.js";
 import type { SigningKeys } from "./signingKeys.js";
 
 /**
@@ -10,15 +10,8 @@ import type { SigningKeys } from "./signingKeys.js";
 export class LocalSigningKeys implements SigningKeys {
   private readonly keys = new Map<string, SecretKey>();
 
-  async add(secretKey: Uint8Array): Promise<string> {
-    let sk: SecretKey;
-    try {
-      sk = SecretKey.fromBytes(secretKey);
-    } catch {
-      throw new InputError("INVALID_INPUT", "secret key is not a valid BLS12-381 scalar");
-    }
-    const pubkey = toHex(sk.toPublicKey().toBytes());
-    if (!this.keys.has(pubkey)) this.keys.set(pubkey, sk);
+  async add({ pubkey, secretKey }: KeyPair): Promise<string> {
+    if (!this.keys.has(pubkey)) this.keys.set(pubkey, SecretKey.fromBytes(secretKey));
     return pubkey;
   }
 

@@ -1,9 +1,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
-import { SecretKey } from "@chainsafe/blst";
-import { InputError } from "../errors.js";
 import { BlsError } from "./errors.js";
-import { toHex } from "../util/hex.js";
+import type { KeyPair } from "./keyPair.js";
 import { startWorker, type WithoutId } from "../util/worker.js";
 import type { SigningKeys } from "./signingKeys.js";
 import {
@@ -222,13 +220,7 @@ export class WorkerPoolSigningKeys implements SigningKeys {
     return this.workers.length;
   }
 
-  add(secretKey: Uint8Array): Promise<string> {
-    let pubkey: string;
-    try {
-      pubkey = toHex(SecretKey.fromBytes(secretKey).toPublicKey().toBytes());
-    } catch {
-      return Promise.reject(new InputError("INVALID_INPUT", "secret key is not a valid BLS12-381 scalar"));
-    }
+  add({ pubkey, secretKey }: KeyPair): Promise<string> {
     if (this.loaded.has(pubkey)) return Promise.resolve(pubkey);
     let adding = this.adding.get(pubkey);
     if (!adding) {

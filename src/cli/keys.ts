@@ -6,8 +6,9 @@ import { DataDirLock } from "../keys/dataDirLock.js";
 import { createDepositData, type WithdrawalType } from "../keys/depositData.js";
 import { createVoluntaryExit } from "../keys/exit.js";
 import { generateKeys } from "../keys/keygen.js";
-import { importKeystoreDirToSealed, importRequestFromDir, loadSealedKeys } from "../keys/lifecycle.js";
+import { importKeystoreDirToSealed, importRequestFromDir } from "../keys/lifecycle.js";
 import { keyNetwork } from "../keys/network.js";
+import { KeyRegistry } from "../keys/registry.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
 import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
@@ -106,7 +107,7 @@ function withSealedStore<T>(config: Config, use: (store: SealedKeyStore) => Prom
 function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: string[] }> {
   return withSealedStore(config, async (store) => {
     const keys = new LocalSigningKeys();
-    const { pubkeys, errors } = await loadSealedKeys(store, keys);
+    const { pubkeys, errors } = await new KeyRegistry(keys, store).loadSealed();
     for (const { file, message } of errors) console.error(`warning: ${file}: ${message}`);
     return { keys, pubkeys };
   });

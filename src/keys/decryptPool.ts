@@ -1,4 +1,5 @@
 import { availableParallelism, freemem } from "node:os";
+import { derivedPair } from "../bls/keyPair.js";
 import { KeyError, type KeyErrorCode } from "./errors.js";
 import { decryptKeystore, type DecryptedKey, type Keystore } from "./keystore.js";
 import { startWorker } from "../util/worker.js";
@@ -10,7 +11,7 @@ export interface DecryptJob {
   source: string;
 }
 
-export type DecryptResult = ({ ok: true } & DecryptedKey) | { ok: false; error: KeyError };
+export type DecryptResult = { ok: true; key: DecryptedKey } | { ok: false; error: KeyError };
 
 /** What crosses the thread boundary; the secret's buffer is transferred, not copied. */
 export type WorkerReply =
@@ -108,7 +109,7 @@ function defaultWorkers(): number {
 
 export async function decryptOne(job: DecryptJob): Promise<DecryptResult> {
   try {
-    return { ok: true, ...(await decryptKeystore(job.keystore, job.password, job.source)) };
+    return { ok: true, key: await decryptKeystore(job.keystore, job.password, job.source) };
   } catch (e) {
     if (e instanceof KeyError) return { ok: false, error: e };
     const message = `${job.source}: cannot decrypt: ${(e as Error).message}`;
@@ -117,6 +118,6 @@ export async function decryptOne(job: DecryptJob): Promise<DecryptResult> {
 }
 
 function fromReply(reply: WorkerReply): DecryptResult {
-  if (reply.ok) return { ok: true, pubkey: reply.pubkey, secretKey: reply.secretKey };
+  if (reply.ok) return { ok: true, key: derivedPair(reply.pubkey, reply.secretKey) };
   return { ok: false, error: new KeyError(reply.code, reply.message, reply.context) };
 }

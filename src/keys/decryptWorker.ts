@@ -10,9 +10,9 @@ port.on("message", async (job: DecryptJob & { id: number }) => {
     // The decrypted bytes may sit in Node's shared Buffer pool, which cannot be transferred: copy
     // them into a buffer of their own, wipe the original, and transfer the copy so that no
     // secret stays behind in this thread.
-    const secretKey = new Uint8Array(result.secretKey);
-    result.secretKey.fill(0);
-    reply = { id: job.id, ok: true, pubkey: result.pubkey, secretKey };
+    const secretKey = new Uint8Array(result.key.secretKey);
+    result.key.secretKey.fill(0);
+    reply = { id: job.id, ok: true, pubkey: result.key.pubkey, secretKey };
     port.postMessage(reply, [secretKey.buffer]);
   } else {
     const { code, message, context } = result.error;

@@ -1,8 +1,8 @@
 import { SecretKey } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
-import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError } from "../errors.js";
-import type { SealedKeyStore } from "./sealedStore.js";
+import type { KeyRegistry } from "./registry.js";
+import { keyPairOf, type SealedKeyStore } from "./sealedStore.js";
 
 /**
  * Keys generated inside are independent: 32 bytes of IKM from the OS CSPRNG through the BLS
@@ -26,26 +26,26 @@ export function generateSecretKey(): Uint8Array {
 export const MAX_KEYGEN_COUNT = 1000;
 
 /**
- * Generates `count` keys; each is sealed (durably) before it is made usable through `keys`, so a
+ * Generates `count` keys; each is sealed (durably) before it is installed in `registry`, so a
  * key that could sign always survives a restart. Returns the public keys in generation order.
  * The secrets never leave this function.
  */
 export async function generateKeys(
   count: number,
-  deps: { sealedStore: SealedKeyStore; keys?: SigningKeys },
+  deps: { sealedStore: SealedKeyStore; registry?: KeyRegistry },
 ): Promise<string[]> {
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_KEYGEN_COUNT) {
     throw new InputError("INVALID_INPUT", `count must be an integer from 1 to ${MAX_KEYGEN_COUNT}, got ${count}`);
   }
   const pubkeys: string[] = [];
   for (let i = 0; i < count; i++) {
-    const secretKey = generateSecretKey();
+    const key = keyPairOf(generateSecretKey());
     try {
-      const pubkey = await deps.sealedStore.save(secretKey);
-      if (deps.keys) await deps.keys.add(secretKey);
-      pubkeys.push(pubkey);
+      await deps.sealedStore.save(key.secretKey);
+      await deps.registry?.install([key], "sealed");
+      pubkeys.push(key.pubkey);
     } finally {
-      secretKey.fill(0);
+      key.secretKey.fill(0);
     }
   }
   return pubkeys;

@@ -1,11 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
-import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError } from "../errors.js";
 import { buildInterchange } from "../slashing/interchange.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 import { decryptKeystores, serverWorkers, type DecryptJob } from "./decryptPool.js";
-import type { DerivationPaths } from "./derivationPaths.js";
 import { parseKeystoreJson } from "./keystore.js";
+import type { KeyRegistry } from "./registry.js";
 import type { SealedKeyStore } from "./sealedStore.js";
 import type { ImportRequest } from "./transport.js";
 
@@ -29,12 +28,10 @@ export interface KeymanagerSlashing {
   exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<{ data: Array<{ pubkey: string }> }>;
 }
 
-/** The loaded keys the keymanager changes, and what is kept with them. */
+/** The loaded keys the keymanager changes, and the files that keep them. */
 export interface KeymanagerKeys {
-  keys: SigningKeys;
+  registry: KeyRegistry;
   sealedStore: SealedKeyStore;
-  /** The keystore path of each loaded key that has one; imports add to it, deletes remove from it. */
-  derivationPaths: DerivationPaths;
 }
 
 /** The keymanager API's answer for each keystore of an import. */
@@ -51,19 +48,6 @@ export const DeleteStatus = Type.Object({
 });
 export type DeleteStatus = Static<typeof DeleteStatus>;
 
-/**
- * Why the API may not delete a loaded key, worded to follow its pubkey; undefined when it may. A
- * key from a keystore directory (`readOnly`) would come back at the next start or reload. Every
- * other loaded key was sealed, so one with no file among the `sealed` ones lost it while the signer
- * ran (removed by hand or by `secure-signer keys delete`): it is no longer the API's to delete, and
- * it stops signing at the next start.
- */
-export function readOnlyReason(pubkey: string, readOnly: ReadonlySet<string>, sealed: ReadonlySet<string>): string | undefined {
-  if (readOnly.has(pubkey)) return "was loaded from a keystore directory";
-  if (!sealed.has(pubkey)) return "has no sealed file in the data directory (removed while the signer ran; it signs until the next start)";
-  return undefined;
-}
-
 export interface ImportCollaborators extends KeymanagerKeys {
   slashing: Pick<KeymanagerSlashing, "importInterchange">;
 }
@@ -76,7 +60,7 @@ export interface ImportCollaborators extends KeymanagerKeys {
  */
 export async function importKeystores(
   body: ImportRequest,
-  { keys, sealedStore, derivationPaths, slashing }: ImportCollaborators,
+  { registry, sealedStore, slashing }: ImportCollaborators,
 ): Promise<ImportStatus[]> {
   // Protection first: once a key is usable, everything it signed before must already be refused.
   if (body.slashing_protection) {
@@ -108,22 +92,22 @@ export async function importKeystores(
       statuses[index] = { status: "error", message: result.error.message };
       continue;
     }
+    const { key } = result;
     try {
-      if (seen.has(result.pubkey) || keys.has(result.pubkey)) {
+      if (seen.has(key.pubkey) || registry.has(key.pubkey)) {
         statuses[index] = { status: "duplicate" };
         continue;
       }
-      seen.add(result.pubkey);
+      seen.add(key.pubkey);
       // Sealed durably before it can sign, so a key that signed is never lost at restart; its
       // path is sealed with it, so GET lists it after a restart too.
-      await sealedStore.save(result.secretKey, { path: keystore.path });
-      await keys.add(result.secretKey);
-      derivationPaths.set(result.pubkey, keystore.path);
+      await sealedStore.save(key.secretKey, { path: keystore.path });
+      await registry.install([{ ...key, path: keystore.path }], "sealed");
       statuses[index] = { status: "imported" };
     } catch (e) {
       statuses[index] = { status: "error", message: `keystores[${index}]: ${(e as Error).message}` };
     } finally {
-      result.secretKey.fill(0);
+      key.secretKey.fill(0);
     }
   }
   return statuses;
@@ -133,8 +117,6 @@ export interface DeleteCollaborators extends KeymanagerKeys {
   slashing: Pick<KeymanagerSlashing, "exportInterchange">;
   /** The network's, when known (see KeymanagerSlashing.exportInterchange). */
   genesisValidatorsRoot?: string;
-  /** Keys loaded from a keystore directory (see readOnlyReason). */
-  readOnly: ReadonlySet<string>;
   /** Told why the slashing-protection export failed; the statuses returned say that it did. */
   onExportFailed(error: unknown): void;
 }
@@ -149,7 +131,7 @@ export interface DeleteCollaborators extends KeymanagerKeys {
  */
 export async function deleteKeys(
   pubkeys: string[],
-  { keys, sealedStore, derivationPaths, slashing, genesisValidatorsRoot, readOnly, onExportFailed }: DeleteCollaborators,
+  { registry, sealedStore, slashing, genesisValidatorsRoot, onExportFailed }: DeleteCollaborators,
 ): Promise<{ data: DeleteStatus[]; slashing_protection: string }> {
   const sealed = new Set(await sealedStore.list());
   const data: DeleteStatus[] = [];
@@ -157,18 +139,15 @@ export async function deleteKeys(
   // Requests for a key that neither signed nor had a file: their status depends on the export.
   const absent: number[] = [];
   for (const [i, pubkey] of pubkeys.entries()) {
-    const active = keys.has(pubkey);
-    const readOnlyBecause = active ? readOnlyReason(pubkey, readOnly, sealed) : undefined;
+    const active = registry.has(pubkey);
+    const readOnlyBecause = active ? registry.readOnlyReason(pubkey, sealed) : undefined;
     if (readOnlyBecause !== undefined) {
       data.push({ status: "error", message: `${pubkey} ${readOnlyBecause} and is read-only` });
       continue;
     }
     try {
       // The key stops signing before anything else happens; only then is its file removed.
-      if (active) {
-        await keys.remove(pubkey);
-        derivationPaths.delete(pubkey);
-      }
+      if (active) await registry.remove(pubkey);
       const hadFile = sealed.has(pubkey);
       if (hadFile) {
         await sealedStore.delete(pubkey);

@@ -3,7 +3,8 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { MAX_DERIVATION_PATH_LENGTH } from "./derivationPaths.js";
 import { KeyError } from "./errors.js";
-import { pubkeyOf } from "./sealedStore.js";
+import type { KeyPair } from "../bls/keyPair.js";
+import { keyPairOf } from "./sealedStore.js";
 import { firstSchemaError } from "../util/schema.js";
 
 const Hex = (bytes?: number) =>
@@ -99,11 +100,8 @@ export function parseKeystoreJson(text: string, source: string): Keystore {
   return parseKeystore(value, source);
 }
 
-export interface DecryptedKey {
-  /** Canonical 0x-hex public key derived from the secret. */
-  pubkey: string;
-  secretKey: Uint8Array;
-}
+/** The decrypted secret with the public key derived from it. */
+export type DecryptedKey = KeyPair;
 
 /**
  * Decrypts a validated keystore and checks that the secret is a valid BLS scalar whose public key
@@ -120,22 +118,22 @@ export async function decryptKeystore(keystore: Keystore, password: string, sour
     }
     throw new KeyError("INVALID_KEYSTORE", `${source}: cannot decrypt: ${(e as Error).message}`, { source });
   }
-  let pubkey: string;
+  let key: KeyPair;
   try {
-    pubkey = pubkeyOf(secret);
+    key = keyPairOf(secret);
   } catch {
     secret.fill(0);
     throw new KeyError("INVALID_SECRET", `${source}: decrypted secret is not a valid BLS12-381 secret key`, {
       source,
     });
   }
-  if (keystore.pubkey && pubkey !== "0x" + keystore.pubkey) {
+  if (keystore.pubkey && key.pubkey !== "0x" + keystore.pubkey) {
     secret.fill(0);
     throw new KeyError(
       "PUBKEY_MISMATCH",
-      `${source}: keystore pubkey 0x${keystore.pubkey} does not match the decrypted secret's ${pubkey}`,
+      `${source}: keystore pubkey 0x${keystore.pubkey} does not match the decrypted secret's ${key.pubkey}`,
       { source },
     );
   }
-  return { pubkey, secretKey: secret };
+  return key;
 }

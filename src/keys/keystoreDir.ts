@@ -1,14 +1,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import type { KeyPair } from "../bls/keyPair.js";
 import { KeyError, type KeyErrorCode } from "./errors.js";
 import { decryptKeystores, type DecryptJob } from "./decryptPool.js";
 import { parseKeystoreJson, type Keystore } from "./keystore.js";
 
-export interface LoadedKeystore {
-  /** Canonical 0x-hex public key. */
-  pubkey: string;
-  /** 32-byte secret; the caller hands it to SigningKeys / the sealed store and then zeroes it. */
-  secretKey: Uint8Array;
+/** A decrypted keystore; the caller hands it to the KeyRegistry or the sealed store, and zeroes its secret. */
+export interface LoadedKeystore extends KeyPair {
   /** Path of the keystore file. */
   file: string;
   /** The keystore's derivation `path` ("" when the key was not derived from a seed). */
@@ -135,14 +133,15 @@ export async function decryptKeystoreEntries(
       errors.push({ file, message: result.error.message, code: result.error.code });
       continue;
     }
-    const first = seen.get(result.pubkey);
+    const { key } = result;
+    const first = seen.get(key.pubkey);
     if (first !== undefined) {
-      result.secretKey.fill(0);
-      errors.push({ file, message: `${file}: key ${result.pubkey} is already loaded from ${first}` });
+      key.secretKey.fill(0);
+      errors.push({ file, message: `${file}: key ${key.pubkey} is already loaded from ${first}` });
       continue;
     }
-    seen.set(result.pubkey, file);
-    keys.push({ pubkey: result.pubkey, secretKey: result.secretKey, file, path: jobs[index]!.keystore.path });
+    seen.set(key.pubkey, file);
+    keys.push({ ...key, file, path: jobs[index]!.keystore.path });
   }
   return { keys, errors };
 }

@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import type { SigningKeys } from "../bls/signingKeys.js";
 import type { Exclusive } from "../util/exclusive.js";
 import { serverWorkers } from "./decryptPool.js";
-import type { DerivationPaths } from "./derivationPaths.js";
 import type { KeyErrorCode } from "./errors.js";
 import {
   decryptKeystoreEntries,
@@ -11,18 +9,13 @@ import {
   type KeystoreDirError,
   type LoadedKeystore,
 } from "./keystoreDir.js";
-import { addAll } from "./lifecycle.js";
-import type { SealedKeyStore } from "./sealedStore.js";
+import type { KeyRegistry } from "./registry.js";
 
 export interface KeystoreDirKeysOptions {
   keystoresDir: string;
   passwordsDir: string;
-  keys: SigningKeys;
-  derivationPaths: DerivationPaths;
-  /** The keymanager's read-only set: the keys that come from the directory. */
-  readOnly: Set<string>;
-  /** A key whose keystore is gone keeps signing when it is sealed here too. */
-  sealedStore: SealedKeyStore;
+  /** Where the directory's keys are installed, with the origin "keystore-dir". */
+  registry: KeyRegistry;
   /** Shared with the keymanager, so that a reload's changes never interleave with an import or delete. */
   mutations: Exclusive;
 }
@@ -160,20 +153,8 @@ export class KeystoreDirKeys {
   }
 
   private async apply(removed: string[], added: LoadedKeystore[]): Promise<void> {
-    const { keys, derivationPaths, readOnly, sealedStore } = this.opts;
-    // Every mark goes before the first await: no reader sees one removed key gone from signing
-    // while another, freed by the same reload, is still read-only.
-    for (const pubkey of removed) readOnly.delete(pubkey);
-    if (removed.length > 0) {
-      const sealed = new Set(await sealedStore.list());
-      for (const pubkey of removed) {
-        // Imported or generated as well: it stays, as it would at the next start.
-        if (sealed.has(pubkey)) continue;
-        await keys.remove(pubkey);
-        derivationPaths.delete(pubkey);
-      }
-    }
-    for (const { pubkey } of added) readOnly.add(pubkey);
-    await addAll(keys, added, derivationPaths);
+    // A removed key that is sealed as well (imported or generated) stays, as at the next start.
+    await this.opts.registry.release(removed, "keystore-dir");
+    await this.opts.registry.install(added, "keystore-dir");
   }
 }

@@ -1,17 +1,15 @@
-import { SecretKey } from "@chainsafe/blst";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { deriveKeyPair, type KeyPair } from "../bls/keyPair.js";
 import type { Platform } from "../tee/platform.js";
-import { normalizePubkey, toHex } from "../util/hex.js";
+import { normalizePubkey } from "../util/hex.js";
 import { settledInLots } from "../util/lots.js";
 import { KeyError } from "./errors.js";
 import { decodeSealedKey, encodeSealedKey, type SealedKeyMetadata } from "./sealedFormat.js";
 import { syncDir, writeSecretFile } from "../util/secretFile.js";
 
-export interface SealedKey {
-  pubkey: string;
-  /** 32-byte secret; the caller hands it to SigningKeys and then zeroes it. */
-  secretKey: Uint8Array;
+/** An unsealed key; the caller hands it to the KeyRegistry, which zeroes its secret. */
+export interface SealedKey extends KeyPair {
   file: string;
   /** The derivation path of the keystore it was imported from, when that had one. */
   path?: string;
@@ -29,9 +27,10 @@ const READ_AHEAD = 64;
 /** The sealing context binds a blob to its key: a blob copied to another key's file will not unseal. */
 export const sealContext = (pubkey: string) => `bls-key:${pubkey}`;
 
-export function pubkeyOf(secretKey: Uint8Array): string {
+/** The secret with its public key; KeyError INVALID_SECRET when it is no BLS secret key. */
+export function keyPairOf(secretKey: Uint8Array): KeyPair {
   try {
-    return toHex(SecretKey.fromBytes(secretKey).toPublicKey().toBytes());
+    return deriveKeyPair(secretKey);
   } catch {
     throw new KeyError("INVALID_SECRET", "secret key is not a valid BLS12-381 secret key (zero or not below r)");
   }
@@ -60,7 +59,7 @@ export class SealedKeyStore {
 
   /** Seals and stores the key with its metadata, durably, before returning its canonical public key. */
   async save(secretKey: Uint8Array, metadata: SealedKeyMetadata = {}): Promise<string> {
-    const pubkey = pubkeyOf(secretKey);
+    const { pubkey } = keyPairOf(secretKey);
     const plaintext = encodeSealedKey(secretKey, metadata);
     let blob: Uint8Array;
     try {
@@ -140,19 +139,19 @@ export class SealedKeyStore {
     } catch (e) {
       throw new KeyError("SEALED_FILE_INVALID", `${file}: unsealed, but ${(e as Error).message}`, { file });
     }
-    let derived: string;
+    let key: KeyPair;
     try {
-      derived = pubkeyOf(secretKey);
+      key = keyPairOf(secretKey);
     } catch (e) {
       secretKey.fill(0);
       throw new KeyError("SEALED_FILE_INVALID", `${file}: ${(e as Error).message}`, { file });
     }
-    if (derived !== pubkey) {
+    if (key.pubkey !== pubkey) {
       secretKey.fill(0);
-      throw new KeyError("PUBKEY_MISMATCH", `${file}: unsealed secret belongs to ${derived}, not ${pubkey}`, { file });
+      throw new KeyError("PUBKEY_MISMATCH", `${file}: unsealed secret belongs to ${key.pubkey}, not ${pubkey}`, { file });
     }
     // Sealed before the state master key existed: re-sealed under it, so that it survives upgrades too.
     if (this.platform.needsReseal?.(blob)) await this.save(secretKey, metadata);
-    return { pubkey, secretKey, file, ...(metadata.path !== undefined && { path: metadata.path }) };
+    return { ...key, file, ...(metadata.path !== undefined && { path: metadata.path }) };
   }
 }

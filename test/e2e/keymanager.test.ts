@@ -88,7 +88,7 @@ describe("keymanager API over HTTP", () => {
     // A key signing without a sealed file (as when its file is removed while the signer runs):
     // listed read-only, not deletable.
     const unsealed = randomKey();
-    await h.keys.add(unsealed.secretKey);
+    await h.registry.install([unsealed], "sealed");
     const list = await h.call("GET", "/eth/v1/keystores");
     assert.deepEqual(list.json.data, [
       { validating_pubkey: a.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: false },
@@ -123,7 +123,7 @@ describe("keymanager API over HTTP", () => {
     const back = await h.call("POST", "/eth/v1/keystores", { keystores: [JSON.stringify(await cheapKeystore(a, "pa"))], passwords: ["pa"] });
     assert.deepEqual(back.json.data, [{ status: "imported" }]);
     assert.throws(() => h.slashing.recordBlock(a.pubkey, 101, "0x" + "02".repeat(32)), /at or below 101/);
-    await h.keys.remove(unsealed.pubkey);
+    await h.registry.remove(unsealed.pubkey);
     await h.call("DELETE", "/eth/v1/keystores", { pubkeys: [a.pubkey] });
   });
 

@@ -1,21 +1,19 @@
+import { deriveKeyPair, type KeyPair } from "../../src/bls/keyPair.js";
 import { create } from "@chainsafe/bls-keystore";
 import { SecretKey } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toHex } from "../../src/util/hex.js";
 
-export interface TestKey {
-  secretKey: Uint8Array;
-  pubkey: string;
+export interface TestKey extends KeyPair {
   pubkeyBytes: Uint8Array;
 }
 
 export function randomKey(): TestKey {
   const sk = SecretKey.fromKeygen(randomBytes(32));
   const pubkeyBytes = sk.toPublicKey().toBytes();
-  return { secretKey: sk.toBytes(), pubkeyBytes, pubkey: toHex(pubkeyBytes) };
+  return { ...deriveKeyPair(sk.toBytes()), pubkeyBytes };
 }
 
 /** An EIP-2335 keystore with deliberately cheap KDF parameters, so tests stay fast. */

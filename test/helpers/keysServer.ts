@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { registerKeymanager } from "../../src/api/keymanager.js";
 import { openAccess } from "../../src/api/auth.js";
-import { DerivationPaths } from "../../src/keys/derivationPaths.js";
-import { loadSealedKeys } from "../../src/keys/lifecycle.js";
+import { deriveKeyPair } from "../../src/bls/keyPair.js";
+import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { TransportKey } from "../../src/keys/transport.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
@@ -20,6 +20,7 @@ export interface KeymanagerHarness {
   token: string;
   dataDir: string;
   keys: LocalSigningKeys;
+  registry: KeyRegistry;
   slashing: InMemorySlashing;
   sealedStore: SealedKeyStore;
   platform: Platform;
@@ -51,23 +52,20 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   const sealedStore = await SealedKeyStore.open(platform, dataDir);
   const transportKey = await TransportKey.open(platform, dataDir);
   const keys = new LocalSigningKeys();
-  const derivationPaths = new DerivationPaths();
-  const { errors } = await loadSealedKeys(sealedStore, keys, derivationPaths);
+  const registry = new KeyRegistry(keys, sealedStore);
+  const { errors } = await registry.loadSealed();
   if (errors.length > 0) throw new Error(`sealed keys failed to load: ${JSON.stringify(errors)}`);
-  const readOnly = new Set<string>();
-  for (const secretKey of options.fromDir ?? []) readOnly.add(await keys.add(secretKey));
+  await registry.install((options.fromDir ?? []).map((secretKey) => deriveKeyPair(secretKey.slice())), "keystore-dir");
   const slashing = new InMemorySlashing(TEST_GVR);
   const tokenFile = join(dataDir, "api-token.txt");
   const { operator } = await openAccess(tokenFile);
   await registerKeymanager(app, {
-    keys,
+    registry,
     sealedStore,
-    derivationPaths,
     platform,
     transportKey,
     slashing,
     genesisValidatorsRoot: TEST_GVR,
-    readOnly,
     operator,
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -79,6 +77,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     token,
     dataDir,
     keys,
+    registry,
     slashing,
     sealedStore,
     platform,

@@ -5,6 +5,7 @@ import { MessagePort } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { PublicKey, SecretKey, Signature, verify } from "@chainsafe/blst";
+import { deriveKeyPair } from "../../src/bls/keyPair.js";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
 import { SLOTS } from "../../src/bls/ring.js";
 import { fromHex } from "../../src/util/hex.js";
@@ -18,7 +19,7 @@ describe("bls worker pool", () => {
 
   it("signs with every loaded key on every worker, verifiable by blst", async () => {
     const secrets = Array.from({ length: 3 }, () => SecretKey.fromKeygen(randomBytes(32)));
-    const pubkeys = await Promise.all(secrets.map((sk) => pool.add(sk.toBytes())));
+    const pubkeys = await Promise.all(secrets.map((sk) => pool.add(deriveKeyPair(sk.toBytes()))));
     assert.deepEqual(pool.pubkeys(), pubkeys);
     // More requests than workers, so both workers sign for every key.
     const jobs = pubkeys.flatMap((pk) => Array.from({ length: 8 }, () => ({ pk, msg: randomBytes(32) })));
@@ -33,7 +34,7 @@ describe("bls worker pool", () => {
   });
 
   it("refuses unknown and removed keys", async () => {
-    const pk = await pool.add(SecretKey.fromKeygen(randomBytes(32)).toBytes());
+    const pk = await pool.add(deriveKeyPair(SecretKey.fromKeygen(randomBytes(32)).toBytes()));
     assert.equal(await pool.remove(pk), true);
     assert.equal(await pool.remove(pk), false);
     await assert.rejects(pool.sign(pk, randomBytes(32)), /no key loaded/);
@@ -53,7 +54,7 @@ describe("bls worker pool", () => {
     };
     let added: string[];
     try {
-      added = await Promise.all([...secrets, bytes].map((secret) => pool.add(secret)));
+      added = await Promise.all([...secrets, bytes].map((secret) => pool.add(deriveKeyPair(secret))));
     } finally {
       MessagePort.prototype.postMessage = postMessage;
     }
@@ -67,15 +68,16 @@ describe("bls worker pool", () => {
     assert.equal(signature.length, 96);
   });
 
-  it("rejects a secret that is not a valid scalar", async () => {
-    await assert.rejects(pool.add(new Uint8Array(32)), /not a valid BLS12-381 scalar/);
+  it("takes only a key pair whose pubkey was derived from its secret, which refuses a secret that is no scalar", () => {
+    assert.throws(() => deriveKeyPair(new Uint8Array(32)), /not a valid BLS12-381 secret key/);
+    assert.throws(() => deriveKeyPair(new Uint8Array(32).fill(0xff)), /not a valid BLS12-381 secret key/);
   });
 
   it("signs more requests at once than a worker's ring holds, each with its own message", async () => {
     const single = new WorkerPoolSigningKeys(1);
     try {
       const sk = SecretKey.fromKeygen(randomBytes(32));
-      const pk = await single.add(sk.toBytes());
+      const pk = await single.add(deriveKeyPair(sk.toBytes()));
       const msgs = Array.from({ length: SLOTS * 2 + 17 }, () => randomBytes(32));
       const sigs = await Promise.all(msgs.map((m) => single.sign(pk, m)));
       const publicKey = PublicKey.fromBytes(fromHex(pk, "pk", 48));
@@ -92,7 +94,7 @@ describe("bls worker pool", () => {
     // full garbage collection (at most ~15 MiB here) and then stays flat.
     const single = new WorkerPoolSigningKeys(1);
     try {
-      const pk = await single.add(SecretKey.fromKeygen(randomBytes(32)).toBytes());
+      const pk = await single.add(deriveKeyPair(SecretKey.fromKeygen(randomBytes(32)).toBytes()));
       const message = randomBytes(32);
       // What this thread allocates meanwhile is collected first, so that the worker's part shows.
       const rssAfterGc = () => {
@@ -116,7 +118,7 @@ describe("bls worker pool", () => {
     // while the worker is between its last signature and its wait must not be left in the ring.
     const single = new WorkerPoolSigningKeys(1);
     try {
-      const pk = await single.add(SecretKey.fromKeygen(randomBytes(32)).toBytes());
+      const pk = await single.add(deriveKeyPair(SecretKey.fromKeygen(randomBytes(32)).toBytes()));
       const signed = (msg: Uint8Array) =>
         Promise.race([
           single.sign(pk, msg),
@@ -142,7 +144,7 @@ describe("bls worker pool", () => {
   it("settles every request still in flight when closed, and refuses new ones", async () => {
     const closing = new WorkerPoolSigningKeys(1);
     const sk = SecretKey.fromKeygen(randomBytes(32));
-    const pk = await closing.add(sk.toBytes());
+    const pk = await closing.add(deriveKeyPair(sk.toBytes()));
     const publicKey = PublicKey.fromBytes(fromHex(pk, "pk", 48));
     const msgs = Array.from({ length: SLOTS + 50 }, () => randomBytes(32));
     const inflight = msgs.map((m) => closing.sign(pk, m));

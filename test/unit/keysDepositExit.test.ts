@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
+import { deriveKeyPair } from "../../src/bls/keyPair.js";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { createDepositData } from "../../src/keys/depositData.js";
 import { createVoluntaryExit } from "../../src/keys/exit.js";
@@ -51,7 +52,7 @@ describe("deposit data", () => {
       it(`${network.name}, ${type} credentials, ${amount} gwei: roots and signature recomputed independently`, async () => {
         const keys = new LocalSigningKeys();
         const key = randomKey();
-        await keys.add(key.secretKey);
+        await keys.add(key);
         const d = await createDepositData({ keys, pubkey: key.pubkey, withdrawalType: type, withdrawalAddress: address, amountGwei: amount, network });
 
         const pubkey = unhex(d.pubkey);
@@ -87,7 +88,7 @@ describe("deposit data", () => {
     }[];
     const v0 = paths.find((p) => p.mnemonic && p.path === "m/12381/3600/0/0/0")!;
     const keys = new LocalSigningKeys();
-    const pubkey = await keys.add(unhex(v0.secret_hex));
+    const pubkey = await keys.add(deriveKeyPair(unhex(v0.secret_hex)));
     const d = await createDepositData({
       keys,
       pubkey,
@@ -112,7 +113,7 @@ describe("deposit data", () => {
   it("refuses amounts outside the credential type's range, bad addresses, unknown keys", async () => {
     const keys = new LocalSigningKeys();
     const key = randomKey();
-    await keys.add(key.secretKey);
+    await keys.add(key);
     const base = { keys, pubkey: key.pubkey, withdrawalAddress: address, network: keyNetwork("mainnet") };
     await assert.rejects(createDepositData({ ...base, withdrawalType: "0x01", amountGwei: 33e9 }), /from 1000000000 to 32000000000/);
     await assert.rejects(createDepositData({ ...base, withdrawalType: "0x02", amountGwei: 2049e9 }), /to 2048000000000/);
@@ -128,7 +129,7 @@ describe("voluntary exit", () => {
       const network = keyNetwork(name);
       const keys = new LocalSigningKeys();
       const key = randomKey();
-      await keys.add(key.secretKey);
+      await keys.add(key);
       const exit = await createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 123456, epoch: 300000, network });
       assert.deepEqual(exit.message, { epoch: "300000", validator_index: "123456" });
       // VoluntaryExit{epoch, validator_index}: two leaves.
@@ -157,7 +158,7 @@ describe("voluntary exit", () => {
     it(`same domain as a VOLUNTARY_EXIT request: ${label}`, async () => {
       const keys = new LocalSigningKeys();
       const key = randomKey();
-      await keys.add(key.secretKey);
+      await keys.add(key);
       const nowSeconds = mainnet.genesisTime! + clockEpoch * epochSeconds + 1;
       const exit = await createVoluntaryExit({ keys, pubkey: key.pubkey, validatorIndex: 9, epoch: exitEpoch, network: mainnet, nowSeconds });
       const chain = mainnet.config.getForkInfoAtEpoch(Math.max(clockEpoch, exitEpoch));
@@ -179,7 +180,7 @@ describe("voluntary exit", () => {
   it("uses the given genesis validators root for a config-file network and refuses bad input", async (t) => {
     const keys = new LocalSigningKeys();
     const key = randomKey();
-    await keys.add(key.secretKey);
+    await keys.add(key);
     const gvr = "0x" + "07".repeat(32);
     const configFile = await networkFile(await tempDir(t, "exit-network"));
     assert.throws(() => keyNetwork(configFile), /has no known genesis_validators_root: give it with --genesis-validators-root/);

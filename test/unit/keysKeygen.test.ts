@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { generateKeys } from "../../src/keys/keygen.js";
+import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
 import { tempDir } from "../helpers/keysFixtures.js";
@@ -12,7 +13,7 @@ describe("generateKeys", () => {
     const dataDir = await tempDir(t, "keygen");
     const store = await SealedKeyStore.open(await createDevPlatform(dataDir), dataDir);
     const keys = new LocalSigningKeys();
-    const pubkeys = await generateKeys(5, { sealedStore: store, keys });
+    const pubkeys = await generateKeys(5, { sealedStore: store, registry: new KeyRegistry(keys, store) });
     assert.equal(new Set(pubkeys).size, 5);
     assert.deepEqual(keys.pubkeys(), pubkeys);
     assert.deepEqual(await store.list(), [...pubkeys].sort());
@@ -20,7 +21,7 @@ describe("generateKeys", () => {
     const reloaded = await (await SealedKeyStore.open(await createDevPlatform(dataDir), dataDir)).loadAll();
     assert.deepEqual(reloaded.errors, []);
     const fresh = new LocalSigningKeys();
-    for (const k of reloaded.keys) await fresh.add(k.secretKey);
+    for (const k of reloaded.keys) await fresh.add(k);
     const message = new Uint8Array(32).fill(7);
     for (const pubkey of pubkeys) {
       const sig = await fresh.sign(pubkey, message);

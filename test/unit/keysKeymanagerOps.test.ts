@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { mkdir, rename, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
-import { DerivationPaths } from "../../src/keys/derivationPaths.js";
+import { derivedPair } from "../../src/bls/keyPair.js";
+import type { SigningKeys } from "../../src/bls/signingKeys.js";
 import { deleteKeys, importKeystores, type DeleteCollaborators, type ImportCollaborators } from "../../src/keys/keymanagerOps.js";
+import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { openSqliteStore } from "../../src/slashing/sqlite.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
@@ -13,19 +15,19 @@ import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keys
 const GVR = "0x" + "42".repeat(32);
 const ROOT = new Uint8Array(32).fill(7);
 
-async function setup(t: { after(fn: () => Promise<void>): void }): Promise<ImportCollaborators & DeleteCollaborators> {
+async function setup(t: { after(fn: () => Promise<void>): void }): Promise<ImportCollaborators & DeleteCollaborators & { keys: SigningKeys }> {
   const dir = await tempDir(t, "kmops");
   const keys = new WorkerPoolSigningKeys(1);
   t.after(() => keys.close());
   const slashing = await openSqliteStore(join(dir, "slashing.sqlite"), { genesisValidatorsRoot: GVR });
   t.after(() => slashing.close());
+  const sealedStore = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
   return {
     keys,
-    sealedStore: await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data")),
-    derivationPaths: new DerivationPaths(),
+    registry: new KeyRegistry(keys, sealedStore),
+    sealedStore,
     slashing,
     genesisValidatorsRoot: GVR,
-    readOnly: new Set(),
     onExportFailed: (e) => assert.fail(`export failed: ${String(e)}`),
   };
 }
@@ -49,7 +51,7 @@ describe("keymanager key changes, with real sealed files, BLS workers and SQLite
     assert.match(statuses[0]!.message!, /^keystores\[0\]: .*EISDIR/);
     assert.deepEqual(statuses[1], { status: "imported" });
     assert.deepEqual(s.keys.pubkeys(), [fine.pubkey]);
-    assert.equal(s.derivationPaths.get(blocked.pubkey), undefined);
+    assert.deepEqual((await s.registry.list()).map((l) => l.pubkey), [fine.pubkey]);
   });
 
   it("stops a key signing before removing its file: when the file cannot go, the key is stopped all the same and keeps its records", async (t) => {
@@ -83,17 +85,16 @@ describe("keymanager key changes, with real sealed files, BLS workers and SQLite
   });
 
   it("refuses to delete a read-only key with the reason that applies to it", async (t) => {
-    const readOnly = new Set<string>();
-    const s = { ...(await setup(t)), readOnly };
+    const s = await setup(t);
     const [fromDir, sealedToo, orphan] = [randomKey(), randomKey(), randomKey()];
     // As KeystoreDirKeys loads a directory key; sealedToo was imported through the API as well.
-    readOnly.add(await s.keys.add(fromDir.secretKey));
+    await s.registry.install([derivedPair(fromDir.pubkey, fromDir.secretKey.slice())], "keystore-dir");
     assert.deepEqual(await importKeystores({ keystores: [await keystore(sealedToo), await keystore(orphan)], passwords: ["pw", "pw"] }, s), [
       { status: "imported" },
       { status: "imported" },
     ]);
-    readOnly.add(sealedToo.pubkey);
-    // What `secure-signer keys delete` does to the data directory of a signer that is running.
+    await s.registry.install([derivedPair(sealedToo.pubkey, sealedToo.secretKey.slice())], "keystore-dir");
+    // A sealed file removed by hand while the signer runs (`secure-signer keys delete` refuses to).
     assert.ok(await s.sealedStore.delete(orphan.pubkey));
 
     const refused = await deleteKeys([fromDir.pubkey, sealedToo.pubkey, orphan.pubkey], s);

@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
-import { DerivationPaths } from "../../src/keys/derivationPaths.js";
 import { loadKeystoreDir } from "../../src/keys/keystoreDir.js";
 import { KeystoreDirKeys } from "../../src/keys/keystoreDirKeys.js";
-import { loadSealedKeys } from "../../src/keys/lifecycle.js";
+import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
 import { Exclusive } from "../../src/util/exclusive.js";
@@ -19,11 +18,13 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
   await mkdir(keystoresDir);
   await mkdir(passwordsDir);
   const keys = new LocalSigningKeys();
-  const derivationPaths = new DerivationPaths();
-  const readOnly = new Set<string>();
   const sealedStore = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
+  const registry = new KeyRegistry(keys, sealedStore);
   const mutations = new Exclusive();
-  const dirKeys = new KeystoreDirKeys({ keystoresDir, passwordsDir, keys, derivationPaths, readOnly, sealedStore, mutations });
+  const dirKeys = new KeystoreDirKeys({ keystoresDir, passwordsDir, registry, mutations });
+  /** The keys the keymanager API lists read-only: here, every key from the directory. */
+  const readOnly = async () => new Set((await registry.list()).filter((l) => l.readOnly).map((l) => l.pubkey));
+  const pathOf = async (pubkey: string) => (await registry.list()).find((l) => l.pubkey === pubkey)?.path;
   const write = async (name: string, key: TestKey, password = `pw-${name}`, passwordFile = password) => {
     await writeFile(join(keystoresDir, `${name}.json`), JSON.stringify(await cheapKeystore(key, password)));
     await writeFile(join(passwordsDir, `${name}.txt`), passwordFile);
@@ -32,7 +33,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
     const { errors, ...rest } = await dirKeys.reload();
     return { ...rest, failed: errors.length };
   };
-  return { dir, keystoresDir, passwordsDir, keys, derivationPaths, readOnly, sealedStore, mutations, dirKeys, write, counts };
+  return { dir, keystoresDir, passwordsDir, keys, registry, readOnly, pathOf, sealedStore, mutations, dirKeys, write, counts };
 }
 
 describe("KeystoreDirKeys", () => {
@@ -45,8 +46,8 @@ describe("KeystoreDirKeys", () => {
     assert.deepEqual(await s.counts(), { added: 2, removed: 0, unchanged: 0, decrypted: 3, failed: 1 });
     assert.match(s.dirKeys.errors[0]!.message, /k2\.json.*password/);
     assert.deepEqual(new Set(s.keys.pubkeys()), new Set([k0.pubkey, k1.pubkey]));
-    assert.deepEqual(s.readOnly, new Set([k0.pubkey, k1.pubkey]));
-    assert.equal(s.derivationPaths.get(k0.pubkey), "m/12381/3600/0/0/0");
+    assert.deepEqual(await s.readOnly(), new Set([k0.pubkey, k1.pubkey]));
+    assert.equal(await s.pathOf(k0.pubkey), "m/12381/3600/0/0/0");
 
     // Nothing changed: the loaded files are recognised, and so is the failing one, whose refusal is reported again.
     const refused = s.dirKeys.errors;
@@ -62,8 +63,8 @@ describe("KeystoreDirKeys", () => {
     assert.deepEqual(await s.counts(), { added: 2, removed: 1, unchanged: 1, decrypted: 3, failed: 0 });
     assert.deepEqual(s.dirKeys.errors, [], "the latest scan's errors, not an accumulation");
     assert.deepEqual(new Set(s.keys.pubkeys()), new Set([k1.pubkey, k2.pubkey, k3.pubkey]));
-    assert.deepEqual(s.readOnly, new Set([k1.pubkey, k2.pubkey, k3.pubkey]));
-    assert.equal(s.derivationPaths.get(k0.pubkey), undefined);
+    assert.deepEqual(await s.readOnly(), new Set([k1.pubkey, k2.pubkey, k3.pubkey]));
+    assert.equal(await s.pathOf(k0.pubkey), undefined);
 
     // Same name, another key: the old key goes, the new one comes.
     await s.write("k3", k4);
@@ -109,11 +110,11 @@ describe("KeystoreDirKeys", () => {
     const s = await setup(t);
     const [sealedKey, other] = [randomKey(), randomKey()];
     await s.sealedStore.save(sealedKey.secretKey);
-    await loadSealedKeys(s.sealedStore, s.keys, s.derivationPaths);
+    await s.registry.loadSealed();
     await s.write("sealed", sealedKey);
     await s.write("other", other);
     assert.deepEqual(await s.counts(), { added: 2, removed: 0, unchanged: 0, decrypted: 2, failed: 0 });
-    assert.ok(s.readOnly.has(sealedKey.pubkey), "from the directory as well, so read-only");
+    assert.ok((await s.readOnly()).has(sealedKey.pubkey), "from the directory as well, so read-only");
 
     await rm(join(s.keystoresDir, "sealed.json"));
     await rm(join(s.keystoresDir, "other.json"));
@@ -121,7 +122,7 @@ describe("KeystoreDirKeys", () => {
     await s.write("twin", other, "another password");
     assert.deepEqual(await s.counts(), { added: 0, removed: 1, unchanged: 1, decrypted: 1, failed: 0 });
     assert.ok(s.keys.has(sealedKey.pubkey), "sealed in the data directory: still signing");
-    assert.ok(!s.readOnly.has(sealedKey.pubkey), "and no longer read-only");
+    assert.ok(!(await s.readOnly()).has(sealedKey.pubkey), "and no longer read-only");
     assert.deepEqual(new Set(s.keys.pubkeys()), new Set([sealedKey.pubkey, other.pubkey]));
 
     await s.write("zcopy", other, "a third password");

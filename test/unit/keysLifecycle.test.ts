@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
-import { DerivationPaths } from "../../src/keys/derivationPaths.js";
-import { addAll, importKeystoreDirToSealed, importRequestFromDir, loadSealedKeys } from "../../src/keys/lifecycle.js";
+import { importKeystoreDirToSealed, importRequestFromDir } from "../../src/keys/lifecycle.js";
+import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { encryptImportRequest, IMPORT_PURPOSE, TransportKey } from "../../src/keys/transport.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
@@ -25,23 +25,6 @@ async function keystoreDir(t: { after(fn: () => Promise<void>): void }, good: nu
 }
 
 describe("key lifecycle functions", () => {
-  it("adds keys in order with their paths, stops after the lot holding one it cannot add, and wipes every secret", async () => {
-    const keys = Array.from({ length: 150 }, randomKey);
-    const loaded = keys.map((k, i) => ({ secretKey: k.secretKey.slice(), path: `m/12381/3600/${i}/0/0` }));
-    const signing = new LocalSigningKeys();
-    const paths = new DerivationPaths();
-    // More keys than are added at once.
-    assert.deepEqual(await addAll(signing, loaded.slice(0, 70), paths), keys.slice(0, 70).map((k) => k.pubkey));
-    assert.equal(paths.get(keys[69]!.pubkey), "m/12381/3600/69/0/0");
-
-    // 81 keys: the first lot of 64 holds the bad one and keys 70..132, the second keys 133..149.
-    const rest = [...loaded.slice(70, 80), { secretKey: new Uint8Array(32) }, ...loaded.slice(80)];
-    await assert.rejects(addAll(signing, rest, paths), { code: "INVALID_INPUT" });
-    assert.deepEqual(signing.pubkeys(), keys.slice(0, 133).map((k) => k.pubkey));
-    assert.equal(paths.get(keys[132]!.pubkey), "m/12381/3600/132/0/0", "a key added beside the bad one has its path");
-    for (const key of [...loaded, ...rest]) assert.ok(key.secretKey.every((b) => b === 0), "every secret is wiped");
-  });
-
   it("imports a keystore dir into the sealed store once, with progress, and loads it back", async (t) => {
     const { dir, keys } = await keystoreDir(t, 3);
     const store = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
@@ -60,12 +43,12 @@ describe("key lifecycle functions", () => {
     assert.deepEqual(second.existing.sort(), keys.map((k) => k.pubkey).sort());
 
     const signing = new LocalSigningKeys();
-    const paths = new DerivationPaths();
-    const loaded = await loadSealedKeys(store, signing, paths);
+    const registry = new KeyRegistry(signing, store);
+    const loaded = await registry.loadSealed();
     assert.deepEqual(loaded.errors, []);
     assert.deepEqual(signing.pubkeys().sort(), keys.map((k) => k.pubkey).sort());
     // The keystores' path was sealed with each key.
-    for (const k of keys) assert.equal(paths.get(k.pubkey), "m/12381/3600/0/0/0");
+    for (const listed of await registry.list()) assert.equal(listed.path, "m/12381/3600/0/0/0");
   });
 
   it("builds an import request from a dir without decrypting, ready to encrypt for a signer", async (t) => {

@@ -190,7 +190,7 @@ describe("metrics", () => {
     const keys = new WorkerPoolSigningKeys(1);
     t.after(() => keys.close());
     const key = randomKey();
-    const pubkey = await keys.add(key.secretKey);
+    const pubkey = await keys.add(key);
     metrics.setKeysLoaded(() => keys.pubkeys().length);
     metrics.setPlatform("dev", false);
 
@@ -227,7 +227,7 @@ describe("metrics", () => {
     assert.match(results[2]!.message!, /already/);
 
     // A key added later shows at the next scrape: the gauge reads the key set when scraped.
-    await keys.add(randomKey().secretKey);
+    await keys.add(randomKey());
 
     const exp = await scrape(base);
     assert.deepEqual(series(exp, "secure_signer_signatures_total", true), {
