@@ -73,7 +73,9 @@ describe("the npm package: packed, installed into an empty directory, run", () =
   it("serves /upcheck on embedded defaults and signs every message type, verified with blst", async () => {
     const bin = join(installDir, "node_modules/.bin/secure-signer");
     const keystores = await writeKeystores(join(dirs.dir, "keys"), 1);
-    const signer: SignerProcess = await spawnSigner(serveArgs(join(dirs.dir, "data"), keystores), {}, undefined, [bin]);
+    // DEPOSIT is among the cases: signed over the API only when allowed, and for the API token.
+    const signer: SignerProcess = await spawnSigner(serveArgs(join(dirs.dir, "data"), keystores, "--allow-deposit-signing"), {}, undefined, [bin]);
+    const apiToken = readFileSync(join(dirs.dir, "data", "api-token.txt"), "utf8").trim();
     cleanups.push(async () => {
       signer.child.kill("SIGTERM");
       await signer.exited;
@@ -85,7 +87,11 @@ describe("the npm package: packed, installed into an empty directory, run", () =
     for (const c of cases) {
       const res = await fetch(`${signer.url}/api/v1/eth2/sign/${key.pubkey}`, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          ...(c.type === "DEPOSIT" && { authorization: `Bearer ${apiToken}` }),
+        },
         body: JSON.stringify(c.body),
       });
       const text = await res.text();
