@@ -117,11 +117,11 @@ describe("slashing protection against the host's disk and clock", () => {
     assert.equal(vote.status, 412);
     assert.match(vote.message!, /rollback guard/);
     assert.equal((await signer.sign(blockBody(110 * 32 + 3, 9))).status, 412);
-    // Above the floor it signs again; a source older than the copy's is refused by its watermark.
+    // Above the floor it signs again; a vote around what the copy still holds is refused.
     await w.clockAt(111);
     const older = await signer.sign(attestationBody(98, 111));
     assert.equal(older.status, 412);
-    assert.match(older.message!, /source epoch 98 is below/);
+    assert.match(older.message!, /98->111 would surround the recorded attestation 99->100/);
     assert.equal((await signer.sign(attestationBody(110, 111))).status, 200);
   });
 
