@@ -31,7 +31,7 @@ import { ContinuityGuard } from "./slashing/continuity.js";
 import { PostgresContinuityStore } from "./slashing/continuityPostgres.js";
 import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
 import type { StoreHealth } from "./slashing/store.js";
-import type { SignGuard } from "./signing/service.js";
+import type { SignGuard } from "./slashing/guard.js";
 import type { NetworkConfig } from "./signing/network.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";

@@ -3,9 +3,9 @@
  * slashable types, what slashing protection must check. The signing root is always computed here
  * from the message, never taken from the caller.
  */
-export type SlashingCheck =
-  | { kind: "block"; slot: number }
-  | { kind: "attestation"; sourceEpoch: number; targetEpoch: number };
+import type { SlashingCheck } from "../slashing/guard.js";
+
+export type { SlashingCheck };
 
 export interface SigningPlan {
   /** The request's `type`, e.g. "BLOCK_V2". */

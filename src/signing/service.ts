@@ -2,6 +2,7 @@ import type { ChainForkConfig } from "@lodestar/config";
 import { BlsError } from "../bls/errors.js";
 import type { SigningKeys } from "../bls/signingKeys.js";
 import { InputError, SignerError } from "../errors.js";
+import type { SignGuard } from "../slashing/guard.js";
 import { signProtected } from "../slashing/protect.js";
 import type { SlashingProtectionStore } from "../slashing/store.js";
 import { normalizePubkey, toHex, ZERO_ROOT_HEX } from "../util/hex.js";
@@ -36,16 +37,6 @@ export interface SignEvent {
   durationMs: number;
   /** For slashable requests that reached the slashing database: what was recorded and how long it waited on it. */
   db?: { kind: "block" | "attestation"; ms: number };
-}
-
-/**
- * A refusal that is not the key's own history: the clock bound, the restart floor, the continuity
- * reservation. It runs after the chain check and before anything is recorded, and throws to refuse;
- * it returns a promise only when it must wait (e.g. to reserve a window in the continuity store),
- * so the common path costs no extra turn.
- */
-export interface SignGuard {
-  check(pubkey: string, plan: SigningPlan): void | Promise<void>;
 }
 
 export interface SigningServiceDeps {
@@ -106,11 +97,13 @@ export class SigningService {
       if (!keys.has(pubkey)) throw new BlsError("KEY_NOT_LOADED", `no key loaded for public key ${pubkey}`);
       plan = planSigning(this.deps.chain, request);
       this.checkChain(plan);
-      for (const guard of this.deps.guards ?? []) {
-        const waiting = guard.check(pubkey, plan);
-        if (waiting) await waiting;
-      }
       const { signingRoot, slashing: check, genesisValidatorsRoot } = plan;
+      if (check) {
+        for (const guard of this.deps.guards ?? []) {
+          const waiting = guard.check(pubkey, check);
+          if (waiting) await waiting;
+        }
+      }
       let signature: Uint8Array;
       if (check) {
         const request = { ...check, pubkey, genesisValidatorsRoot, signingRoot: toHex(signingRoot) };

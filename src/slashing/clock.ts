@@ -1,5 +1,3 @@
-import { slotAtTime } from "../signing/domain.js";
-
 /**
  * The chain's clock as the guards read it: wall-clock seconds turned into slots. The host sets the
  * wall clock, so nothing that must hold against a hostile host may rest on it alone (docs/tee.md).
@@ -13,6 +11,7 @@ export function chainClock(params: { genesisTime: number; secondsPerSlot: number
   const now = params.now ?? Date.now;
   return {
     slotsPerEpoch: params.slotsPerEpoch,
-    currentSlot: () => slotAtTime(now() / 1000, params.genesisTime, params.secondsPerSlot),
+    // Before genesis the chain is at slot 0.
+    currentSlot: () => Math.max(0, Math.floor((now() / 1000 - params.genesisTime) / params.secondsPerSlot)),
   };
 }

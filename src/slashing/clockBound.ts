@@ -1,5 +1,4 @@
-import type { SigningPlan } from "../signing/plan.js";
-import type { SignGuard } from "../signing/service.js";
+import type { SignGuard, SlashingCheck } from "./guard.js";
 import type { ChainClock } from "./clock.js";
 import { GuardError } from "./errors.js";
 
@@ -11,9 +10,7 @@ import { GuardError } from "./errors.js";
  */
 export function clockBoundGuard(clock: ChainClock, skewSlots: number): SignGuard {
   return {
-    check(_pubkey: string, plan: SigningPlan) {
-      const check = plan.slashing;
-      if (!check) return;
+    check(_pubkey: string, check: SlashingCheck) {
       const limitSlot = clock.currentSlot() + skewSlots;
       if (check.kind === "block" && check.slot > limitSlot) {
         throw new GuardError(

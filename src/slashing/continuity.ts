@@ -1,5 +1,4 @@
-import type { SigningPlan } from "../signing/plan.js";
-import type { SignGuard } from "../signing/service.js";
+import type { SignGuard, SlashingCheck } from "./guard.js";
 import { GuardError } from "./errors.js";
 import {
   attestationCovered,
@@ -54,9 +53,7 @@ export class ContinuityGuard implements SignGuard {
 
   constructor(private readonly store: ContinuityStore) {}
 
-  check(pubkey: string, plan: SigningPlan): void | Promise<void> {
-    const check = plan.slashing;
-    if (!check) return;
+  check(pubkey: string, check: SlashingCheck): void | Promise<void> {
     const held = this.held.get(pubkey);
     if (check.kind === "block") {
       if (blockCovered(held?.block, check.slot)) return;

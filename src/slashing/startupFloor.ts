@@ -1,5 +1,4 @@
-import type { SigningPlan, SlashingCheck } from "../signing/plan.js";
-import type { SignGuard } from "../signing/service.js";
+import type { SignGuard, SlashingCheck } from "./guard.js";
 import type { ChainClock } from "./clock.js";
 import { GuardError } from "./errors.js";
 
@@ -51,5 +50,5 @@ export function checkStartupFloor(floor: StartupFloor, check: SlashingCheck): vo
 
 /** The floor as the signing service's guard. */
 export function startupFloorGuard(floor: StartupFloor): SignGuard {
-  return { check: (_pubkey: string, plan: SigningPlan) => plan.slashing && checkStartupFloor(floor, plan.slashing) };
+  return { check: (_pubkey: string, check: SlashingCheck) => checkStartupFloor(floor, check) };
 }
