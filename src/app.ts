@@ -122,6 +122,8 @@ async function start(
   const slashingLocation = config.slashingDb ?? sqliteFile(config.dataDir);
   // A data directory whose database is created now has no past that a guard must protect.
   const hadDatabase = config.slashingDb !== undefined || existsSync(slashingLocation);
+  // Before the database is created: settings the guards cannot work with stop the start here.
+  const guards = await signGuards(config, network, hadDatabase, logger, opened);
   const slashing = await openSlashingProtection(slashingLocation, {
     genesisValidatorsRoot,
     observer: slashingObserver(metrics),
@@ -139,8 +141,6 @@ async function start(
     timer.unref();
     opened.push(() => clearInterval(timer));
   }
-
-  const guards = await signGuards(config, network, hadDatabase, logger, opened);
 
   const service = new SigningService({
     chain: network.config,

@@ -39,19 +39,21 @@ describe("a network the signer does not know the genesis of", () => {
     assert.equal(existsSync(dataDir), false, "no data directory, no database bound to a chain");
   });
 
-  it("does not start with the rollback guard on and no --genesis-time, names the flag; starts with it", async (t) => {
+  it("does not start with the clock bound or the rollback guard on and no --genesis-time, names the flag; starts with it", async (t) => {
     const dir = await tempDir(t, "no-genesis-time");
     const { keystoresDir, passwordsDir, keys } = await writeKeystores(dir, 1);
     const dataDir = join(dir, "data");
     const args = ["--data-dir", dataDir, "--network", await networkFile(dir), "--genesis-validators-root", MAINNET_GVR, "--keystores-dir", keystoresDir, "--keystores-passwords-dir", passwordsDir, "--log-level", "warn"];
-    await refusesToStart(args, {}, /has no known genesis time, which the rollback guard \(--startup-floor-epochs\) needs: give it with --genesis-time SECONDS/);
+    await refusesToStart(args, {}, /has no known genesis time, which the clock bound \(--clock-skew-slots\) and the rollback guard \(--startup-floor-epochs\) needs: give it with --genesis-time SECONDS/);
 
-    // Genesis 10 epochs ago: the guard refuses up to epoch 11 and signs above it.
+    // Genesis 10½ epochs ago: the clock bound refuses targets after epoch 10; a new database has no floor.
     const genesisTime = Math.floor(Date.now() / 1000) - 10 * 384 - 192;
     const signer = await spawnSigner([...args, "--genesis-time", String(genesisTime)]);
     try {
-      assert.equal((await sign(signer.url, keys[0]!.pubkey, attestationBody(10, 11))).status, 412);
-      assert.equal((await sign(signer.url, keys[0]!.pubkey, attestationBody(11, 12))).status, 200);
+      const ahead = await sign(signer.url, keys[0]!.pubkey, attestationBody(10, 11));
+      assert.equal(ahead.status, 412);
+      assert.match(ahead.message ?? "", /--clock-skew-slots/);
+      assert.equal((await sign(signer.url, keys[0]!.pubkey, attestationBody(9, 10))).status, 200);
     } finally {
       signer.child.kill("SIGTERM");
       await signer.exited;
@@ -67,7 +69,7 @@ describe("a network the signer does not know the genesis of", () => {
     const password = (await readFile(join(passwordsDir, name!.replace(/\.json$/, ".txt")), "utf8")).trim();
     const dataDir = join(dir, "data");
     const network = await networkFile(dir);
-    const signer = await spawnSigner(["--data-dir", dataDir, "--network", network, "--genesis-validators-root", MAINNET_GVR, "--startup-floor-epochs", "off", "--log-level", "warn"]);
+    const signer = await spawnSigner(["--data-dir", dataDir, "--network", network, "--genesis-validators-root", MAINNET_GVR, "--startup-floor-epochs", "off", "--clock-skew-slots", "off", "--log-level", "warn"]);
     try {
       const token = (await readFile(join(dataDir, "api-token.txt"), "utf8")).trim();
       const keymanager = (method: string, body: unknown) =>

@@ -111,7 +111,7 @@ describe("several signer processes on one PostgreSQL database", () => {
     const after = await scrape();
     assert.equal(sample(after, "secure_signer_slashing_lock_timeouts_total"), 1);
     assert.ok(retries(after) - retries(held) >= 50, `retries over 3 s: ${retries(after) - retries(held)}`);
-    assert.equal(sample(after, "secure_signer_signatures_total", { type: "ATTESTATION", outcome: "error" }), 1);
+    assert.equal(sample(after, "secure_signer_signatures_total", { type: "ATTESTATION", outcome: "unavailable" }), 1);
     // Every attempt is in one batch: two decided, the rest tried again or given up.
     assert.equal(
       sample(after, "secure_signer_slashing_batch_requests_sum"),
