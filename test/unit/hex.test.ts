@@ -16,11 +16,11 @@ describe("normalizePubkey", () => {
     );
   });
 
-  it("refuses what is not 48 bytes of 0x-prefixed hex, saying which", () => {
+  it("takes 48 bytes of hex with or without 0x, as Web3Signer does, and refuses anything else, saying which", () => {
     const refused = (value: unknown, message: RegExp) =>
       assert.throws(() => normalizePubkey(value as string), (e: unknown) => e instanceof InputError && e.code === "INVALID_INPUT" && message.test(e.message));
     const key = "ab".repeat(48);
-    refused(key, /pubkey must be 0x-prefixed hex/);
+    assert.equal(normalizePubkey(key.toUpperCase()), "0x" + key.toLowerCase());
     refused("0x" + key.slice(1), /pubkey must be 0x-prefixed hex/);
     refused("0x" + key.slice(2), /pubkey must be 48 bytes, got 47/);
     refused("0x" + key + "00", /pubkey must be 48 bytes, got 49/);
