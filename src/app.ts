@@ -35,6 +35,7 @@ import type { SignGuard } from "./slashing/guard.js";
 import type { NetworkConfig } from "./signing/network.js";
 import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";
+import { InstanceIdentity } from "./tee/identity.js";
 import { Exclusive } from "./util/exclusive.js";
 
 export interface RunningSigner {
@@ -97,6 +98,7 @@ async function start(
   metrics.setKeysLoaded(() => keys.pubkeys().length);
   const sealedStore = await SealedKeyStore.open(platform, config.dataDir);
   const transportKey = await TransportKey.open(platform, config.dataDir);
+  const identity = await InstanceIdentity.open(platform, config.dataDir);
   const registry = new KeyRegistry(keys, sealedStore);
   const sealed = await registry.loadSealed();
   for (const { file, message } of sealed.errors) logger.error({ file }, `sealed key not loaded: ${message}`);
@@ -195,7 +197,7 @@ async function start(
     eth2: { keys, service },
     plugins: [
       (app) => registerMetricsRoute(app, metrics),
-      (app) => registerEvidenceRoute(app, { platform, keys, transportKey }),
+      (app) => registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry }),
       (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
       (app) =>
         registerKeymanager(app, {
@@ -203,6 +205,8 @@ async function start(
           sealedStore,
           platform,
           transportKey,
+          identity,
+          depositNetwork: { name: network.config.CONFIG_NAME, genesisForkVersion: network.config.GENESIS_FORK_VERSION },
           slashing,
           genesisValidatorsRoot,
           mutations: keyMutations,

@@ -15,7 +15,9 @@ import {
 } from "../keys/keymanagerOps.js";
 import { IMPORT_PURPOSE, TRANSPORT_ALGORITHM, TRANSPORT_VERSION, type TransportKey } from "../keys/transport.js";
 import { attest } from "../tee/evidence.js";
+import type { InstanceIdentity } from "../tee/identity.js";
 import type { Platform } from "../tee/platform.js";
+import { KeyStatementSchema } from "../tee/statement.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
 import type { BearerTokens } from "./auth.js";
@@ -31,6 +33,10 @@ import { firstSchemaError } from "../util/schema.js";
 export interface KeymanagerOptions extends KeymanagerKeys {
   platform: Platform;
   transportKey: TransportKey;
+  /** Signs the statements of keygen's evidence. */
+  identity: InstanceIdentity;
+  /** The network deposits signed at keygen are for. */
+  depositNetwork: { name: string; genesisForkVersion: Uint8Array };
   slashing: KeymanagerSlashing;
   /** The network's, when known (a network given as a config file may not say). */
   genesisValidatorsRoot?: string;
@@ -63,21 +69,41 @@ type ImportBody = Static<typeof ImportBody>;
 const DeleteBody = Type.Object({ pubkeys: Type.Array(Pubkey, { maxItems: MAX_ITEMS }) });
 type DeleteBody = Static<typeof DeleteBody>;
 
-const KeygenBody = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYGEN_COUNT })) });
+const KeygenBody = Type.Object({
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYGEN_COUNT })),
+  // With a withdrawal address, each key's deposit is signed inside at keygen and its root stated.
+  withdrawal_address: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{40}$" })),
+  withdrawal_type: Type.Optional(Type.Union([Type.Literal("0x01"), Type.Literal("0x02")])),
+  amount_gwei: Type.Optional(Type.Integer({ minimum: 1 })),
+});
 type KeygenBody = Static<typeof KeygenBody>;
 const Evidence = Type.Object({
+  version: Type.Literal(2),
   platform: Type.String(),
   format: Type.String(),
   quote: Type.String(),
   reportData: Type.String(),
   transportPublicKey: Type.String(),
-  blsPubkeys: Type.Array(Type.String()),
+  identityPublicKey: Type.String(),
+  statements: Type.Array(KeyStatementSchema),
+  vcek: Type.Optional(Type.String()),
+});
+const DepositData = Type.Object({
+  pubkey: Type.String(),
+  withdrawal_credentials: Type.String(),
+  amount: Type.Integer(),
+  signature: Type.String(),
+  deposit_message_root: Type.String(),
+  deposit_data_root: Type.String(),
+  fork_version: Type.String(),
+  network_name: Type.String(),
+  deposit_cli_version: Type.String(),
 });
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
-  const { registry, sealedStore, platform, transportKey, slashing, genesisValidatorsRoot } = opts;
+  const { registry, sealedStore, platform, transportKey, identity, depositNetwork, slashing, genesisValidatorsRoot } = opts;
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
   const mutations = opts.mutations ?? new Exclusive();
@@ -191,20 +217,33 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       schema: {
         body: KeygenBody,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ pubkey: Type.String(), evidence: Evidence })) }),
+          200: Type.Object({ data: Type.Array(Type.Object({ pubkey: Type.String(), evidence: Evidence, deposit_data: Type.Optional(DepositData) })) }),
           ...errorResponses,
         },
       },
     },
     async (request) => {
-      const pubkeys = await mutations.run(() => generateKeys(request.body.count ?? 1, { sealedStore, registry }));
-      request.log.info({ generated: pubkeys.length }, "keys generated");
-      const data = [];
-      for (const pubkey of pubkeys) {
-        // Evidence over a key set of exactly this key attests its origin on its own (docs/tee-evidence.md).
-        data.push({ pubkey, evidence: await attest(platform, { transportPublicKey: transportKey.publicKey, blsPubkeys: [pubkey] }) });
+      const { count, withdrawal_address, withdrawal_type, amount_gwei } = request.body;
+      if (withdrawal_address === undefined && (withdrawal_type !== undefined || amount_gwei !== undefined)) {
+        throw new InputError("INVALID_INPUT", "withdrawal_type and amount_gwei need withdrawal_address");
       }
-      return { data };
+      const deposit = withdrawal_address && {
+        withdrawalType: withdrawal_type ?? "0x01",
+        withdrawalAddress: withdrawal_address,
+        ...(amount_gwei !== undefined && { amountGwei: amount_gwei }),
+        network: depositNetwork,
+      };
+      const generated = await mutations.run(() => generateKeys(count ?? 1, { sealedStore, registry, ...(deposit && { deposit }) }));
+      request.log.info({ generated: generated.length }, "keys generated");
+      // One quote for the request; each key's document carries its own statement, signed now.
+      const evidence = await attest({ platform, identity, transportPublicKey: transportKey.publicKey }, generated);
+      return {
+        data: generated.map(({ pubkey, depositData }) => ({
+          pubkey,
+          evidence: { ...evidence, statements: evidence.statements.filter((s) => s.pubkey === pubkey) },
+          ...(depositData && { deposit_data: depositData }),
+        })),
+      };
     },
   );
 

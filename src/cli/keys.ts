@@ -125,8 +125,8 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   async generate(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
     const count = integer(values, "count") ?? 1;
-    const pubkeys = await withSealedStore(platformConfig(values), (store) => generateKeys(count, { sealedStore: store }));
-    for (const pubkey of pubkeys) console.log(pubkey);
+    const generated = await withSealedStore(platformConfig(values), (store) => generateKeys(count, { sealedStore: store }));
+    for (const { pubkey } of generated) console.log(pubkey);
     return 0;
   },
   async import(values, args) {

@@ -9,6 +9,7 @@ export const EVIDENCE_FLAGS = {
   "expected-measurement": { kind: "string", placeholder: "HEX", description: "MRENCLAVE / MRTD / SEV-SNP MEASUREMENT the evidence must carry (required)" },
   "any-measurement": { kind: "boolean", description: "accept any measurement instead (the result then proves nothing about the code)" },
   expect: { kind: "string", placeholder: "NAME=HEX", multiple: true, description: "another field the evidence must hold, e.g. mrsigner=…, rtmr1=…, hostData=… (repeatable)" },
+  "deposit-data": { kind: "string", placeholder: "FILE", description: "evidence v2: a deposit_data JSON whose every deposit must be stated as signed inside at keygen" },
   "transport-key": { kind: "string", placeholder: "HEX", description: "the signer's transport public key the report data must bind" },
   "bls-key": { kind: "string", placeholder: "HEX", multiple: true, description: "a BLS public key the report data must bind (repeatable)" },
   nonce: { kind: "string", placeholder: "HEX", description: "the 32-byte nonce the evidence was requested with; always checked when given" },
@@ -34,7 +35,7 @@ const USAGE = [
   "(VCEK or VLEK), or the JSON evidence document the signer serves. Checks the signatures and certificate",
   "chains up to the Intel / AMD roots shipped with secure-signer, Intel's quoting enclave identity, the TCB",
   "status and revocation from the collateral, the TEE's policy, the measurement, the nonce and what the",
-  "report data binds. A measurement and (SGX/TDX) collateral are required unless explicitly waived.",
+  "report data binds. For evidence v2, each key's statement (generated or imported) is checked and printed. A measurement and (SGX/TDX) collateral are required unless explicitly waived.",
   "Exit code 0 when every check passes, 1 otherwise.",
   "",
   "Options:",
@@ -67,6 +68,7 @@ export function evidenceOptions(values: Record<string, unknown>): VerifyFileOpti
       blsPubkeys: blsKeys ?? [],
     };
   }
+  if (values["deposit-data"]) opts.depositDataPath = values["deposit-data"] as string;
   if (values.nonce) opts.nonce = fromHex(values.nonce as string, "--nonce", 32);
   if (values.vcek) opts.vcekPath = values.vcek as string;
   if (values["amd-certs"]) opts.amdIntermediatesPath = values["amd-certs"] as string;

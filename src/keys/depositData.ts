@@ -38,7 +38,8 @@ export function withdrawalCredentials(type: WithdrawalType, address: string): Ui
 }
 
 export interface DepositParams {
-  keys: SigningKeys;
+  /** What signs: the loaded keys, or keygen's one secret before it is installed. */
+  keys: Pick<SigningKeys, "has" | "sign">;
   pubkey: string;
   withdrawalType: WithdrawalType;
   withdrawalAddress: string;

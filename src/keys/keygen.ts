@@ -1,6 +1,8 @@
 import { SecretKey } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
 import { InputError } from "../errors.js";
+import type { KeyProvenance } from "../tee/statement.js";
+import { createDepositData, type DepositDataJson, type DepositParams } from "./depositData.js";
 import type { KeyRegistry } from "./registry.js";
 import { keyPairOf, type SealedKeyStore } from "./sealedStore.js";
 
@@ -25,28 +27,61 @@ export function generateSecretKey(): Uint8Array {
 
 export const MAX_KEYGEN_COUNT = 1000;
 
+/** The deposit keygen signs for each new key, inside, before the key is sealed. */
+export type KeygenDeposit = Omit<DepositParams, "keys" | "pubkey">;
+
+export interface GeneratedKey {
+  pubkey: string;
+  /** As sealed: "generated", its creation counter and, when asked for, its deposit. */
+  provenance: KeyProvenance;
+  depositData?: DepositDataJson;
+}
+
 /**
- * Generates `count` keys; each is sealed (durably) before it is installed in `registry`, so a
- * key that could sign always survives a restart. Returns the public keys in generation order.
- * The secrets never leave this function.
+ * Generates `count` keys; each is sealed (durably) with origin "generated", and with its deposit
+ * when `deposit` is given, before it is installed in `registry`, so a key that could sign always
+ * survives a restart. Returns the keys in generation order. The secrets never leave this function.
  */
 export async function generateKeys(
   count: number,
-  deps: { sealedStore: SealedKeyStore; registry?: KeyRegistry },
-): Promise<string[]> {
+  deps: { sealedStore: SealedKeyStore; registry?: KeyRegistry; deposit?: KeygenDeposit },
+): Promise<GeneratedKey[]> {
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_KEYGEN_COUNT) {
     throw new InputError("INVALID_INPUT", `count must be an integer from 1 to ${MAX_KEYGEN_COUNT}, got ${count}`);
   }
-  const pubkeys: string[] = [];
+  const generated: GeneratedKey[] = [];
   for (let i = 0; i < count; i++) {
     const key = keyPairOf(generateSecretKey());
     try {
-      await deps.sealedStore.save(key.secretKey);
-      await deps.registry?.install([key], "sealed");
-      pubkeys.push(key.pubkey);
+      const depositData = deps.deposit && (await createDepositData({ ...deps.deposit, pubkey: key.pubkey, keys: signerOf(key) }));
+      const { provenance } = await deps.sealedStore.create(key.secretKey, {
+        origin: "generated",
+        ...(depositData && {
+          deposit: {
+            withdrawalCredentials: bare(depositData.withdrawal_credentials),
+            amountGwei: depositData.amount,
+            forkVersion: bare(depositData.fork_version),
+            depositDataRoot: bare(depositData.deposit_data_root),
+          },
+        }),
+      });
+      await deps.registry?.install([{ ...key, provenance }], "sealed");
+      generated.push({ pubkey: key.pubkey, provenance, ...(depositData && { depositData }) });
     } finally {
       key.secretKey.fill(0);
     }
   }
-  return pubkeys;
+  return generated;
 }
+
+/** The one new key as the deposit signer sees keys: it signs with the secret directly, before install. */
+function signerOf(key: { pubkey: string; secretKey: Uint8Array }): KeygenSigner {
+  return {
+    has: (pubkey) => pubkey === key.pubkey,
+    sign: async (_pubkey, message) => SecretKey.fromBytes(key.secretKey).sign(message).toBytes(),
+  };
+}
+type KeygenSigner = DepositParams["keys"];
+
+/** Deposit data files write hex without 0x, as staking-deposit-cli does. */
+const bare = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));

@@ -101,8 +101,10 @@ export async function importKeystores(
       seen.add(key.pubkey);
       // Sealed durably before it can sign, so a key that signed is never lost at restart; its
       // path is sealed with it, so GET lists it after a restart too.
-      await sealedStore.save(key.secretKey, { path: keystore.path });
-      await registry.install([{ ...key, path: keystore.path }], "sealed");
+      // path is sealed with it, so GET lists it after a restart too; and "imported", which no
+      // later step can turn into "generated".
+      const { provenance } = await sealedStore.create(key.secretKey, { path: keystore.path, origin: "imported" });
+      await registry.install([{ ...key, path: keystore.path, provenance }], "sealed");
       statuses[index] = { status: "imported" };
     } catch (e) {
       statuses[index] = { status: "error", message: `keystores[${index}]: ${(e as Error).message}` };

@@ -1,5 +1,6 @@
 import type { KeyPair } from "../bls/keyPair.js";
 import type { SigningKeys } from "../bls/signingKeys.js";
+import type { KeyProvenance } from "../tee/statement.js";
 import { settledInLots } from "../util/lots.js";
 import type { SealedKeyStore } from "./sealedStore.js";
 
@@ -13,7 +14,11 @@ export type KeyOrigin = "sealed" | "keystore-dir";
 /** A key to install, with the derivation path of the keystore it came from, when it had one. */
 export interface InstallKey extends KeyPair {
   path?: string;
+  /** From the sealed metadata; a key without (a keystore-directory key) is stated imported. */
+  provenance?: KeyProvenance;
 }
+
+const UNRECORDED: KeyProvenance = { origin: "imported", counter: 0 };
 
 /** GET /eth/v1/keystores's view of one loaded key. */
 export interface ListedKey {
@@ -26,6 +31,7 @@ export interface ListedKey {
 interface Entry {
   origins: Set<KeyOrigin>;
   path?: string;
+  provenance?: KeyProvenance;
 }
 
 /** Keys handed to the signing threads at once: one add at a time spent ~0.2 ms per key on round trips. */
@@ -77,14 +83,20 @@ export class KeyRegistry {
     return pubkeys;
   }
 
-  private record({ pubkey, path }: InstallKey, origin: KeyOrigin): void {
+  private record({ pubkey, path, provenance }: InstallKey, origin: KeyOrigin): void {
     const entry = this.entries.get(pubkey);
     if (entry) {
       entry.origins.add(origin);
       if (path) entry.path ??= path;
+      if (provenance) entry.provenance ??= provenance;
     } else {
-      this.entries.set(pubkey, { origins: new Set([origin]), ...(path && { path }) });
+      this.entries.set(pubkey, { origins: new Set([origin]), ...(path && { path }), ...(provenance && { provenance }) });
     }
+  }
+
+  /** Every loaded key with what its statement says, in load order (the evidence document's input). */
+  provenances(): { pubkey: string; provenance: KeyProvenance }[] {
+    return [...this.entries].map(([pubkey, e]) => ({ pubkey, provenance: e.provenance ?? UNRECORDED }));
   }
 
   /**

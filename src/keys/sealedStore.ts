@@ -5,7 +5,8 @@ import type { Platform } from "../tee/platform.js";
 import { normalizePubkey } from "../util/hex.js";
 import { settledInLots } from "../util/lots.js";
 import { KeyError } from "./errors.js";
-import { decodeSealedKey, encodeSealedKey, type SealedKeyMetadata } from "./sealedFormat.js";
+import type { KeyProvenance } from "../tee/statement.js";
+import { decodeSealedKey, encodeSealedKey, provenanceMetadata, provenanceOf, type SealedKeyMetadata } from "./sealedFormat.js";
 import { syncDir, writeSecretFile } from "../util/secretFile.js";
 
 /** An unsealed key; the caller hands it to the KeyRegistry, which zeroes its secret. */
@@ -13,6 +14,8 @@ export interface SealedKey extends KeyPair {
   file: string;
   /** The derivation path of the keystore it was imported from, when that had one. */
   path?: string;
+  /** From its sealed metadata: what the instance identity states about it. */
+  provenance: KeyProvenance;
 }
 
 export interface SealedLoadResult {
@@ -21,6 +24,9 @@ export interface SealedLoadResult {
 }
 
 const FILE_RE = /^(0x[0-9a-f]{96})\.sealed$/;
+/** Hidden, so loadAll passes over it; sealed, so the host cannot choose the next value (only roll it back). */
+const COUNTER_FILE = ".creation-counter";
+const COUNTER_CONTEXT = "key-creation-counter/v1";
 /** Files read at once while loading: enough to hide the round trips, far below any open-file limit. */
 const READ_AHEAD = 64;
 
@@ -69,6 +75,38 @@ export class SealedKeyStore {
     }
     await writeSecretFile(this.fileOf(pubkey), blob);
     return pubkey;
+  }
+
+  /**
+   * Seals a new key with its origin and the next creation counter (written durably first, so no
+   * two keys of this store get the same number unless the host rolls the counter file back).
+   */
+  async create(secretKey: Uint8Array, what: { path?: string; origin: KeyProvenance["origin"]; deposit?: KeyProvenance["deposit"] }): Promise<{ pubkey: string; provenance: KeyProvenance }> {
+    const counter = (await this.readCounter()) + 1;
+    const counterBytes = Buffer.alloc(8);
+    counterBytes.writeBigUInt64BE(BigInt(counter));
+    await writeSecretFile(join(this.dir, COUNTER_FILE), await this.platform.seal(counterBytes, COUNTER_CONTEXT));
+    const provenance: KeyProvenance = { origin: what.origin, counter, ...(what.deposit && { deposit: what.deposit }) };
+    const pubkey = await this.save(secretKey, { ...(what.path && { path: what.path }), ...provenanceMetadata(provenance) });
+    return { pubkey, provenance };
+  }
+
+  private async readCounter(): Promise<number> {
+    let blob: Buffer;
+    try {
+      blob = await readFile(join(this.dir, COUNTER_FILE));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+      throw e;
+    }
+    let plain: Uint8Array;
+    try {
+      plain = await this.platform.unseal(new Uint8Array(blob), COUNTER_CONTEXT);
+    } catch (e) {
+      throw new KeyError("SEALED_FILE_INVALID", `${join(this.dir, COUNTER_FILE)}: cannot unseal: ${(e as Error).message}`);
+    }
+    if (plain.length !== 8) throw new KeyError("SEALED_FILE_INVALID", `${join(this.dir, COUNTER_FILE)}: not a creation counter`);
+    return Number(Buffer.from(plain).readBigUInt64BE(0));
   }
 
   /** Removes the key's file durably; false when there was none. */
@@ -152,6 +190,6 @@ export class SealedKeyStore {
     }
     // Sealed before the state master key existed: re-sealed under it, so that it survives upgrades too.
     if (this.platform.needsReseal?.(blob)) await this.save(secretKey, metadata);
-    return { ...key, file, ...(metadata.path !== undefined && { path: metadata.path }) };
+    return { ...key, file, ...(metadata.path !== undefined && { path: metadata.path }), provenance: provenanceOf(metadata) };
   }
 }

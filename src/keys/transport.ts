@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Platform } from "../tee/platform.js";
 import { fromHex, toHex } from "../util/hex.js";
 import { KeyError } from "./errors.js";
-import { readOrCreateSecretFile, writeSecretFile } from "../util/secretFile.js";
+import { openSealedSecret } from "../tee/sealedSecret.js";
 
 /**
  * Transport encryption: secrets (keystores, passwords) sent to the signer are encrypted to an
@@ -97,26 +97,12 @@ export class TransportKey {
    */
   static async open(platform: Platform, dataDir: string): Promise<TransportKey> {
     const path = join(dataDir, TRANSPORT_FILE);
-    const sealed = await readOrCreateSecretFile(path, async () => {
-      const fresh = x25519.utils.randomSecretKey();
-      try {
-        return await platform.seal(fresh, SEAL_CONTEXT);
-      } finally {
-        fresh.fill(0);
-      }
-    });
     let secretKey: Uint8Array;
     try {
-      secretKey = await platform.unseal(new Uint8Array(sealed), SEAL_CONTEXT);
+      secretKey = await openSealedSecret(platform, path, SEAL_CONTEXT, KEY_LENGTH, () => x25519.utils.randomSecretKey());
     } catch (e) {
-      throw new KeyError("SEALED_FILE_INVALID", `${path}: cannot unseal the transport key: ${(e as Error).message}`, {
-        file: path,
-      });
+      throw new KeyError("SEALED_FILE_INVALID", `${path}: transport key: ${(e as Error).message}`, { file: path });
     }
-    if (secretKey.length !== KEY_LENGTH) {
-      throw new KeyError("SEALED_FILE_INVALID", `${path}: transport key must be ${KEY_LENGTH} bytes`, { file: path });
-    }
-    if (platform.needsReseal?.(sealed)) await writeSecretFile(path, await platform.seal(secretKey, SEAL_CONTEXT));
     return new TransportKey(secretKey, x25519.getPublicKey(secretKey));
   }
 

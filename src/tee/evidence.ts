@@ -1,27 +1,45 @@
-import { toHex } from "../util/hex.js";
+import { normalizePubkey, toHex } from "../util/hex.js";
+import type { InstanceIdentity } from "./identity.js";
 import type { Evidence, Platform } from "./platform.js";
-import { canonicalBlsPubkeys, reportData, type ReportDataClaim } from "./reportData.js";
+import { reportData } from "./reportData.js";
+import type { KeyProvenance, KeyStatement } from "./statement.js";
 
 /**
- * The evidence document the signer serves and keygen returns (docs/tee-evidence.md): the platform's
- * evidence plus the state it claims to bind, so that `verify-evidence FILE` needs nothing else.
+ * The evidence document the signer serves and keygen returns (docs/tee-evidence.md, version 2): the
+ * platform's evidence over the transport and instance identity keys, plus one statement per BLS
+ * key signed by that identity, so that `verify-evidence FILE` needs nothing else.
  */
 export interface SignerEvidence extends Evidence {
+  version: 2;
   transportPublicKey: string;
-  /** Canonical, sorted: the order the report data was computed in. */
-  blsPubkeys: string[];
+  identityPublicKey: string;
+  /** Sorted by pubkey. */
+  statements: KeyStatement[];
   nonce?: string;
   /** SEV-SNP, when the platform supplied the VCEK (base64 DER). */
   vcek?: string;
 }
 
-/** Evidence binding `claim`: for the current key set, or for exactly one freshly generated key. */
-export async function attest(platform: Platform, claim: ReportDataClaim): Promise<SignerEvidence> {
-  const evidence = await platform.evidence(reportData(claim));
+export interface AttestDeps {
+  platform: Platform;
+  identity: InstanceIdentity;
+  transportPublicKey: Uint8Array;
+}
+
+/** Evidence for the keys given with their sealed provenance; `nonce` makes it fresh. */
+export async function attest(deps: AttestDeps, keys: ReadonlyArray<{ pubkey: string; provenance: KeyProvenance }>, nonce?: Uint8Array): Promise<SignerEvidence> {
+  const evidence = await deps.platform.evidence(
+    reportData({ transportPublicKey: deps.transportPublicKey, identityPublicKey: deps.identity.publicKey, blsPubkeys: [], ...(nonce && { nonce }) }),
+  );
+  const statements = keys
+    .map(({ pubkey, provenance }) => deps.identity.statement(normalizePubkey(pubkey), provenance))
+    .sort((a, b) => (a.pubkey < b.pubkey ? -1 : a.pubkey > b.pubkey ? 1 : 0));
   return {
     ...evidence,
-    transportPublicKey: toHex(claim.transportPublicKey),
-    blsPubkeys: canonicalBlsPubkeys(claim.blsPubkeys),
-    ...(claim.nonce !== undefined ? { nonce: toHex(claim.nonce) } : {}),
+    version: 2,
+    transportPublicKey: toHex(deps.transportPublicKey),
+    identityPublicKey: deps.identity.publicKeyHex,
+    statements,
+    ...(nonce !== undefined ? { nonce: toHex(nonce) } : {}),
   };
 }

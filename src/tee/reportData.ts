@@ -13,6 +13,14 @@ import { TeeError } from "./errors.js";
  *   bytes 32..63  the verifier's 32-byte challenge nonce, or zero when none was given
  */
 export const REPORT_DATA_VERSION = 1;
+/**
+ * Version 2 (evidence v2) binds the instance identity key instead of the key set, once: each BLS
+ * key then has a statement signed by that identity (statement.ts).
+ *
+ *   bytes  0..31  SHA-256( "secure-signer/report-data" ‖ u8 2
+ *                          ‖ u16be len(transport key) ‖ transport key ‖ u16be 32 ‖ identity key )
+ */
+export const REPORT_DATA_VERSION_IDENTITY = 2;
 export const REPORT_DATA_BYTES = 64;
 
 /** What every platform's evidence() checks first: the report data field holds exactly 64 bytes. */
@@ -28,8 +36,10 @@ const BLS_PUBKEY_BYTES = 48;
 export interface ReportDataClaim {
   /** The public key of the signer's transport (TLS or request-encryption) key, as raw bytes. */
   transportPublicKey: Uint8Array;
-  /** BLS public keys held, 0x-hex; order does not matter. */
+  /** BLS public keys held, 0x-hex; order does not matter. Version 1 only. */
   blsPubkeys: string[];
+  /** Version 2: the instance identity public key (Ed25519, 32 bytes); then blsPubkeys must be empty. */
+  identityPublicKey?: Uint8Array;
   /** A verifier's freshness challenge, exactly 32 bytes. */
   nonce?: Uint8Array;
 }
@@ -47,12 +57,25 @@ export function canonicalBlsPubkeys(blsPubkeys: string[]): string[] {
 }
 
 /** The versioned pre-image hashed into the first 32 bytes; exported so docs and tests can show it. */
-export function reportDataPreimage(claim: Pick<ReportDataClaim, "transportPublicKey" | "blsPubkeys">): Uint8Array {
-  const { transportPublicKey, blsPubkeys } = claim;
+export function reportDataPreimage(claim: Pick<ReportDataClaim, "transportPublicKey" | "blsPubkeys" | "identityPublicKey">): Uint8Array {
+  const { transportPublicKey, blsPubkeys, identityPublicKey } = claim;
   if (!(transportPublicKey instanceof Uint8Array) || transportPublicKey.length === 0 || transportPublicKey.length > 0xffff) {
     throw new TeeError("INVALID_EVIDENCE", "transport public key must be 1 to 65535 bytes", {
       length: transportPublicKey?.length,
     });
+  }
+  if (identityPublicKey !== undefined) {
+    if (identityPublicKey.length !== 32 || blsPubkeys.length !== 0) {
+      throw new TeeError("INVALID_EVIDENCE", "report data v2 binds a 32-byte identity key and no BLS keys (those have statements)");
+    }
+    const out = Buffer.alloc(DOMAIN.length + 1 + 2 + transportPublicKey.length + 2 + 32);
+    let o = DOMAIN.copy(out, 0);
+    o = out.writeUInt8(REPORT_DATA_VERSION_IDENTITY, o);
+    o = out.writeUInt16BE(transportPublicKey.length, o);
+    o += Buffer.from(transportPublicKey).copy(out, o);
+    o = out.writeUInt16BE(32, o);
+    Buffer.from(identityPublicKey).copy(out, o);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
   const canonical = canonicalBlsPubkeys(blsPubkeys);
   const out = Buffer.alloc(DOMAIN.length + 1 + 2 + transportPublicKey.length + 4 + canonical.length * BLS_PUBKEY_BYTES);
@@ -91,7 +114,7 @@ export function checkReportData(actual: Uint8Array, claim: ReportDataClaim): Rep
       ok: false,
       reason:
         `report data ${toHex(actual.subarray(0, 32))} does not bind the claimed transport key and ` +
-        `${claim.blsPubkeys.length} BLS key(s) (expected ${toHex(expected.subarray(0, 32))})`,
+        `${claim.identityPublicKey ? "instance identity key" : `${claim.blsPubkeys.length} BLS key(s)`} (expected ${toHex(expected.subarray(0, 32))})`,
     };
   }
   if (!Buffer.from(actual.subarray(32)).equals(expected.subarray(32))) {

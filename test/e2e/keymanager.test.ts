@@ -158,7 +158,7 @@ describe("keymanager API over HTTP", () => {
     assert.deepEqual(await h.sealedStore.list(), []);
   });
 
-  it("generates keys inside, sealed and usable, with evidence binding each key and the transport key", async () => {
+  it("generates keys inside, sealed and usable, with evidence stating each key generated under the identity the report data binds", async () => {
     const res = await h.call("POST", "/eth/v1/keygen/bls", { count: 2 });
     assert.equal(res.status, 200);
     const transport = await h.call("GET", "/eth/v1/transport-key");
@@ -171,11 +171,14 @@ describe("keymanager API over HTTP", () => {
     for (const { pubkey, evidence } of res.json.data) {
       assert.ok(h.keys.has(pubkey));
       assert.equal(evidence.format, "none");
-      assert.deepEqual(evidence.blsPubkeys, [pubkey]);
+      assert.equal(evidence.version, 2);
+      assert.deepEqual(evidence.statements.map((s: { pubkey: string; origin: string }) => [s.pubkey, s.origin]), [[pubkey, "generated"]]);
       assert.equal(evidence.transportPublicKey, transport.json.data.public_key);
+      assert.equal(evidence.identityPublicKey, h.identity.publicKeyHex);
       const check = checkReportData(Buffer.from(evidence.reportData.slice(2), "hex"), {
         transportPublicKey: Buffer.from(transport.json.data.public_key.slice(2), "hex"),
-        blsPubkeys: [pubkey],
+        identityPublicKey: h.identity.publicKey,
+        blsPubkeys: [],
       });
       assert.deepEqual(check, { ok: true });
       const sig = await h.keys.sign(pubkey, new Uint8Array(32).fill(9));

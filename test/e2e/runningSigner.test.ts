@@ -55,7 +55,7 @@ describe("working with a running signer", () => {
     assert.equal(malformed.status, 400);
   });
 
-  it("serves attestation evidence binding its transport key, its BLS keys and the verifier's nonce", async (t) => {
+  it("serves evidence v2: the transport and identity keys with the verifier's nonce, and a statement per BLS key", async (t) => {
     const signer = await startTestSigner(t, { keyCount: 2 });
     const token = (await readFile(join(signer.dataDir, "api-token.txt"), "utf8")).trim();
     const transport = (await (await fetch(`${signer.url}/eth/v1/transport-key`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
@@ -64,12 +64,14 @@ describe("working with a running signer", () => {
     const nonce = randomBytes(32);
     const res = await fetch(`${signer.url}/eth/v1/evidence?nonce=0x${nonce.toString("hex")}`);
     assert.equal(res.status, 200);
-    const evidence = (await res.json()) as { platform: string; format: string; reportData: string; transportPublicKey: string; blsPubkeys: string[]; nonce: string };
+    const evidence = (await res.json()) as { platform: string; format: string; reportData: string; transportPublicKey: string; identityPublicKey: string; statements: { pubkey: string; origin: string }[]; nonce: string };
     assert.equal(evidence.platform, "dev");
     assert.equal(evidence.format, "none");
     assert.equal(evidence.transportPublicKey, transport.data.public_key);
-    assert.deepEqual([...evidence.blsPubkeys].sort(), signer.keys.map((k) => k.pubkey).sort());
-    const claim = { transportPublicKey: fromHex(transport.data.public_key, "transport"), blsPubkeys: signer.keys.map((k) => k.pubkey), nonce };
+    assert.deepEqual(evidence.statements.map((s) => s.pubkey), signer.keys.map((k) => k.pubkey).sort());
+    // Keys from --keystores-dir came from outside: imported.
+    assert.deepEqual(evidence.statements.map((s) => s.origin), ["imported", "imported"]);
+    const claim = { transportPublicKey: fromHex(transport.data.public_key, "transport"), identityPublicKey: fromHex(evidence.identityPublicKey, "identity", 32), blsPubkeys: [], nonce };
     assert.deepEqual(checkReportData(fromHex(evidence.reportData, "reportData"), claim), { ok: true });
     const otherNonce = { ...claim, nonce: randomBytes(32) };
     assert.equal(checkReportData(fromHex(evidence.reportData, "reportData"), otherNonce).ok, false);

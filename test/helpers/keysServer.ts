@@ -9,7 +9,9 @@ import { deriveKeyPair } from "../../src/bls/keyPair.js";
 import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { TransportKey } from "../../src/keys/transport.js";
+import { registerEvidenceRoute } from "../../src/api/evidence.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
+import { InstanceIdentity } from "../../src/tee/identity.js";
 import type { Platform } from "../../src/tee/platform.js";
 import { InMemorySlashing } from "./keysSlashing.js";
 
@@ -25,6 +27,7 @@ export interface KeymanagerHarness {
   sealedStore: SealedKeyStore;
   platform: Platform;
   transportKey: TransportKey;
+  identity: InstanceIdentity;
   /** Every log line the server wrote, raw. */
   logs: string[];
   /** Every response body the tests received through `call`, raw. */
@@ -51,6 +54,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   const platform = await createDevPlatform(dataDir);
   const sealedStore = await SealedKeyStore.open(platform, dataDir);
   const transportKey = await TransportKey.open(platform, dataDir);
+  const identity = await InstanceIdentity.open(platform, dataDir);
   const keys = new LocalSigningKeys();
   const registry = new KeyRegistry(keys, sealedStore);
   const { errors } = await registry.loadSealed();
@@ -64,10 +68,14 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     sealedStore,
     platform,
     transportKey,
+    identity,
+    // Hoodi's genesis fork version, so deposits here are not mainnet's.
+    depositNetwork: { name: "hoodi", genesisForkVersion: new Uint8Array([0x10, 0x00, 0x09, 0x10]) },
     slashing,
     genesisValidatorsRoot: TEST_GVR,
     operator,
   });
+  registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   let closing: Promise<void> | undefined;
   const { readFile } = await import("node:fs/promises");
@@ -82,6 +90,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     sealedStore,
     platform,
     transportKey,
+    identity,
     logs,
     bodies,
     async call(method, path, body, tokenOverride) {

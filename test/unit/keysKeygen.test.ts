@@ -13,7 +13,9 @@ describe("generateKeys", () => {
     const dataDir = await tempDir(t, "keygen");
     const store = await SealedKeyStore.open(await createDevPlatform(dataDir), dataDir);
     const keys = new LocalSigningKeys();
-    const pubkeys = await generateKeys(5, { sealedStore: store, registry: new KeyRegistry(keys, store) });
+    const generated = await generateKeys(5, { sealedStore: store, registry: new KeyRegistry(keys, store) });
+    const pubkeys = generated.map((g) => g.pubkey);
+    assert.deepEqual(generated.map((g) => g.provenance), [1, 2, 3, 4, 5].map((counter) => ({ origin: "generated", counter })));
     assert.equal(new Set(pubkeys).size, 5);
     assert.deepEqual(keys.pubkeys(), pubkeys);
     assert.deepEqual(await store.list(), [...pubkeys].sort());

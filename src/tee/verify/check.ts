@@ -17,7 +17,10 @@ export type CheckId =
   | "EXPECTED_FIELD"
   | "REPORT_DATA"
   | "COLLATERAL"
-  | "TCB_STATUS";
+  | "TCB_STATUS"
+  | "KEY_STATEMENTS"
+  | "KEY_STATED"
+  | "DEPOSIT_DATA";
 
 export interface Check {
   id: CheckId;

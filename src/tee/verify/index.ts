@@ -16,6 +16,8 @@ import { INTEL_QE_VENDOR_ID, isDebug, QE_IDENTITY_FLOOR, qeIdentityProblem, tdPo
 import { looksLikeIntelQuote, parseIntelQuote, type IntelQuote } from "./intelQuote.js";
 import { endorsementBindingProblem, looksLikeSnpReport, parseSnpReport, snpDebugAllowed, snpPolicyProblems, type SnpPolicy, type SnpReport } from "./sevSnp.js";
 import { parseCertificate, parseCrl, parsePemChain, publicKeyOf, type Cert } from "./x509.js";
+import { checkStatements, describeStatement, type DepositDataEntry } from "./statements.js";
+import type { VerifiedStatement } from "../statement.js";
 import { firstSchemaError } from "../../util/schema.js";
 
 export type EvidenceFormat = "sgx-dcap" | "tdx" | "sev-snp";
@@ -38,6 +40,8 @@ export interface VerifyResult {
   labels: string[];
   /** The transport key and BLS keys the report data was checked to bind, when it was. */
   bound?: { transportPublicKey: Uint8Array; blsPubkeys: string[] };
+  /** Evidence v2: each stated key with its origin, when the statements and their identity key were checked. */
+  keys?: VerifiedStatement[];
   /** Other fields a policy may want (MRSIGNER, RTMRs, TCB, chip id …). */
   details: Record<string, string | number | boolean>;
 }
@@ -84,6 +88,8 @@ export interface VerifyOptions {
   allowSeptVe?: boolean;
   /** Library only: trust anchors other than the shipped vendor roots, for tests with their own PKI. */
   roots?: TrustRoots;
+  /** Evidence v2: deposits (deposit_data-*.json entries) that must each be stated as signed inside at keygen. */
+  depositData?: DepositDataEntry[];
 }
 
 /** secure-signer's evidence file (docs/tee-evidence.md). */
@@ -96,6 +102,9 @@ const EvidenceFileSchema = Type.Object({
   blsPubkeys: Type.Optional(Type.Array(Type.String())),
   nonce: Type.Optional(Type.String()),
   vcek: Type.Optional(Type.String()),
+  version: Type.Optional(Type.Literal(2)),
+  identityPublicKey: Type.Optional(Type.String()),
+  statements: Type.Optional(Type.Array(Type.Unknown())),
 });
 type EvidenceFile = Static<typeof EvidenceFileSchema>;
 
@@ -111,6 +120,10 @@ function decodeEvidenceFile(json: unknown): { raw: Uint8Array; file: EvidenceFil
   }
   if (!Value.Check(EvidenceFileSchema, json)) {
     throw invalid(`evidence JSON is not valid: ${firstSchemaError(Value.Errors(EvidenceFileSchema, json)) ?? "wrong shape"}`);
+  }
+  const v2 = json.version === 2;
+  if (v2 !== (json.identityPublicKey !== undefined && json.statements !== undefined && json.transportPublicKey !== undefined) || (v2 && json.blsPubkeys !== undefined)) {
+    throw invalid("evidence JSON is neither version 1 (blsPubkeys) nor version 2 (version 2, transportPublicKey, identityPublicKey, statements)");
   }
   const raw = new Uint8Array(Buffer.from(json.quote, "base64"));
   return { raw, file: json };
@@ -410,7 +423,23 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     }
   }
   let boundClaim: VerifyResult["bound"];
-  if (claim) {
+  let keys: VerifiedStatement[] | undefined;
+  if (file?.version === 2) {
+    // Keys named on the command line must each be stated; the identity, not the key set, is bound.
+    const stated = checkStatements(reportData, file as Parameters<typeof checkStatements>[1], {
+      ...(opts.nonce && { nonce: opts.nonce }),
+      ...(opts.claim && { blsPubkeys: opts.claim.blsPubkeys }),
+      ...(opts.depositData && { depositData: opts.depositData }),
+    });
+    checks.push(...stated.checks);
+    if (opts.claim && stated.transportPublicKey && hex(opts.claim.transportPublicKey) !== hex(stated.transportPublicKey)) {
+      checks.push(check("REPORT_DATA", false, "", `transport key ${hex(opts.claim.transportPublicKey)} is not the ${hex(stated.transportPublicKey)} the evidence binds`));
+    }
+    keys = stated.keys;
+    if (stated.transportPublicKey && keys) boundClaim = { transportPublicKey: stated.transportPublicKey, blsPubkeys: keys.map((k) => k.pubkey) };
+  } else if (opts.depositData) {
+    throw new InputError("INVALID_INPUT", "deposit data can be checked only against evidence v2 (key statements)");
+  } else if (claim) {
     const bound = checkReportData(reportData, claim);
     if (bound.ok) boundClaim = { transportPublicKey: claim.transportPublicKey, blsPubkeys: claim.blsPubkeys };
     checks.push(
@@ -441,6 +470,7 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     ],
     details: { ...part.details, debug },
     ...(boundClaim ? { bound: boundClaim } : {}),
+    ...(keys ? { keys } : {}),
   };
 }
 
@@ -459,7 +489,8 @@ export function verifiedTransportKey(result: VerifyResult, claimed?: string): Ui
 }
 
 /** What the CLI can set: files instead of bytes, and never the trust anchors. */
-export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem" | "amdCrls" | "collateral" | "roots"> {
+export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdIntermediatesPem" | "amdCrls" | "collateral" | "roots" | "depositData"> {
+  depositDataPath?: string;
   vcekPath?: string;
   amdIntermediatesPath?: string;
   amdCrlPaths?: string[];
@@ -468,7 +499,7 @@ export interface VerifyFileOptions extends Omit<VerifyOptions, "vcek" | "amdInte
 
 /** For `secure-signer verify-evidence FILE`: reads the files, verifies, and renders the result as text. */
 export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions = {}): Promise<{ result: VerifyResult; text: string }> {
-  const { vcekPath, amdIntermediatesPath, amdCrlPaths, collateralPath, ...rest } = opts;
+  const { vcekPath, amdIntermediatesPath, amdCrlPaths, collateralPath, depositDataPath, ...rest } = opts;
   const read = async (p: string, what: string) => {
     try {
       return new Uint8Array(await readFile(p));
@@ -490,8 +521,33 @@ export async function verifyEvidenceFile(path: string, opts: VerifyFileOptions =
       throw invalid(`collateral file ${collateralPath} is not JSON: ${(e as Error).message}`);
     }
   }
+  if (depositDataPath !== undefined) full.depositData = parseDepositData(Buffer.from(await read(depositDataPath, "deposit data file")).toString("utf8"), depositDataPath);
   const result = verifyEvidence(evidence, full);
   return { result, text: renderResult(path, result) };
+}
+
+const DepositDataSchema = Type.Array(
+  Type.Object({
+    pubkey: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{96}$" }),
+    withdrawal_credentials: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }),
+    amount: Type.Integer({ minimum: 0 }),
+    fork_version: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{8}$" }),
+    deposit_data_root: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }),
+  }),
+  { minItems: 1 },
+);
+
+function parseDepositData(text: string, path: string): DepositDataEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError("INVALID_INPUT", `deposit data file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (!Value.Check(DepositDataSchema, json)) {
+    throw new InputError("INVALID_INPUT", `deposit data file ${path} is not a deposit_data JSON array: ${firstSchemaError(Value.Errors(DepositDataSchema, json)) ?? "wrong shape"}`);
+  }
+  return json;
 }
 
 export function renderResult(path: string, r: VerifyResult): string {
@@ -501,6 +557,7 @@ export function renderResult(path: string, r: VerifyResult): string {
     `  report data  ${r.reportData}`,
     ...r.checks.map((c) => `  [${c.ok ? "ok" : "FAIL"}] ${c.id}: ${c.detail}`),
     ...r.notChecked.map((n) => `  [not checked] ${n}`),
+    ...(r.keys ? [`  keys (${r.keys.length}), as the instance identity states them:`, ...r.keys.map((k) => `    ${describeStatement(k)}`)] : []),
     ...Object.entries(r.details).map(([k, v]) => `  ${k}: ${v}`),
   ];
   return lines.join("\n") + "\n";
