@@ -28,7 +28,7 @@ export async function importKeystoreDirToSealed(
   for (const key of loaded.keys) {
     try {
       if (present.has(key.pubkey)) result.existing.push(key.pubkey);
-      else result.imported.push(await sealedStore.save(key.secretKey, { path: key.path }));
+      else result.imported.push((await sealedStore.create(key.secretKey, { ...(key.path && { path: key.path }), origin: "imported" })).pubkey);
     } catch (e) {
       result.errors.push({ file: key.file, message: `${key.file}: cannot seal: ${(e as Error).message}` });
     } finally {
