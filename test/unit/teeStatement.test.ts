@@ -150,6 +150,8 @@ describe("evidence v2 through the verifier, quote from a test PKI", () => {
     assert.equal(verifyEvidence(doc, { ...opts, depositData: [depositEntry(deposit.depositDataRoot)] }).ok, true);
     const wrongRoot = verifyEvidence(doc, { ...opts, depositData: [depositEntry(createHash("sha256").update("other").digest())] });
     assert.match(wrongRoot.reasons.join("; "), /DEPOSIT_DATA: deposit for .* is not the one signed at keygen/);
+    assert.equal(wrongRoot.keys, undefined);
+    assert.doesNotMatch(renderResult("evidence.json", wrongRoot), /GENERATED/);
     const importedDeposit = verifyEvidence(doc, { ...opts, depositData: [depositEntry(deposit.depositDataRoot, imp.pubkey)] });
     assert.match(importedDeposit.reasons.join("; "), /DEPOSIT_DATA: .* is stated imported without a deposit/);
     const unstated = verifyEvidence(doc, { ...opts, claim: { transportPublicKey, blsPubkeys: [randomKey().pubkey] } });

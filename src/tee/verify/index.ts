@@ -40,7 +40,7 @@ export interface VerifyResult {
   labels: string[];
   /** The transport key and BLS keys the report data was checked to bind, when it was. */
   bound?: { transportPublicKey: Uint8Array; blsPubkeys: string[] };
-  /** Evidence v2: each stated key with its origin, when the statements and their identity key were checked. */
+  /** Evidence v2: each stated key with its origin; only when every check passed. */
   keys?: VerifiedStatement[];
   /** Other fields a policy may want (MRSIGNER, RTMRs, TCB, chip id …). */
   details: Record<string, string | number | boolean>;
@@ -98,12 +98,12 @@ const EvidenceFileSchema = Type.Object({
   format: Type.Optional(Type.String()),
   quote: Type.String({ minLength: 1 }),
   reportData: Type.Optional(Type.String()),
-  transportPublicKey: Type.Optional(Type.String()),
+  transportPublicKey: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{2,}$" })),
   blsPubkeys: Type.Optional(Type.Array(Type.String())),
   nonce: Type.Optional(Type.String()),
   vcek: Type.Optional(Type.String()),
   version: Type.Optional(Type.Literal(2)),
-  identityPublicKey: Type.Optional(Type.String()),
+  identityPublicKey: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   statements: Type.Optional(Type.Array(Type.Unknown())),
 });
 type EvidenceFile = Static<typeof EvidenceFileSchema>;
@@ -470,7 +470,8 @@ export function verifyEvidence(input: Uint8Array | object, opts: VerifyOptions =
     ],
     details: { ...part.details, debug },
     ...(boundClaim ? { bound: boundClaim } : {}),
-    ...(keys ? { keys } : {}),
+    // Statements are worth what the quote that binds their identity is worth: none unless all passed.
+    ...(keys && failed.length === 0 ? { keys } : {}),
   };
 }
 
