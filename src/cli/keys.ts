@@ -39,7 +39,7 @@ const FLAGS = {
   "signer-key": { kind: "string", placeholder: "HEX", description: "encrypt-for-signer: the signer's transport public key; with --evidence it must be the one bound" },
   "insecure-unverified-signer-key": { kind: "boolean", description: "encrypt-for-signer: encrypt to --signer-key without evidence (anyone who swaps the key gets the keystores)" },
   "slashing-protection": { kind: "string", placeholder: "FILE", description: "encrypt-for-signer: EIP-3076 file to import with the keys" },
-  "withdrawal-address": { kind: "string", placeholder: "ADDR", description: "deposit-data: execution address for the withdrawal credentials" },
+  "withdrawal-address": { kind: "string", placeholder: "ADDR", description: "deposit-data, generate: execution address for the withdrawal credentials" },
   "withdrawal-type": { kind: "string", placeholder: "0x01|0x02", description: "deposit-data: 0x01 (default) or 0x02 (compounding)" },
   "amount-gwei": { kind: "number", placeholder: "GWEI", description: "deposit-data: deposit amount (default 32 ETH)" },
   pubkeys: { kind: "string", placeholder: "HEX,…", description: "deposit-data: only these keys (default: every sealed key)" },
@@ -55,6 +55,8 @@ const USAGE = [
   "restart it after an offline import, or use the keymanager API (/eth/v1/keystores) instead.",
   "delete refuses while a signer runs on the data directory: it would go on signing with the key.",
   "  generate [--count N]                 generate keys inside the signer; prints only public keys",
+  "  generate --withdrawal-address ADDR [--withdrawal-type 0x01|0x02] [--amount-gwei N]",
+  "                                       and sign each deposit inside first: prints the deposit data JSON",
   "  import DIR --passwords-dir DIR       seal EIP-2335 keystores NAME.json (passwords NAME.txt)",
   "  list                                 list sealed public keys",
   "  delete PUBKEY…                       delete sealed keys (their slashing records are kept)",
@@ -121,12 +123,29 @@ function progressBar(done: number, total: number, file: string): void {
   if (done === total) process.stderr.write("\n");
 }
 
+function withdrawalTypeOf(values: Record<string, unknown>): WithdrawalType {
+  const type = (values["withdrawal-type"] as string | undefined) ?? "0x01";
+  if (type !== "0x01" && type !== "0x02") throw new UsageError("USAGE", "--withdrawal-type is 0x01 or 0x02");
+  return type;
+}
+
 const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) => Promise<number>> = {
   async generate(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
     const count = integer(values, "count") ?? 1;
-    const generated = await withSealedStore(platformConfig(values), (store) => generateKeys(count, { sealedStore: store }));
-    for (const { pubkey } of generated) console.log(pubkey);
+    const config = platformConfig(values);
+    // With a withdrawal address, each deposit is signed before its key is sealed and is stated in its evidence.
+    const deposit = values["withdrawal-address"]
+      ? {
+          withdrawalType: withdrawalTypeOf(values),
+          withdrawalAddress: values["withdrawal-address"] as string,
+          ...(integer(values, "amount-gwei") !== undefined && { amountGwei: integer(values, "amount-gwei")! }),
+          network: keyNetwork(config.network, config),
+        }
+      : undefined;
+    const generated = await withSealedStore(config, (store) => generateKeys(count, { sealedStore: store, ...(deposit && { deposit }) }));
+    if (deposit) await writeJsonOutput(values, generated.map((g) => g.depositData));
+    else for (const { pubkey } of generated) console.log(pubkey);
     return 0;
   },
   async import(values, args) {
@@ -202,8 +221,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
   async "deposit-data"(values, args) {
     if (args.length > 0) throw new UsageError("USAGE", `unexpected argument "${args[0]}"`);
     if (!values["withdrawal-address"]) throw new UsageError("USAGE", "deposit-data needs --withdrawal-address");
-    const withdrawalType = (values["withdrawal-type"] as string | undefined) ?? "0x01";
-    if (withdrawalType !== "0x01" && withdrawalType !== "0x02") throw new UsageError("USAGE", "--withdrawal-type is 0x01 or 0x02");
+    const withdrawalType = withdrawalTypeOf(values);
     const config = platformConfig(values);
     const network = keyNetwork(config.network, config);
     const { keys, pubkeys } = await unsealAll(config);
@@ -216,7 +234,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
         await createDepositData({
           keys,
           pubkey,
-          withdrawalType: withdrawalType as WithdrawalType,
+          withdrawalType,
           withdrawalAddress: values["withdrawal-address"] as string,
           ...(amountGwei !== undefined && { amountGwei }),
           network,

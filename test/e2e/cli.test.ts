@@ -10,6 +10,7 @@ import { HELD_CLI, HOLD_RELEASE } from "../helpers/holdCommandsLoad.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { spawnSigner } from "../helpers/signer.js";
+import { checkStatements } from "../../src/tee/verify/statements.js";
 
 const VECTORS = new URL("../../../shared/vectors/tee/", import.meta.url).pathname;
 
@@ -30,6 +31,26 @@ describe("secure-signer CLI", () => {
     const badPort = await cli("serve", "--port", "http");
     assert.equal(badPort.code, 1);
     assert.match(badPort.stderr, /--port must be a number/);
+  });
+
+  it("keys generate --withdrawal-address signs each deposit inside, and the running signer states it generated with that deposit", async (t) => {
+    const dir = await tempDir(t, "cli-deposit");
+    const dataDir = join(dir, "data");
+    const generated = await cli("keys", "generate", "--count", "2", "--withdrawal-address", "0x" + "5e".repeat(20), "--data-dir", dataDir);
+    assert.equal(generated.code, 0, generated.stderr);
+    const deposits = JSON.parse(generated.stdout) as Array<{ pubkey: string; withdrawal_credentials: string; amount: number; fork_version: string; deposit_data_root: string }>;
+    assert.equal(deposits.length, 2);
+    assert.equal(deposits[0]!.withdrawal_credentials, "01" + "00".repeat(11) + "5e".repeat(20));
+    const signer = await spawnSigner(["--data-dir", dataDir, "--startup-floor-epochs", "off", "--log-level", "warn"]);
+    try {
+      const evidence = (await (await fetch(`${signer.url}/eth/v1/evidence`)).json()) as { reportData: string; transportPublicKey: string; identityPublicKey: string; statements: unknown[] };
+      const r = checkStatements(new Uint8Array(Buffer.from(evidence.reportData.slice(2), "hex")), evidence, { depositData: deposits });
+      assert.deepEqual(r.checks.filter((c) => !c.ok), []);
+      assert.deepEqual(r.keys?.map((k) => k.origin), ["generated", "generated"]);
+    } finally {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    }
   });
 
   it("generated keys are sealed, served after a restart, and their slashing data round-trips through export and import", async (t) => {

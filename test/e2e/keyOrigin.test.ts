@@ -36,6 +36,13 @@ describe("key origin, evidence v2 over HTTP", () => {
       return { status: res.status, json: (await res.json()) as any };
     };
 
+    for (const body of [{ withdrawal_type: "0x02" }, { amount_gwei: 1 }, { withdrawal_address: "0x12" }, { withdrawal_address: WITHDRAWAL, amount_gwei: 33_000_000_000 }]) {
+      assert.equal((await call("POST", "/eth/v1/keygen/bls", body)).status, 400, JSON.stringify(body));
+    }
+    const compounding = await call("POST", "/eth/v1/keygen/bls", { withdrawal_address: WITHDRAWAL, withdrawal_type: "0x02", amount_gwei: 64_000_000_000 });
+    assert.equal(compounding.json.data[0].evidence.statements[0].deposit.amount, 64_000_000_000);
+    assert.ok(depositVerifies(compounding.json.data[0].deposit_data));
+
     const gen = await call("POST", "/eth/v1/keygen/bls", { count: 1, withdrawal_address: WITHDRAWAL });
     assert.equal(gen.status, 200, JSON.stringify(gen.json));
     const [{ pubkey: generated, evidence: keygenEvidence, deposit_data: depositData }] = gen.json.data;
