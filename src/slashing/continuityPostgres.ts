@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import pg from "pg";
 import type { ContinuityStore, ReservationRequest, ReservationResult } from "./continuity.js";
 import {
@@ -11,6 +10,7 @@ import {
   type ContinuityRow,
 } from "./continuityRules.js";
 import { StorageError } from "./errors.js";
+import { migratePostgres } from "./migrations.js";
 import type { StoreHealth } from "./store.js";
 
 export interface PostgresContinuityOptions {
@@ -63,14 +63,6 @@ function connectionConfig(url: string, options: PostgresContinuityOptions): pg.P
   };
 }
 
-function migrationFiles(): string[] {
-  const dir = new URL("./migrations/continuity/", import.meta.url);
-  return readdirSync(dir)
-    .filter((f) => /^V\d{5}__[a-z0-9_]+\.sql$/.test(f))
-    .sort()
-    .map((f) => readFileSync(new URL(f, dir), "utf8"));
-}
-
 interface DbRow {
   pubkey: string;
   block_holder: string | null;
@@ -118,20 +110,7 @@ export class PostgresContinuityStore implements ContinuityStore {
     try {
       await store.transaction(async (c) => {
         await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-        await c.query("CREATE TABLE IF NOT EXISTS continuity_meta (key text PRIMARY KEY, value text NOT NULL)");
-        const recorded = (await c.query<{ value: string }>("SELECT value FROM continuity_meta WHERE key = 'schema_version'")).rows[0]?.value;
-        const files = migrationFiles();
-        const version = recorded === undefined ? 0 : Number(recorded);
-        if (!Number.isSafeInteger(version) || version > files.length) {
-          throw new StorageError("CONTINUITY_UNAVAILABLE", `continuity store has schema version ${recorded}, which this signer (${files.length}) cannot use`);
-        }
-        for (const sql of files.slice(version)) await c.query(sql);
-        if (version < files.length) {
-          await c.query(
-            "INSERT INTO continuity_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            [String(files.length)],
-          );
-        }
+        await migratePostgres(c, "continuity", "continuity_meta", "continuity store", "CONTINUITY_UNAVAILABLE");
       });
     } catch (e) {
       await pool.end().catch(() => undefined);

@@ -13,159 +13,11 @@ import { SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
 import type { ImportSummary, PruneSummary } from "./store.js";
-import { recordedSchemaVersion } from "./schemaVersion.js";
+import { migrationPlan } from "./migrations.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
-/**
- * Each entry brings the file from the version before it to its own (index + 1); they run in one
- * transaction at open, so a new file passes through every one of them and each is exercised on
- * every fresh database.
- *
- * Version 1 keyed every row by the pubkey and chain as text (about 170 bytes per key).
- * Version 2 keys rows by a small integer and clusters each key's records, because the chain is held
- * once in `meta` (a database serves one chain). A record is then ~50 bytes instead of ~400 (row
- * plus index), and a group commit writes about half as many WAL pages.
- *
- * Beyond the primary keys (no two blocks at one slot, no two votes for one target), triggers
- * make the watermarks monotone and undeletable and refuse any non-imported record that is not above
- * them, which also excludes surround votes on the sign path: a buggy caller cannot insert a
- * slashable record even by skipping rules.ts.
- */
 /** Size of the health check's write (see ping). */
 const HEALTH_PROBE_BYTES = 64 * 1024;
-
-const MIGRATIONS: string[] = [
-  `
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS watermarks (
-  pubkey TEXT NOT NULL,
-  gvr TEXT NOT NULL,
-  max_slot INTEGER,
-  max_source INTEGER,
-  max_target INTEGER,
-  PRIMARY KEY (pubkey, gvr),
-  CHECK ((max_source IS NULL) = (max_target IS NULL))
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS signed_blocks (
-  pubkey TEXT NOT NULL,
-  gvr TEXT NOT NULL,
-  slot INTEGER NOT NULL CHECK (slot >= 0),
-  signing_root TEXT,
-  imported INTEGER NOT NULL CHECK (imported IN (0, 1)),
-  UNIQUE (pubkey, gvr, slot)
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS signed_attestations (
-  pubkey TEXT NOT NULL,
-  gvr TEXT NOT NULL,
-  source_epoch INTEGER NOT NULL CHECK (source_epoch >= 0),
-  target_epoch INTEGER NOT NULL,
-  signing_root TEXT,
-  imported INTEGER NOT NULL CHECK (imported IN (0, 1)),
-  CHECK (source_epoch <= target_epoch),
-  UNIQUE (pubkey, gvr, target_epoch)
-) STRICT;
-`,
-  `
-ALTER TABLE watermarks RENAME TO v1_watermarks;
-ALTER TABLE signed_blocks RENAME TO v1_signed_blocks;
-ALTER TABLE signed_attestations RENAME TO v1_signed_attestations;
-DROP TRIGGER IF EXISTS signed_block_above_watermark;
-DROP TRIGGER IF EXISTS signed_block_raises_watermark;
-DROP TRIGGER IF EXISTS signed_attestation_above_watermark;
-DROP TRIGGER IF EXISTS signed_attestation_raises_watermark;
-DROP TRIGGER IF EXISTS watermarks_never_decrease;
-DROP TRIGGER IF EXISTS watermarks_never_deleted;
-
-CREATE TABLE validators (
-  id INTEGER PRIMARY KEY,
-  pubkey TEXT NOT NULL UNIQUE
-) STRICT;
-
-CREATE TABLE watermarks (
-  validator_id INTEGER PRIMARY KEY REFERENCES validators (id),
-  max_slot INTEGER,
-  max_source INTEGER,
-  max_target INTEGER,
-  CHECK ((max_source IS NULL) = (max_target IS NULL))
-) STRICT;
-
-CREATE TABLE signed_blocks (
-  validator_id INTEGER NOT NULL REFERENCES validators (id),
-  slot INTEGER NOT NULL CHECK (slot >= 0),
-  signing_root TEXT,
-  imported INTEGER NOT NULL CHECK (imported IN (0, 1)),
-  PRIMARY KEY (validator_id, slot)
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE signed_attestations (
-  validator_id INTEGER NOT NULL REFERENCES validators (id),
-  target_epoch INTEGER NOT NULL,
-  source_epoch INTEGER NOT NULL CHECK (source_epoch >= 0),
-  signing_root TEXT,
-  imported INTEGER NOT NULL CHECK (imported IN (0, 1)),
-  CHECK (source_epoch <= target_epoch),
-  PRIMARY KEY (validator_id, target_epoch)
-) STRICT, WITHOUT ROWID;
-
-INSERT INTO validators (pubkey)
-  SELECT pubkey FROM v1_watermarks UNION SELECT pubkey FROM v1_signed_blocks UNION SELECT pubkey FROM v1_signed_attestations ORDER BY 1;
-INSERT INTO watermarks (validator_id, max_slot, max_source, max_target)
-  SELECT v.id, w.max_slot, w.max_source, w.max_target FROM v1_watermarks w JOIN validators v USING (pubkey);
-INSERT INTO signed_blocks (validator_id, slot, signing_root, imported)
-  SELECT v.id, b.slot, b.signing_root, b.imported FROM v1_signed_blocks b JOIN validators v USING (pubkey);
-INSERT INTO signed_attestations (validator_id, target_epoch, source_epoch, signing_root, imported)
-  SELECT v.id, a.target_epoch, a.source_epoch, a.signing_root, a.imported FROM v1_signed_attestations a JOIN validators v USING (pubkey);
-DROP TABLE v1_watermarks;
-DROP TABLE v1_signed_blocks;
-DROP TABLE v1_signed_attestations;
-
-CREATE TRIGGER signed_block_above_watermark BEFORE INSERT ON signed_blocks
-WHEN NEW.imported = 0 AND NEW.slot <= (SELECT max_slot FROM watermarks WHERE validator_id = NEW.validator_id)
-BEGIN SELECT RAISE(ABORT, 'slashing protection: block not above the slot watermark'); END;
-
-CREATE TRIGGER signed_block_raises_watermark AFTER INSERT ON signed_blocks
-BEGIN
-  INSERT INTO watermarks (validator_id, max_slot) VALUES (NEW.validator_id, NEW.slot)
-  ON CONFLICT (validator_id) DO UPDATE SET max_slot = max(coalesce(max_slot, excluded.max_slot), excluded.max_slot);
-END;
-
-CREATE TRIGGER signed_attestation_above_watermark BEFORE INSERT ON signed_attestations
-WHEN NEW.imported = 0 AND EXISTS (
-  SELECT 1 FROM watermarks WHERE validator_id = NEW.validator_id
-  AND (NEW.source_epoch < max_source OR NEW.target_epoch <= max_target))
-BEGIN SELECT RAISE(ABORT, 'slashing protection: attestation not above the source/target watermarks'); END;
-
-CREATE TRIGGER signed_attestation_raises_watermark AFTER INSERT ON signed_attestations
-BEGIN
-  INSERT INTO watermarks (validator_id, max_source, max_target) VALUES (NEW.validator_id, NEW.source_epoch, NEW.target_epoch)
-  ON CONFLICT (validator_id) DO UPDATE SET
-    max_source = max(coalesce(max_source, excluded.max_source), excluded.max_source),
-    max_target = max(coalesce(max_target, excluded.max_target), excluded.max_target);
-END;
-
-CREATE TRIGGER watermarks_never_decrease BEFORE UPDATE ON watermarks
-WHEN coalesce(NEW.max_slot, -1) < coalesce(OLD.max_slot, -1)
-  OR coalesce(NEW.max_source, -1) < coalesce(OLD.max_source, -1)
-  OR coalesce(NEW.max_target, -1) < coalesce(OLD.max_target, -1)
-  OR NEW.validator_id <> OLD.validator_id
-BEGIN SELECT RAISE(ABORT, 'slashing protection: watermarks never decrease'); END;
-
-CREATE TRIGGER watermarks_never_deleted BEFORE DELETE ON watermarks
-BEGIN SELECT RAISE(ABORT, 'slashing protection: watermarks are never deleted'); END;
-
-CREATE TRIGGER validators_never_changed BEFORE UPDATE ON validators
-BEGIN SELECT RAISE(ABORT, 'slashing protection: a validator id is never reassigned'); END;
-
-CREATE TRIGGER validators_never_deleted BEFORE DELETE ON validators
-BEGIN SELECT RAISE(ABORT, 'slashing protection: validators are never deleted'); END;
-`,
-];
 
 /** A signed message the store decided to allow, to be written under the database's chain. */
 export type SignRecord =
@@ -260,17 +112,21 @@ export class SqliteEngine {
     if (genesisValidatorsRoot !== undefined) this.bindGenesisValidatorsRoot(genesisValidatorsRoot);
   }
 
-  /** Brings the file to the newest schema in one transaction; a newer file than this signer knows is refused. */
+  /**
+   * Brings the file to the newest schema (migrations/sqlite/) in one transaction, so a new file
+   * passes through every migration and each is exercised on every fresh database; a newer file than
+   * this signer knows is refused.
+   */
   private migrate(): void {
     this.db.transaction(() => {
       const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined;
       const row = hasMeta ? this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get() : undefined;
-      const version = recordedSchemaVersion(row?.value, MIGRATIONS.length, this.path);
-      if (version === MIGRATIONS.length) return;
-      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      const plan = migrationPlan("sqlite", row?.value, `slashing database ${this.path}`);
+      if (plan.pending.length === 0) return;
+      for (const sql of plan.pending) this.db.exec(sql);
       this.db
         .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .run(String(MIGRATIONS.length));
+        .run(String(plan.version));
     })();
   }
 
