@@ -4,7 +4,7 @@ import { toHex } from "../util/hex.js";
 import { TeeError } from "./errors.js";
 import type { Platform } from "./platform.js";
 import { openSealedSecret } from "./sealedSecret.js";
-import { signStatement, type KeyProvenance, type KeyStatement } from "./statement.js";
+import { signStatement, statementMessage, type KeyProvenance, type KeyStatement } from "./statement.js";
 
 const IDENTITY_FILE = "instance-identity.sealed";
 const SEAL_CONTEXT = "instance-identity:ed25519:v1";
@@ -37,8 +37,21 @@ export class InstanceIdentity {
     return new InstanceIdentity(secretKey, ed25519.getPublicKey(secretKey));
   }
 
+  /**
+   * Statements already signed, by pubkey: each costs ~1 ms and GET /eth/v1/evidence, which needs no
+   * token, states every loaded key. A key's provenance changes only if it is deleted and sealed
+   * again: the signed bytes are compared, so a cached statement is only ever the same statement.
+   */
+  private readonly signed = new Map<string, { message: Buffer; statement: KeyStatement }>();
+
   /** The statement about `pubkey` from its sealed provenance. */
   statement(pubkey: string, provenance: KeyProvenance): KeyStatement {
-    return signStatement(this.secretKey, pubkey, provenance);
+    const message = Buffer.from(statementMessage(this.publicKey, pubkey, provenance));
+    const cached = this.signed.get(pubkey);
+    if (cached?.message.equals(message)) return cached.statement;
+    const statement = signStatement(this.secretKey, pubkey, provenance, this.publicKey);
+    this.signed.set(pubkey, { message, statement });
+    return statement;
   }
 }
+

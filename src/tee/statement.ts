@@ -103,8 +103,7 @@ export function statementMessage(identityPublicKey: Uint8Array, pubkey: string, 
 }
 
 /** Signs the statement about one key; Ed25519 is deterministic, so the same key always gets the same statement. */
-export function signStatement(identitySecretKey: Uint8Array, pubkey: string, p: KeyProvenance): KeyStatement {
-  const identityPublicKey = ed25519.getPublicKey(identitySecretKey);
+export function signStatement(identitySecretKey: Uint8Array, pubkey: string, p: KeyProvenance, identityPublicKey: Uint8Array = ed25519.getPublicKey(identitySecretKey)): KeyStatement {
   const canonical = normalizePubkey(pubkey);
   const signature = ed25519.sign(statementMessage(identityPublicKey, canonical, p), identitySecretKey);
   return {

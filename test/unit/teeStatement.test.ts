@@ -73,6 +73,22 @@ describe("key statement format", () => {
   });
 });
 
+describe("InstanceIdentity", () => {
+  it("is one key per data directory across restarts, and reuses a statement only for the same signed bytes", async (t) => {
+    const dataDir = await tempDir(t, "identity");
+    const a = await InstanceIdentity.open(await createDevPlatform(dataDir), dataDir);
+    const b = await InstanceIdentity.open(await createDevPlatform(dataDir), dataDir);
+    assert.equal(a.publicKeyHex, b.publicKeyHex);
+    const first = a.statement(pubkey, { origin: "imported", counter: 1 });
+    assert.equal(a.statement(pubkey, { origin: "imported", counter: 1 }), first);
+    const again = a.statement(pubkey, { origin: "imported", counter: 2 });
+    assert.equal(again.counter, 2);
+    assert.deepEqual(verifyStatement(a.publicKey, again), { pubkey, origin: "imported", counter: 2 });
+    const other = await tempDir(t, "identity-other");
+    assert.notEqual((await InstanceIdentity.open(await createDevPlatform(other), other)).publicKeyHex, a.publicKeyHex);
+  });
+});
+
 describe("origin in the sealed metadata", () => {
   it("is kept across a restart, and a key sealed without one (older files) is imported", async (t) => {
     const dataDir = await tempDir(t, "origin");
