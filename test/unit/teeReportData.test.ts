@@ -29,6 +29,20 @@ describe("reportData", () => {
     );
   });
 
+  it("matches the documented known-answer vector of version 2 (transport and identity keys)", () => {
+    const identityPublicKey = Uint8Array.from({ length: 32 }, (_, i) => 0x20 + i);
+    const claim = { transportPublicKey, identityPublicKey, blsPubkeys: [] };
+    assert.equal(
+      toHex(reportDataPreimage(claim)),
+      "0x7365637572652d7369676e65722f7265706f72742d64617461020020" + Buffer.from(transportPublicKey).toString("hex") + "0020" + Buffer.from(identityPublicKey).toString("hex"),
+    );
+    assert.equal(toHex(reportData(claim).subarray(0, 32)), "0x9d34080fd58c99bfc112ae299a6bb32617dec2b3d18d5c44ba6d78da9c9d03e6");
+    assert.throws(() => reportData({ ...claim, blsPubkeys: [kA] }), (e: unknown) => e instanceof TeeError && /binds a 32-byte identity key and no BLS keys/.test(e.message));
+    assert.throws(() => reportData({ ...claim, identityPublicKey: new Uint8Array(31) }), (e: unknown) => e instanceof TeeError);
+    // A v1 binding of the same transport key and no BLS keys is not a v2 binding.
+    assert.equal(checkReportData(reportData({ transportPublicKey, blsPubkeys: [] }), claim).ok, false);
+  });
+
   it("does not depend on the order or the case of the BLS keys", () => {
     const a = reportData({ transportPublicKey, blsPubkeys: [kA, kB] });
     const b = reportData({ transportPublicKey, blsPubkeys: [kB, kA.toUpperCase().replace("0X", "0x")] });
