@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { TLSSocket } from "node:tls";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InputError } from "../errors.js";
 import { ensureApiToken } from "./apiToken.js";
@@ -113,4 +114,19 @@ export function guardSigningRoutes(app: FastifyInstance, opts: { access: Access;
     if (authenticate) route.onRequest = withHook(route.onRequest as Hook | Hook[] | undefined, authenticate);
     route.preHandler = withHook(route.preHandler as Hook | Hook[] | undefined, gateDeposit);
   });
+}
+
+/**
+ * Who made a request, for the audit trail of key changes: the remote address and the credential it
+ * passed (the keymanager API takes only the API token), plus the TLS client certificate's subject
+ * and fingerprint when one was presented (--tls-client-ca). Never the token itself.
+ */
+export function callerOf(request: FastifyRequest): { remote: string; auth: string; tlsClient?: string } {
+  const socket = request.raw.socket as Partial<TLSSocket>;
+  const cert = socket.getPeerCertificate?.();
+  return {
+    remote: request.ip,
+    auth: "api-token",
+    ...(cert && cert.fingerprint256 && { tlsClient: `${cert.subject?.CN ?? "?"} ${cert.fingerprint256}` }),
+  };
 }

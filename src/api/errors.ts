@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { SignerError, type ErrorCode } from "../errors.js";
 
 export type AuthCode = "UNAUTHORIZED" | "FORBIDDEN";
@@ -103,12 +103,22 @@ export function publicError(error: Error): { status: number; message: string } {
   return { status, message: status === 500 ? "internal error" : error.message };
 }
 
+/**
+ * The audit line of a request answered 4xx: the route, the status and the message the client got,
+ * which names the offending field (`beacon_block/version is …`, `body/pubkeys/0 must match …`), so
+ * the log says what was refused and why without a debug level.
+ */
+export function logRefused(request: FastifyRequest, status: number, message: string): void {
+  if (status >= 400 && status < 500) request.log.warn({ reqId: request.id, route: request.routeOptions.url ?? request.url, status, message, remote: request.ip }, "request refused");
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
     if (status >= 500 && status !== 503) {
       request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, "request failed");
     }
+    logRefused(request, status, message);
     const body: ErrorBody = { code: status, message };
     void reply.status(status).type("application/json; charset=utf-8").send(body);
   });

@@ -20,9 +20,17 @@ import type { Platform } from "../tee/platform.js";
 import { KeyStatementSchema } from "../tee/statement.js";
 import { normalizePubkey, normalizePubkeyList } from "../util/hex.js";
 import { Exclusive } from "../util/exclusive.js";
-import type { BearerTokens } from "./auth.js";
-import { publicError, statusFor } from "./errors.js";
+import { progressSteps } from "../util/progress.js";
+import { callerOf, type BearerTokens } from "./auth.js";
+import { logRefused, publicError, statusFor } from "./errors.js";
 import { firstSchemaError } from "../util/schema.js";
+
+/** The entries of a keymanager answer that did not succeed, named by index (and pubkey, for deletes), for the audit line. */
+function failures(data: ReadonlyArray<{ status: string; message?: string }>, pubkeys?: readonly string[]): Array<Record<string, unknown>> {
+  return data.flatMap((d, index) =>
+    d.status === "error" ? [{ index, ...(pubkeys && { pubkey: pubkeys[index] }), message: d.message }] : [],
+  );
+}
 
 /**
  * The keymanager API (ethereum/keymanager-APIs, local keystores) plus key generation inside the
@@ -137,6 +145,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   app.setErrorHandler((error: Error, request, reply) => {
     const { status, message } = publicError(error);
     if (status >= 500) request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, "keymanager request failed");
+    logRefused(request, status, message);
     void reply.status(status).send({ message });
   });
 
@@ -184,9 +193,14 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           `keystores has ${body.keystores.length} entries but passwords has ${body.passwords.length}; passwords[i] must unlock keystores[i]`,
         );
       }
-      const data = await mutations.run(() => importKeystores(body, importing));
+      const caller = callerOf(request);
+      const pubkeys: string[] = [];
+      const progress = progressSteps((done, total) => request.log.info({ done, total, caller }, "keystores import: decrypting"));
+      const data = await mutations.run(() =>
+        importKeystores(body, importing, { onDecrypted: progress, onImported: (_index, pubkey) => pubkeys.push(pubkey) }),
+      );
       request.log.info(
-        { imported: data.filter((d) => d.status === "imported").length, requested: data.length },
+        { imported: pubkeys.length, requested: data.length, pubkeys, failed: failures(data), caller },
         "keystores import",
       );
       return { data };
@@ -205,8 +219,10 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const result = await mutations.run(() => deleteKeys(request.body.pubkeys.map((p) => normalizePubkey(p)), deleting));
-      request.log.info({ deleted: result.data.filter((d) => d.status === "deleted").length }, "keystores delete");
+      const asked = request.body.pubkeys.map((p) => normalizePubkey(p));
+      const result = await mutations.run(() => deleteKeys(asked, deleting));
+      const deleted = asked.filter((_p, i) => result.data[i]!.status === "deleted");
+      request.log.info({ deleted: deleted.length, requested: asked.length, pubkeys: deleted, failed: failures(result.data, asked), caller: callerOf(request) }, "keystores delete");
       return result;
     },
   );
@@ -234,7 +250,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
         network: depositNetwork,
       };
       const generated = await mutations.run(() => generateKeys(count ?? 1, { sealedStore, registry, ...(deposit && { deposit }) }));
-      request.log.info({ generated: generated.length }, "keys generated");
+      request.log.info({ generated: generated.length, pubkeys: generated.map((g) => g.pubkey), caller: callerOf(request) }, "keys generated");
       // One quote for the request; each key's document carries its own statement, signed now.
       const evidence = await attest({ platform, identity, transportPublicKey: transportKey.publicKey }, generated);
       return {

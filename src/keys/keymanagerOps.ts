@@ -52,6 +52,14 @@ export interface ImportCollaborators extends KeymanagerKeys {
   slashing: Pick<KeymanagerSlashing, "importInterchange">;
 }
 
+/** What one import tells its caller while it runs, for the audit trail and progress. */
+export interface ImportEvents {
+  /** A keystore decrypted or refused: `done` of `total`, in completion order. */
+  onDecrypted?(done: number, total: number): void;
+  /** The key at `index` is sealed and signs from now on. */
+  onImported?(index: number, pubkey: string): void;
+}
+
 /**
  * POST /eth/v1/keystores: the slashing protection first (a document that is not JSON, or that
  * `slashing` refuses, rejects the whole request with nothing imported), then each keystore
@@ -61,6 +69,7 @@ export interface ImportCollaborators extends KeymanagerKeys {
 export async function importKeystores(
   body: ImportRequest,
   { registry, sealedStore, slashing }: ImportCollaborators,
+  events: ImportEvents = {},
 ): Promise<ImportStatus[]> {
   // Protection first: once a key is usable, everything it signed before must already be refused.
   if (body.slashing_protection) {
@@ -83,7 +92,11 @@ export async function importKeystores(
       statuses[index] = { status: "error", message: (e as Error).message };
     }
   });
-  const results = await decryptKeystores(jobs, { workers: serverWorkers(jobs.length) });
+  let decrypted = 0;
+  const results = await decryptKeystores(jobs, {
+    workers: serverWorkers(jobs.length),
+    onResult: () => events.onDecrypted?.(++decrypted, jobs.length),
+  });
 
   const seen = new Set<string>();
   for (const [i, result] of results.entries()) {
@@ -100,12 +113,12 @@ export async function importKeystores(
       }
       seen.add(key.pubkey);
       // Sealed durably before it can sign, so a key that signed is never lost at restart; its
-      // path is sealed with it, so GET lists it after a restart too.
       // path is sealed with it, so GET lists it after a restart too; and "imported", which no
       // later step can turn into "generated".
       const { provenance } = await sealedStore.create(key.secretKey, { path: keystore.path, origin: "imported" });
       await registry.install([{ ...key, path: keystore.path, provenance }], "sealed");
       statuses[index] = { status: "imported" };
+      events.onImported?.(index, key.pubkey);
     } catch (e) {
       statuses[index] = { status: "error", message: `keystores[${index}]: ${(e as Error).message}` };
     } finally {

@@ -62,6 +62,13 @@ describe("operating the signer", () => {
     assert.equal(double.outcome, "refused");
     assert.equal(double.sourceEpoch, 2);
     assert.equal(double.targetEpoch, 3);
+    assert.match(String(double.message), /target epoch 3 is already on record \(source 2\)/, "the line names the conflicting record");
+    // The schema's 400 never reached the signing service: its own line says which field was wrong.
+    const refused = signer.logs.filter((l) => l.msg === "request refused");
+    assert.deepEqual(refused.map((l) => l.status).sort(), [400, 404, 412, 412, 412], "every 4xx answer has its line");
+    const bad = refused.find((l) => l.status === 400);
+    assert.equal(bad?.route, "/api/v1/eth2/sign/:identifier");
+    assert.match(String(bad?.message), /signingRoot|fork_info|attestation/);
     const block = decisions.find((l) => l.type === "BLOCK_V2" && l.outcome === "signed");
     assert.equal(block?.slot, 64);
 
