@@ -20,9 +20,9 @@
  * such a repeat with its original not on record.
  */
 import type { Worker } from "node:worker_threads";
-import { startWorker, type WithoutId } from "../util/worker.js";
+import { startWorker } from "../util/worker.js";
 import { SlashingError, StorageError } from "./errors.js";
-import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
+import { buildInterchange, parseInterchange, type Interchange } from "./interchange.js";
 import {
   checkAndApplyAttestation,
   checkAndApplyBlock,
@@ -35,7 +35,7 @@ import {
 } from "./rules.js";
 import type { SignRecord, StoredHistory } from "./sqliteEngine.js";
 import { validateProposal, validateVote } from "./validate.js";
-import { fromWire, type Reply, type Request, type WorkerConfig } from "./sqliteProtocol.js";
+import { answerTo, fromWire, type Answer, type Call, type Op, type Reply, type Request, type Result, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
   AttestationVote,
   BlockProposal,
@@ -88,7 +88,11 @@ interface Batch {
   waiters: Deferred[];
 }
 
-type RequestBody = WithoutId<Request>;
+/** Someone waiting for the answer to one request sent to the database thread. */
+interface Caller {
+  answer(a: Answer): void;
+  reject(error: Error): void;
+}
 
 function historyOf(stored: StoredHistory): KeyHistory {
   const h = emptyHistory();
@@ -101,7 +105,7 @@ function historyOf(stored: StoredHistory): KeyHistory {
 
 export class SqliteSlashingStore implements SlashingProtection {
   private nextId = 1;
-  private readonly waiting = new Map<number, Waiter<unknown>>();
+  private readonly waiting = new Map<number, Caller>();
   private outbox: Request[] = [];
   private flushScheduled = false;
   private commitWanted = false;
@@ -181,22 +185,22 @@ export class SqliteSlashingStore implements SlashingProtection {
 
   async importInterchange(json: unknown): Promise<ImportSummary> {
     const parsed = parseInterchange(json);
-    return (await this.exclusive({ op: "import", parsed }, () => {
+    return this.exclusive({ op: "import", parsed }, () => {
       for (const k of parsed.keys) this.histories.delete(k.pubkey);
-    })) as ImportSummary;
+    });
   }
 
   async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
-    const exported = (await this.afterCommits({
+    const exported = await this.afterCommits({
       op: "export",
       ...(genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: genesisValidatorsRoot.toLowerCase() }),
       ...(pubkeys && { pubkeys: pubkeys.map((k) => k.toLowerCase()) }),
-    })) as { genesisValidatorsRoot: string; states: KeyState[] };
+    });
     return buildInterchange(exported.genesisValidatorsRoot, exported.states);
   }
 
   prune(): Promise<PruneSummary> {
-    return this.exclusive({ op: "prune" }, () => this.histories.clear()) as Promise<PruneSummary>;
+    return this.exclusive({ op: "prune" }, () => this.histories.clear());
   }
 
   async health(): Promise<StoreHealth> {
@@ -258,7 +262,7 @@ export class SqliteSlashingStore implements SlashingProtection {
       loading = this.call({ op: "load", pubkey, gvr })
         .then((stored) => {
           // Read before an import or prune that is running now, so perhaps without its outcome.
-          if (!this.barrier) this.histories.set(pubkey, historyOf(stored as StoredHistory));
+          if (!this.barrier) this.histories.set(pubkey, historyOf(stored));
         })
         .finally(() => this.loads.delete(pubkey));
       this.loads.set(pubkey, loading);
@@ -322,7 +326,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   /** Sends `body` once every record decided so far has been committed, or has failed to be. */
-  private async afterCommits(body: RequestBody): Promise<unknown> {
+  private async afterCommits<K extends Op>(body: Call<K>): Promise<Result<K>> {
     while (this.committing) await this.committing;
     this.sendBatch();
     return this.call(body);
@@ -352,8 +356,8 @@ export class SqliteSlashingStore implements SlashingProtection {
   }
 
   /** Sign requests wait until `body` is done; `after` then drops the histories it may have changed. */
-  private exclusive(body: RequestBody, after: () => void): Promise<unknown> {
-    const done: Promise<unknown> = this.afterCommits(body).finally(() => {
+  private exclusive<K extends Op>(body: Call<K>, after: () => void): Promise<Result<K>> {
+    const done = this.afterCommits(body).finally(() => {
       after();
       if (this.barrier === done) this.barrier = null;
     });
@@ -361,18 +365,27 @@ export class SqliteSlashingStore implements SlashingProtection {
     return done;
   }
 
-  private call(body: RequestBody): Promise<unknown> {
+  private call<K extends Op>(body: Call<K>): Promise<Result<K>> {
     return new Promise((resolve, reject) => this.enqueue(body, { resolve, reject }));
   }
 
-  private enqueue(body: RequestBody, waiter: Waiter<unknown>): void {
+  private enqueue<K extends Op>(body: Call<K>, waiter: Waiter<Result<K>>): void {
     if (this.failure) {
       waiter.reject(this.failure);
       return;
     }
     const id = this.nextId++;
-    this.waiting.set(id, waiter);
-    this.outbox.push({ id, ...body } as Request);
+    const answerOf = answerTo[body.op];
+    this.waiting.set(id, {
+      answer: (a) => {
+        const got = answerOf(a);
+        if (got) waiter.resolve(got.value);
+        else waiter.reject(new StorageError("DATABASE_UNAVAILABLE", `the slashing database thread answered "${a.op}" to a "${body.op}" request`));
+      },
+      reject: (e) => waiter.reject(e),
+    });
+    const request: Request = { id, call: body };
+    this.outbox.push(request);
     this.scheduleFlush();
   }
 
@@ -397,11 +410,11 @@ export class SqliteSlashingStore implements SlashingProtection {
 
   private onReply(m: Reply): void {
     if (m.t !== "results") return;
-    for (const { id, value, error } of m.items) {
-      const w = this.waiting.get(id);
-      this.waiting.delete(id);
-      if (error) w?.reject(fromWire(error));
-      else w?.resolve(value);
+    for (const item of m.items) {
+      const caller = this.waiting.get(item.id);
+      this.waiting.delete(item.id);
+      if ("error" in item) caller?.reject(fromWire(item.error));
+      else caller?.answer(item);
     }
     // With nothing decided and not yet committed, the database's binding is the whole truth (an
     // import may have bound it, a failed first commit may have left it unbound).

@@ -5,10 +5,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SqliteEngine } from "./sqliteEngine.js";
-import { toWire, type Reply, type Request, type WireError, type WorkerConfig } from "./sqliteProtocol.js";
+import { toWire, type Answer, type Call, type Reply, type ReplyItem, type Request, type WorkerConfig } from "./sqliteProtocol.js";
 
 const port = parentPort!;
-const config = workerData as WorkerConfig;
+const config: WorkerConfig = workerData;
 const post = (m: Reply): void => port.postMessage(m);
 
 let engine: SqliteEngine;
@@ -25,15 +25,15 @@ try {
 port.on("messageerror", () => process.exit(1));
 
 port.on("message", (requests: Request[]) => {
-  const items: { id: number; value?: unknown; error?: WireError }[] = [];
+  const items: ReplyItem[] = [];
   let closing = false;
   for (const r of requests) {
     try {
-      items.push({ id: r.id, value: run(r) });
+      items.push({ id: r.id, ...run(r.call) });
     } catch (e) {
       items.push({ id: r.id, error: toWire(e) });
     }
-    if (r.op === "close") {
+    if (r.call.op === "close") {
       closing = true;
       break;
     }
@@ -42,21 +42,21 @@ port.on("message", (requests: Request[]) => {
   if (closing) port.close();
 });
 
-function run(r: Request): unknown {
+function run(r: Call): Answer {
   switch (r.op) {
     case "load":
-      return engine.loadHistory(r.pubkey, r.gvr);
+      return { op: r.op, value: engine.loadHistory(r.pubkey, r.gvr) };
     case "commit":
-      return engine.commitRecords(r.gvr, r.records);
+      return { op: r.op, value: engine.commitRecords(r.gvr, r.records) };
     case "import":
-      return engine.importInterchange(r.parsed);
+      return { op: r.op, value: engine.importInterchange(r.parsed) };
     case "export":
-      return engine.exportStates(r.genesisValidatorsRoot, r.pubkeys);
+      return { op: r.op, value: engine.exportStates(r.genesisValidatorsRoot, r.pubkeys) };
     case "prune":
-      return engine.prune();
+      return { op: r.op, value: engine.prune() };
     case "ping":
-      return engine.ping();
+      return { op: r.op, value: engine.ping() };
     case "close":
-      return engine.close();
+      return { op: r.op, value: engine.close() };
   }
 }
