@@ -134,7 +134,7 @@ describe("secure-signer CLI", () => {
     assert.deepEqual(await exited, [null, "SIGHUP"]);
   });
 
-  it("verify-evidence exits 0 on a real quote and 1 on a tampered one, a stale nonce or missing expectations", async () => {
+  it("verify-evidence exits 0 on a real quote and 1 on a tampered one, a stale nonce or missing expectations", async (t) => {
     const quote = join(VECTORS, "sgx-dcap-v3.quote");
     const at = ["--at", "2025-07-01T00:00:00Z"];
     const expect = ["--expected-measurement", "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"];
@@ -155,6 +155,12 @@ describe("secure-signer CLI", () => {
     const waived = await cli("verify-evidence", quote, "--any-measurement", "--no-collateral", ...at);
     assert.equal(waived.code, 0, waived.stdout);
     assert.match(waived.stdout, /^VERIFIED WITHOUT COLLATERAL FOR ANY MEASUREMENT: /);
+    // A deposit can only be vouched for by a v2 key statement, which a raw quote has none of.
+    const depositFile = join(await tempDir(t, "verify-deposit"), "deposit_data.json");
+    await writeFile(depositFile, JSON.stringify([{ pubkey: "ab".repeat(48), withdrawal_credentials: "01".repeat(32), amount: 1, fork_version: "00000000", deposit_data_root: "02".repeat(32) }]));
+    const deposit = await cli("verify-evidence", quote, "--any-measurement", "--no-collateral", ...at, "--deposit-data", depositFile);
+    assert.equal(deposit.code, 1);
+    assert.match(deposit.stderr, /deposit data can be checked only against evidence v2/);
   });
 
   it("encrypt-for-signer encrypts only to a key evidence verifies, or a bare key with the insecure flag", async (t) => {
