@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { InputError, SignerError } from "../errors.js";
-import { MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
+import { KEYGEN_RECOVERY, MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
 import {
   DeleteStatus,
   deleteKeys,
@@ -233,7 +233,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
       schema: {
         body: KeygenBody,
         response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ pubkey: Type.String(), evidence: Evidence, deposit_data: Type.Optional(DepositData) })) }),
+          200: Type.Object({ data: Type.Array(Type.Object({ pubkey: Type.String(), evidence: Evidence, deposit_data: Type.Optional(DepositData) })), recovery: Type.String() }),
           ...errorResponses,
         },
       },
@@ -250,7 +250,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
         network: depositNetwork,
       };
       const generated = await mutations.run(() => generateKeys(count ?? 1, { sealedStore, registry, ...(deposit && { deposit }) }));
-      request.log.info({ generated: generated.length, pubkeys: generated.map((g) => g.pubkey), caller: callerOf(request) }, "keys generated");
+      request.log.info({ generated: generated.length, pubkeys: generated.map((g) => g.pubkey), caller: callerOf(request), recovery: KEYGEN_RECOVERY }, "keys generated");
       // One quote for the request; each key's document carries its own statement, signed now.
       const evidence = await attest({ platform, identity, transportPublicKey: transportKey.publicKey }, generated);
       return {
@@ -259,6 +259,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
           evidence: { ...evidence, statements: evidence.statements.filter((s) => s.pubkey === pubkey) },
           ...(depositData && { deposit_data: depositData }),
         })),
+        recovery: KEYGEN_RECOVERY,
       };
     },
   );

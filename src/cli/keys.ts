@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { DataDirLock } from "../keys/dataDirLock.js";
 import { createDepositData, type WithdrawalType } from "../keys/depositData.js";
 import { createVoluntaryExit } from "../keys/exit.js";
-import { generateKeys } from "../keys/keygen.js";
+import { KEYGEN_RECOVERY, generateKeys } from "../keys/keygen.js";
 import { importKeystoreDirToSealed, importRequestFromDir } from "../keys/lifecycle.js";
 import { keyNetwork } from "../keys/network.js";
 import { KeyRegistry } from "../keys/registry.js";
@@ -54,7 +54,7 @@ const USAGE = [
   "Manages the keys sealed in the data directory. A running signer loads sealed keys at start:",
   "restart it after an offline import, or use the keymanager API (/eth/v1/keystores) instead.",
   "delete refuses while a signer runs on the data directory: it would go on signing with the key.",
-  "  generate [--count N]                 generate keys inside the signer; prints only public keys",
+  "  generate [--count N]                 generate keys inside the signer; prints only public keys (no export exists: see stderr)",
   "  generate --withdrawal-address ADDR [--withdrawal-type 0x01|0x02] [--amount-gwei N]",
   "                                       and sign each deposit inside first: prints the deposit data JSON",
   "  import DIR --passwords-dir DIR       seal EIP-2335 keystores NAME.json (passwords NAME.txt)",
@@ -146,6 +146,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const generated = await withSealedStore(config, (store) => generateKeys(count, { sealedStore: store, ...(deposit && { deposit }) }));
     if (deposit) await writeJsonOutput(values, generated.map((g) => g.depositData));
     else for (const { pubkey } of generated) console.log(pubkey);
+    process.stderr.write(`recovery: ${KEYGEN_RECOVERY}\n`);
     return 0;
   },
   async import(values, args) {

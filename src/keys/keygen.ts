@@ -38,6 +38,18 @@ export interface GeneratedKey {
 }
 
 /**
+ * What an operator can rely on to get a generated key back, said wherever keys are generated (CLI,
+ * API response, log) so nobody learns it after the loss. There is no export: a copy that can leave
+ * the enclave is what keeping keys inside rules out, and an export only under M-of-N operator
+ * approval verified inside is not built (docs/tee.md, "Recovery of generated keys").
+ */
+export const KEYGEN_RECOVERY =
+  "none: a generated key exists only sealed under this signer's state master key and is never exported; " +
+  "it survives restarts and TCB recoveries, a new build only by migration of that key (docs/tee.md, \"Upgrades\"); if every enclave that can open it is lost, " +
+  "the validator can only be exited from its withdrawal address (EIP-7002; deposit with 0x01/0x02 credentials). " +
+  "Import EIP-2335 keystores instead for keys you must be able to restore (docs/tee.md)";
+
+/**
  * Generates `count` keys; each is sealed (durably) with origin "generated", and with its deposit
  * when `deposit` is given, before it is installed in `registry`, so a key that could sign always
  * survives a restart. Returns the keys in generation order. The secrets never leave this function.

@@ -60,6 +60,7 @@ describe("secure-signer CLI", () => {
     assert.equal(generated.code, 0, generated.stderr);
     const pubkeys = generated.stdout.trim().split("\n");
     assert.equal(pubkeys.length, 2);
+    assert.match(generated.stderr, /^recovery: none: .*never exported.*withdrawal address/m);
     for (const p of pubkeys) assert.match(p, /^0x[0-9a-f]{96}$/);
     assert.deepEqual((await cli("keys", "list", "--data-dir", dataDir)).stdout.trim().split("\n").sort(), [...pubkeys].sort());
 

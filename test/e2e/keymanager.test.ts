@@ -168,6 +168,7 @@ describe("keymanager API over HTTP", () => {
       version: 1,
     });
     assert.equal(res.json.data.length, 2);
+    assert.match(res.json.recovery, /^none: .*never exported.*withdrawal address/);
     for (const { pubkey, evidence } of res.json.data) {
       assert.ok(h.keys.has(pubkey));
       assert.equal(evidence.format, "none");
