@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
 import { registerEvidenceRoute } from "./api/evidence.js";
-import { diskSpaceCheck, type HealthCheck } from "./api/health.js";
+import { diskSpaceCheck, keysHealthCheck, type HealthCheck } from "./api/health.js";
 import { registerKeymanager } from "./api/keymanager.js";
 import { openAccess } from "./api/auth.js";
 import { registerReloadRoute, Reloads } from "./api/reload.js";
@@ -37,6 +37,7 @@ import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
 import { platformFor } from "./tee/fromConfig.js";
 import { InstanceIdentity } from "./tee/identity.js";
 import { Exclusive } from "./util/exclusive.js";
+import { progressSteps } from "./util/progress.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -114,7 +115,7 @@ async function start(
         })
       : undefined;
   if (dirKeys) {
-    const loaded = await dirKeys.reload();
+    const loaded = await dirKeys.reload(decryptProgress(logger, config.keystoresDir));
     logKeystoreErrors(logger, loaded.errors);
     logger.info({ loaded: loaded.added, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
@@ -158,14 +159,8 @@ async function start(
 
   // What signing needs, one check each; /healthcheck is UP only when all are.
   const health: HealthCheck[] = [
-    {
-      id: "keys-check",
-      run: async () => {
-        // Sealed keys are read at start only; the directory's failures are those of its latest scan.
-        const errors = sealed.errors.length + (dirKeys?.errors.length ?? 0);
-        return { status: errors === 0 ? "UP" : "DOWN", data: { "keys-loaded": keys.pubkeys().length, "error-count": errors } };
-      },
-    },
+    // Sealed keys are read at start only; the directory's failures are those of its latest scan.
+    keysHealthCheck(() => keys.pubkeys().length, () => [...sealed.errors, ...(dirKeys?.errors ?? [])]),
     { id: "slashing-protection-db", run: () => slashing.health() },
     diskSpaceCheck(config.dataDir, config.minFreeDiskMb * 1024 * 1024),
     ...(guards.continuity ? [{ id: "continuity-store", run: guards.continuity }] : []),
@@ -232,6 +227,11 @@ async function start(
   };
 }
 
+/** Log lines while a scan decrypts keystores (a scrypt keystore is about a second each): start-up says it is working before the port opens. */
+function decryptProgress(logger: Logger, dir: string | undefined): (done: number, total: number) => void {
+  return progressSteps((done, total) => logger.info({ done, total, dir }, "keystores decrypting"));
+}
+
 function logKeystoreErrors(logger: Logger, errors: KeystoreDirError[]): void {
   for (const { file, message } of errors) logger.error({ file }, `keystore not loaded: ${message}`);
 }
@@ -246,7 +246,7 @@ async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: stri
     return 0;
   }
   try {
-    const { added, removed, unchanged, decrypted, errors } = await dirKeys.reload();
+    const { added, removed, unchanged, decrypted, errors } = await dirKeys.reload(decryptProgress(logger, dir));
     logKeystoreErrors(logger, errors);
     logger.info({ added, removed, unchanged, failed: errors.length, decrypted, dir }, "keystores reloaded");
     return errors.length;

@@ -1,4 +1,5 @@
 import { statfs } from "node:fs/promises";
+import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 
 export type Status = "UP" | "DOWN";
@@ -26,6 +27,33 @@ export function diskSpaceCheck(dir: string, minFreeBytes: number): HealthCheck {
       const fs = await statfs(dir);
       const free = fs.bavail * fs.bsize;
       return { status: free >= minFreeBytes ? "UP" : "DOWN", data: { "free-bytes": free, "min-free-bytes": minFreeBytes } };
+    },
+  };
+}
+
+/** At most this many failed files are named in keys-check; `error-count` counts them all. */
+export const MAX_FAILED_FILES_LISTED = 20;
+
+/**
+ * The keys: how many sign and which files failed to load (sealed keys at start, the keystore
+ * directory at its latest scan). One bad file among many is reported here and in the log, not as
+ * DOWN: every other key signs, and a 503 would take them all out of a load balancer's rotation.
+ * DOWN only when files failed and no key at all could load, when the signer can sign nothing.
+ */
+export function keysHealthCheck(loaded: () => number, failed: () => ReadonlyArray<{ file: string }>): HealthCheck {
+  return {
+    id: "keys-check",
+    run: async () => {
+      const errors = failed();
+      const keysLoaded = loaded();
+      return {
+        status: errors.length > 0 && keysLoaded === 0 ? "DOWN" : "UP",
+        data: {
+          "keys-loaded": keysLoaded,
+          "error-count": errors.length,
+          ...(errors.length > 0 && { "failed-files": errors.slice(0, MAX_FAILED_FILES_LISTED).map((e) => basename(e.file)) }),
+        },
+      };
     },
   };
 }

@@ -92,9 +92,9 @@ export class KeystoreDirKeys {
    * keys then stay as they were) or a key cannot be added or removed; `errors` then holds that one
    * failure, and the next reload starts again from the keys loaded before.
    */
-  async reload(): Promise<KeystoreDirReload> {
+  async reload(onProgress?: (done: number, total: number) => void): Promise<KeystoreDirReload> {
     try {
-      const result = await this.scan();
+      const result = await this.scan(onProgress);
       this.latestErrors = result.errors;
       return result;
     } catch (e) {
@@ -103,7 +103,8 @@ export class KeystoreDirKeys {
     }
   }
 
-  private async scan(): Promise<KeystoreDirReload> {
+  /** `onProgress` counts the keystores this scan decrypts (new or changed files), as each finishes. */
+  private async scan(onProgress?: (done: number, total: number) => void): Promise<KeystoreDirReload> {
     const { keystoresDir, passwordsDir } = this.opts;
     const read = await readKeystoreDir(keystoresDir, passwordsDir);
     const next = new Map<string, LoadedFile>();
@@ -127,7 +128,12 @@ export class KeystoreDirKeys {
         fingerprints.set(entry.file, fingerprint);
       }
     }
-    const decrypted = await decryptKeystoreEntries(fresh, { workers: serverWorkers(fresh.length), loaded: recognised });
+    let done = 0;
+    const decrypted = await decryptKeystoreEntries(fresh, {
+      workers: serverWorkers(fresh.length),
+      loaded: recognised,
+      onResult: () => onProgress?.(++done, fresh.length),
+    });
     try {
       for (const key of decrypted.keys) next.set(key.file, { pubkey: key.pubkey, fingerprint: fingerprints.get(key.file)! });
       for (const error of decrypted.errors) {

@@ -150,7 +150,7 @@ describe("pruning in a running signer", () => {
 });
 
 describe("keystores that fail to load", () => {
-  it("are named in the log and /healthcheck, and do not stop the other keys", async (t) => {
+  it("are named in the log and /healthcheck, and do not stop the other keys or turn the signer DOWN", async (t) => {
     const signer = await startTestSigner(t, {
       keyCount: 3,
       prepare: async ({ keystoresDir, passwordsDir }) => {
@@ -161,14 +161,36 @@ describe("keystores that fail to load", () => {
     const listed = (await (await fetch(`${signer.url}/api/v1/eth2/publicKeys`)).json()) as string[];
     assert.deepEqual(listed.sort(), [signer.keys[0]!.pubkey, signer.keys[2]!.pubkey].sort());
     assert.equal((await sign(signer.url, signer.keys[2]!.pubkey, attestationBody(1, 2))).status, 200);
+    // Start-up says how far decryption got before the port opens (fewer than 10: one line, at the end).
+    const progress = signer.logs.filter((l) => l.msg === "keystores decrypting");
+    assert.deepEqual(progress.map((l) => [l.done, l.total]), [[3, 3]], "the three keystores decrypted; broken.json was refused unread");
     const failures = signer.logs.filter((l) => /keystore not loaded/.test(String(l.msg)));
     assert.equal(failures.length, 2);
     assert.ok(failures.some((l) => String(l.file).endsWith("key-1.json") && /password/i.test(String(l.msg))));
     assert.ok(failures.some((l) => String(l.file).endsWith("broken.json")));
+    // The two keys that load keep the signer in a load balancer's rotation; the failures are named.
+    const health = await fetch(`${signer.url}/healthcheck`);
+    assert.equal(health.status, 200);
+    const body = (await health.json()) as { status: string; checks: Array<{ id: string; status: string; data?: Record<string, unknown> }> };
+    assert.equal(body.status, "UP");
+    const keysCheck = body.checks.find((c) => c.id === "keys-check")!;
+    assert.equal(keysCheck.status, "UP");
+    assert.equal(keysCheck.data!["keys-loaded"], 2);
+    assert.equal(keysCheck.data!["error-count"], 2);
+    assert.deepEqual((keysCheck.data!["failed-files"] as string[]).sort(), ["broken.json", "key-1.json"]);
+  });
+
+  it("turn /healthcheck DOWN (503) when no key could load at all", async (t) => {
+    const signer = await startTestSigner(t, {
+      prepare: async ({ passwordsDir }) => writeFile(join(passwordsDir, "key-0.txt"), "not the password\n"),
+    });
     const health = await fetch(`${signer.url}/healthcheck`);
     assert.equal(health.status, 503);
-    const body = (await health.json()) as { status: string; checks: Array<{ id: string; status: string; data?: Record<string, number> }> };
-    const keysCheck = body.checks.find((c) => c.id === "keys-check");
-    assert.deepEqual(keysCheck?.data, { "keys-loaded": 2, "error-count": 2 });
+    const body = (await health.json()) as { checks: Array<{ id: string; status: string; data?: Record<string, unknown> }> };
+    assert.deepEqual(body.checks.find((c) => c.id === "keys-check"), {
+      id: "keys-check",
+      status: "DOWN",
+      data: { "keys-loaded": 0, "error-count": 1, "failed-files": ["key-0.json"] },
+    });
   });
 });
