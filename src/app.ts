@@ -112,6 +112,7 @@ async function start(
           passwordsDir: config.keystoresPasswordsDir,
           registry,
           mutations: keyMutations,
+          maxKdfCost: config.maxKeystoreKdfCost,
         })
       : undefined;
   if (dirKeys) {
@@ -206,6 +207,7 @@ async function start(
           genesisValidatorsRoot,
           mutations: keyMutations,
           operator: access.operator,
+          maxKdfCost: config.maxKeystoreKdfCost,
         }),
     ],
   });

@@ -52,6 +52,8 @@ export interface KeymanagerOptions extends KeymanagerKeys {
   mutations?: Exclusive;
   /** The API token, which every route requires. */
   operator: BearerTokens;
+  /** --max-keystore-kdf-cost: imported keystores with costlier KDFs are refused undecrypted. */
+  maxKdfCost: number;
 }
 
 
@@ -119,6 +121,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
   const importing: ImportCollaborators = {
     registry,
     sealedStore,
+    maxKdfCost: opts.maxKdfCost,
     slashing: {
       // A slashing_protection the store refuses is wrong input, whatever status the slashing domain
       // gives the refusal; a store that fails keeps its own.

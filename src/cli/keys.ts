@@ -29,8 +29,12 @@ export const PLATFORM_FLAGS = Object.fromEntries(
   ).map((name) => [name, SERVE_OPTIONS[name]]),
 ) as Record<string, FlagSpec>;
 
+/** Read by import and encrypt-for-signer with the serve setting's name, default and bounds. */
+const KDF_FLAG = "max-keystore-kdf-cost";
+
 const FLAGS = {
   ...PLATFORM_FLAGS,
+  [KDF_FLAG]: { ...SERVE_OPTIONS[KDF_FLAG], description: `import, encrypt-for-signer: ${SERVE_OPTIONS[KDF_FLAG].description}` },
   count: { kind: "number", placeholder: "N", description: "generate: how many keys (default 1)" },
   "passwords-dir": { kind: "string", placeholder: "DIR", description: "import, encrypt-for-signer: NAME.txt password of each NAME.json keystore" },
   "keystores-dir": { kind: "string", placeholder: "DIR", description: "encrypt-for-signer: the keystores to encrypt" },
@@ -74,7 +78,7 @@ const USAGE = [
 ].join("\n");
 
 export function platformConfig(values: Record<string, unknown>): Config {
-  const picked = Object.fromEntries(Object.keys(PLATFORM_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
+  const picked = Object.fromEntries([...Object.keys(PLATFORM_FLAGS), KDF_FLAG].filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
   return loadConfig(picked as Partial<Record<OptionName, string | boolean>>);
 }
 
@@ -153,8 +157,9 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     const [dir, ...extra] = args;
     if (!dir || extra.length > 0) throw new UsageError("USAGE", "import takes one keystore DIR");
     if (!values["passwords-dir"]) throw new UsageError("USAGE", "import needs --passwords-dir");
-    const result = await withSealedStore(platformConfig(values), (store) =>
-      importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { onProgress: progressBar }),
+    const config = platformConfig(values);
+    const result = await withSealedStore(config, (store) =>
+      importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { maxKdfCost: config.maxKeystoreKdfCost, onProgress: progressBar }),
     );
     for (const pubkey of result.imported) console.log(`imported ${pubkey}`);
     for (const pubkey of result.existing) console.log(`already sealed ${pubkey}`);
@@ -212,7 +217,8 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
       throw new UsageError("USAGE", "encrypt-for-signer needs --evidence FILE (or --signer-key HEX with --insecure-unverified-signer-key)");
     }
     const slashing = values["slashing-protection"] ? await readFile(values["slashing-protection"] as string, "utf8") : undefined;
-    const { request, files, errors } = await importRequestFromDir(values["keystores-dir"] as string, values["passwords-dir"] as string, slashing);
+    const { maxKeystoreKdfCost } = platformConfig(values);
+    const { request, files, errors } = await importRequestFromDir(values["keystores-dir"] as string, values["passwords-dir"] as string, maxKeystoreKdfCost, slashing);
     for (const { message } of errors) console.error(`error: ${message}`);
     if (errors.length > 0) return 1;
     await writeJsonOutput(values, encryptImportRequest(signerKey, request));

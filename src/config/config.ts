@@ -35,6 +35,7 @@ export const SERVE_OPTIONS = {
   network: { kind: "string", placeholder: "NAME|FILE", default: "mainnet", description: "mainnet, hoodi, holesky, sepolia, gnosis, chiado, minimal, or a network config file: consensus config.yaml, or a beacon node's /eth/v1/config/spec JSON" },
   "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start, and again on POST /reload or SIGHUP" },
   "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
+  "max-keystore-kdf-cost": { kind: "number", placeholder: "X", default: 1, description: "refuse keystores (keymanager import, --keystores-dir, keys import) whose KDF costs more than X times staking-deposit-cli's scrypt n=2^18, r=8, p=1 or pbkdf2 c=262144, before decrypting" },
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
   "slashing-db-timeout-ms": { kind: "number", placeholder: "MS", default: DEFAULT_DB_TIMEOUT_MS, description: "PostgreSQL: longest wait for a connection, a query, or a key another instance holds, before giving up (serve answers 503)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
@@ -82,6 +83,8 @@ const ConfigSchema = Type.Object({
   network: Type.String({ minLength: 1 }),
   keystoresDir: Type.Optional(Type.String()),
   keystoresPasswordsDir: Type.Optional(Type.String()),
+  // At 16, one scrypt keystore may take 4 GiB and a minute or more: past that an import is an outage.
+  maxKeystoreKdfCost: Type.Number({ exclusiveMinimum: 0, maximum: 16 }),
   slashingDb: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
   // Below 100 ms a busy database refuses signatures that would have waited fine; above a minute a
   // validator client has long given up on the duty.

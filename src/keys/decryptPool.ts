@@ -1,7 +1,7 @@
 import { availableParallelism, freemem } from "node:os";
 import { derivedPair } from "../bls/keyPair.js";
 import { KeyError, type KeyErrorCode } from "./errors.js";
-import { decryptKeystore, type DecryptedKey, type Keystore } from "./keystore.js";
+import { decryptKeystore, kdfMemory, type DecryptedKey, type Keystore } from "./keystore.js";
 import { startWorker } from "../util/worker.js";
 
 export interface DecryptJob {
@@ -22,8 +22,8 @@ export interface DecryptOptions {
   /**
    * Worker threads to use. 0 decrypts on the calling thread, which blocks it for the whole KDF
    * (about a second for the default scrypt): fine for one keystore at start-up, not in a server.
-   * Default: none for a single keystore, otherwise one per core (fewer when memory is short, see
-   * defaultWorkers) up to the number of keystores.
+   * Default: none for a single keystore, otherwise one per core (fewer when the keystores' KDFs
+   * need more memory than is available, see defaultWorkers) up to the number of keystores.
    */
   workers?: number;
   /** Called as each keystore finishes, in completion order. */
@@ -36,7 +36,7 @@ export interface DecryptOptions {
  * the others.
  */
 export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptions = {}): Promise<DecryptResult[]> {
-  const workers = Math.min(jobs.length, options.workers ?? (jobs.length > 1 ? defaultWorkers() : 0));
+  const workers = Math.min(jobs.length, options.workers ?? (jobs.length > 1 ? defaultWorkers(jobs.map((j) => j.keystore)) : 0));
   const results: DecryptResult[] = new Array(jobs.length);
   const settle = (index: number, result: DecryptResult) => {
     results[index] = result;
@@ -88,23 +88,34 @@ export async function decryptKeystores(jobs: DecryptJob[], options: DecryptOptio
   return results;
 }
 
-const SCRYPT_DEFAULT_MEMORY = 256 * 1024 * 1024;
+/** What a decryption thread holds besides its KDF's memory: its own V8 isolate and heap. */
+const WORKER_OVERHEAD = 32 * 1024 * 1024;
 
 /**
- * `workers` for a keystore import inside the running server: the default, but at least one thread
- * even for a single keystore, whose KDF would otherwise stall the event loop.
+ * `workers` for a keystore import inside the running server: the default less one core, which is
+ * left to the signing threads, and at least one thread even for a single keystore, whose KDF
+ * would otherwise stall the event loop that answers sign requests.
  */
-export function serverWorkers(keystores: number): number | undefined {
-  return keystores > 1 ? undefined : 1;
+export function serverWorkers(keystores: readonly Keystore[]): number {
+  return Math.max(1, Math.min(availableParallelism() - 1, defaultWorkers(keystores)));
 }
 
 /**
- * One per core, but no more than half the free memory allows: the EIP-2335 default scrypt needs
- * 256 MiB per running decryption, which on a many-core host would otherwise exhaust memory.
+ * One per core, but no more than half the available memory holds of the costliest keystore's KDF
+ * (scrypt's memory grows with n·r, read from each keystore), never fewer than one.
  */
-function defaultWorkers(): number {
-  const byMemory = Math.floor(freemem() / 2 / SCRYPT_DEFAULT_MEMORY);
+function defaultWorkers(keystores: readonly Keystore[]): number {
+  const perThread = WORKER_OVERHEAD + keystores.reduce((max, k) => Math.max(max, kdfMemory(k.crypto.kdf)), 0);
+  const byMemory = Math.floor(availableMemory() / 2 / perThread);
   return Math.max(1, Math.min(availableParallelism(), byMemory));
+}
+
+/** Free memory, within the cgroup's limit when there is one (a container's free memory is the host's). */
+function availableMemory(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  // No limit reads as 0, or on cgroup v2 as a value near 2^63.
+  const withinLimit = limit > 0 && limit < Number.MAX_SAFE_INTEGER ? limit - process.memoryUsage.rss() : Infinity;
+  return Math.max(0, Math.min(freemem(), withinLimit));
 }
 
 export async function decryptOne(job: DecryptJob): Promise<DecryptResult> {

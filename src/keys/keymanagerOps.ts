@@ -50,6 +50,8 @@ export type DeleteStatus = Static<typeof DeleteStatus>;
 
 export interface ImportCollaborators extends KeymanagerKeys {
   slashing: Pick<KeymanagerSlashing, "importInterchange">;
+  /** A keystore whose KDF costs more than this many times the standard is refused undecrypted (parseKeystore). */
+  maxKdfCost: number;
 }
 
 /** What one import tells its caller while it runs, for the audit trail and progress. */
@@ -68,7 +70,7 @@ export interface ImportEvents {
  */
 export async function importKeystores(
   body: ImportRequest,
-  { registry, sealedStore, slashing }: ImportCollaborators,
+  { registry, sealedStore, slashing, maxKdfCost }: ImportCollaborators,
   events: ImportEvents = {},
 ): Promise<ImportStatus[]> {
   // Protection first: once a key is usable, everything it signed before must already be refused.
@@ -87,14 +89,14 @@ export async function importKeystores(
   body.keystores.forEach((text, index) => {
     const source = `keystores[${index}]`;
     try {
-      jobs.push({ keystore: parseKeystoreJson(text, source), password: body.passwords[index]!, source, index });
+      jobs.push({ keystore: parseKeystoreJson(text, source, maxKdfCost), password: body.passwords[index]!, source, index });
     } catch (e) {
       statuses[index] = { status: "error", message: (e as Error).message };
     }
   });
   let decrypted = 0;
   const results = await decryptKeystores(jobs, {
-    workers: serverWorkers(jobs.length),
+    workers: serverWorkers(jobs.map((j) => j.keystore)),
     onResult: () => events.onDecrypted?.(++decrypted, jobs.length),
   });
 

@@ -61,43 +61,67 @@ export type Keystore = Static<typeof KeystoreSchema>;
 const keystoreCheck = TypeCompiler.Compile(KeystoreSchema);
 
 /**
- * scrypt needs 128·n·r bytes; a keystore is untrusted input (it may arrive over the keymanager API),
- * so anything above what the EIP's own parameters need (256 MiB) by a factor of four is refused
- * rather than allowed to exhaust memory.
+ * staking-deposit-cli's KDF parameters, which nearly every validator keystore carries. A keystore
+ * is untrusted input (the keymanager API takes 1,000 in one request), and its KDF runs before the
+ * password is checked: a keystore may cost at most `--max-keystore-kdf-cost` times these.
  */
-const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+export const STANDARD_KDF = { scrypt: { n: 2 ** 18, r: 8, p: 1 }, pbkdf2: { c: 262_144 } } as const;
+
+type Kdf = Keystore["crypto"]["kdf"];
+
+/** The KDF's work as a multiple of STANDARD_KDF's: scrypt's grows as n·r·p, pbkdf2's as c. */
+export function kdfCost(kdf: Kdf): number {
+  if (kdf.function === "pbkdf2") return kdf.params.c / STANDARD_KDF.pbkdf2.c;
+  const { n, r, p } = STANDARD_KDF.scrypt;
+  return (kdf.params.n * kdf.params.r * kdf.params.p) / (n * r * p);
+}
+
+/** Bytes the KDF allocates while it runs: scrypt's V (128·n·r) and B (128·r·p); pbkdf2 next to none. */
+export function kdfMemory(kdf: Kdf): number {
+  return kdf.function === "scrypt" ? 128 * kdf.params.r * (kdf.params.n + kdf.params.p) : 0;
+}
+
+const describeKdf = (kdf: Kdf): string =>
+  kdf.function === "scrypt" ? `scrypt n=${kdf.params.n}, r=${kdf.params.r}, p=${kdf.params.p}` : `pbkdf2 c=${kdf.params.c}`;
 
 /**
  * Validates a parsed keystore object; `source` names it in the error (a file name or list index).
+ * A KDF costing more than `maxKdfCost` times STANDARD_KDF's is refused here, before any of it runs.
  * The result's `pubkey`, when there is one, is in EIP-2335 form: bare lower-case hex.
  */
-export function parseKeystore(value: unknown, source: string): Keystore {
+export function parseKeystore(value: unknown, source: string, maxKdfCost: number): Keystore {
   if (!keystoreCheck.Check(value)) {
     const where = firstSchemaError(keystoreCheck.Errors(value)) ?? "not an object";
     throw new KeyError("INVALID_KEYSTORE", `${source} is not a valid EIP-2335 keystore (${where})`, { source });
   }
   const kdf = value.crypto.kdf;
-  if (kdf.function === "scrypt") {
-    const { n, r } = kdf.params;
-    if ((n & (n - 1)) !== 0) {
-      throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n must be a power of two, got ${n}`, { source });
-    }
-    if (128 * n * r > MAX_SCRYPT_MEMORY) {
-      throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n=${n}, r=${r} needs more than 1 GiB`, { source });
-    }
+  if (kdf.function === "scrypt" && (kdf.params.n & (kdf.params.n - 1)) !== 0) {
+    throw new KeyError("INVALID_KEYSTORE", `${source}: scrypt n must be a power of two, got ${kdf.params.n}`, { source });
+  }
+  const cost = kdfCost(kdf);
+  if (cost > maxKdfCost) {
+    const { scrypt, pbkdf2 } = STANDARD_KDF;
+    // Rounded up, so that a cost just above the bound never reads as equal to it.
+    const shown = Math.ceil(cost * 100) / 100;
+    throw new KeyError(
+      "INVALID_KEYSTORE",
+      `${source}: ${describeKdf(kdf)} costs ${shown}× staking-deposit-cli's (scrypt n=${scrypt.n}, r=${scrypt.r}, p=${scrypt.p}; ` +
+        `pbkdf2 c=${pbkdf2.c}); at most ${maxKdfCost}× is accepted (--max-keystore-kdf-cost)`,
+      { source, kdfCost: cost, maxKdfCost },
+    );
   }
   return value.pubkey ? { ...value, pubkey: value.pubkey.replace(/^0x/, "").toLowerCase() } : value;
 }
 
-/** Parses JSON text and validates it as a keystore. */
-export function parseKeystoreJson(text: string, source: string): Keystore {
+/** Parses JSON text and validates it as a keystore (parseKeystore). */
+export function parseKeystoreJson(text: string, source: string, maxKdfCost: number): Keystore {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     throw new KeyError("INVALID_KEYSTORE", `${source} is not valid JSON: ${(e as Error).message}`, { source });
   }
-  return parseKeystore(value, source);
+  return parseKeystore(value, source, maxKdfCost);
 }
 
 /** The decrypted secret with the public key derived from it. */

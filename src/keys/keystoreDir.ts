@@ -26,6 +26,8 @@ export interface KeystoreDirResult {
 }
 
 export interface LoadKeystoreDirOptions {
+  /** A keystore whose KDF costs more than this many times the standard is refused undecrypted (parseKeystore). */
+  maxKdfCost: number;
   /** Called after each keystore is decrypted or refused; `done` counts both. */
   onProgress?: (done: number, total: number, file: string) => void;
   /** Decryption threads; see DecryptOptions.workers. */
@@ -43,12 +45,13 @@ export interface KeystoreDirEntry {
 /**
  * Reads a Teku-layout keystore directory: every `NAME.json` in `keystoresDir` with the content of
  * `NAME.txt` in `passwordsDir`, less one trailing line break (the one editors and `echo` add; any
- * other whitespace is part of the password). A file that cannot be read or is not an EIP-2335
- * keystore is reported in `errors`.
+ * other whitespace is part of the password). A file that cannot be read, is not an EIP-2335
+ * keystore or has a KDF costlier than `maxKdfCost` allows is reported in `errors`.
  */
 export async function readKeystoreDir(
   keystoresDir: string,
   passwordsDir: string,
+  maxKdfCost: number,
 ): Promise<{ entries: KeystoreDirEntry[]; errors: KeystoreDirError[] }> {
   let names: string[];
   try {
@@ -67,7 +70,7 @@ export async function readKeystoreDir(
     const file = join(keystoresDir, name);
     try {
       const text = await readFile(file, "utf8");
-      const keystore = parseKeystoreJson(text, file);
+      const keystore = parseKeystoreJson(text, file, maxKdfCost);
       const password = await readPassword(join(passwordsDir, basename(name, ".json") + ".txt"), file);
       entries.push({ file, text, keystore, password });
     } catch (e) {
@@ -86,9 +89,9 @@ export async function readKeystoreDir(
 export async function loadKeystoreDir(
   keystoresDir: string,
   passwordsDir: string,
-  options: LoadKeystoreDirOptions = {},
+  options: LoadKeystoreDirOptions,
 ): Promise<KeystoreDirResult> {
-  const { entries, errors } = await readKeystoreDir(keystoresDir, passwordsDir);
+  const { entries, errors } = await readKeystoreDir(keystoresDir, passwordsDir, options.maxKdfCost);
   const total = entries.length + errors.length;
   let done = 0;
   for (const { file } of errors) options.onProgress?.(++done, total, file);

@@ -18,6 +18,8 @@ export interface KeystoreDirKeysOptions {
   registry: KeyRegistry;
   /** Shared with the keymanager, so that a reload's changes never interleave with an import or delete. */
   mutations: Exclusive;
+  /** A keystore whose KDF costs more than this many times the standard is refused undecrypted (parseKeystore). */
+  maxKdfCost: number;
 }
 
 /** What one scan of the directory changed, counted in keys (not files). */
@@ -106,7 +108,7 @@ export class KeystoreDirKeys {
   /** `onProgress` counts the keystores this scan decrypts (new or changed files), as each finishes. */
   private async scan(onProgress?: (done: number, total: number) => void): Promise<KeystoreDirReload> {
     const { keystoresDir, passwordsDir } = this.opts;
-    const read = await readKeystoreDir(keystoresDir, passwordsDir);
+    const read = await readKeystoreDir(keystoresDir, passwordsDir, this.opts.maxKdfCost);
     const next = new Map<string, LoadedFile>();
     const nextRefused = new Map<string, RefusedFile>();
     const stillRefused: KeystoreDirError[] = [];
@@ -130,7 +132,7 @@ export class KeystoreDirKeys {
     }
     let done = 0;
     const decrypted = await decryptKeystoreEntries(fresh, {
-      workers: serverWorkers(fresh.length),
+      workers: serverWorkers(fresh.map((e) => e.keystore)),
       loaded: recognised,
       onResult: () => onProgress?.(++done, fresh.length),
     });

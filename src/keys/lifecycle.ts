@@ -20,7 +20,7 @@ export async function importKeystoreDirToSealed(
   keystoresDir: string,
   passwordsDir: string,
   sealedStore: SealedKeyStore,
-  options: LoadKeystoreDirOptions = {},
+  options: LoadKeystoreDirOptions,
 ): Promise<SealedImportResult> {
   const loaded = await loadKeystoreDir(keystoresDir, passwordsDir, options);
   const present = new Set(await sealedStore.list());
@@ -40,15 +40,17 @@ export async function importKeystoreDirToSealed(
 
 /**
  * Reads a keystore directory into a keymanager import request, for `keys encrypt-for-signer`
- * (which then calls encryptImportRequest). Keystores are validated but not decrypted: that
- * happens only inside the signer. `slashingProtection` is an EIP-3076 document as text.
+ * (which then calls encryptImportRequest). Keystores are validated, against the KDF bound the
+ * signer is expected to apply, but not decrypted: that happens only inside the signer.
+ * `slashingProtection` is an EIP-3076 document as text.
  */
 export async function importRequestFromDir(
   keystoresDir: string,
   passwordsDir: string,
+  maxKdfCost: number,
   slashingProtection?: string,
 ): Promise<{ request: ImportRequest; files: string[]; errors: KeystoreDirError[] }> {
-  const { entries, errors } = await readKeystoreDir(keystoresDir, passwordsDir);
+  const { entries, errors } = await readKeystoreDir(keystoresDir, passwordsDir, maxKdfCost);
   const request: ImportRequest = { keystores: [], passwords: [] };
   const files: string[] = [];
   for (const { file, text, password } of entries) {

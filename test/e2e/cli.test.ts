@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cli } from "../helpers/cli.js";
 import { HELD_CLI, HOLD_RELEASE } from "../helpers/holdCommandsLoad.js";
-import { tempDir } from "../helpers/keysFixtures.js";
+import { costlyKeystore, randomKey, tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { spawnSigner } from "../helpers/signer.js";
 import { checkStatements } from "../../src/tee/verify/statements.js";
@@ -162,6 +162,25 @@ describe("secure-signer CLI", () => {
     const deposit = await cli("verify-evidence", quote, "--any-measurement", "--no-collateral", ...at, "--deposit-data", depositFile);
     assert.equal(deposit.code, 1);
     assert.match(deposit.stderr, /deposit data can be checked only against evidence v2/);
+  });
+
+  it("keys import refuses a keystore costlier than --max-keystore-kdf-cost allows, naming the bound, and takes it with the bound raised", async (t) => {
+    const dir = await tempDir(t, "cli-kdf");
+    await mkdir(join(dir, "ks"));
+    const key = randomKey();
+    await writeFile(join(dir, "ks", "k.json"), JSON.stringify(await costlyKeystore(key, "pw", 2)));
+    await writeFile(join(dir, "ks", "k.txt"), "pw");
+    const args = ["keys", "import", join(dir, "ks"), "--passwords-dir", join(dir, "ks"), "--data-dir", join(dir, "data")];
+    const refused = await cli(...args);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /k\.json: pbkdf2 c=524288 costs 2× staking-deposit-cli's .*; at most 1× is accepted \(--max-keystore-kdf-cost\)/);
+    assert.match(refused.stdout, /0 imported/);
+    const invalid = await cli(...args, "--max-keystore-kdf-cost", "0");
+    assert.equal(invalid.code, 1, invalid.stderr);
+    assert.match(invalid.stderr, /--max-keystore-kdf-cost: Expected number to be greater than 0/);
+    const raised = await cli(...args, "--max-keystore-kdf-cost", "2");
+    assert.equal(raised.code, 0, raised.stderr);
+    assert.match(raised.stdout, new RegExp(`imported ${key.pubkey}`));
   });
 
   it("encrypt-for-signer encrypts only to a key evidence verifies, or a bare key with the insecure flag", async (t) => {

@@ -10,7 +10,8 @@ import { PublicKey, Signature, verify } from "@chainsafe/blst";
 import { SealedKeyStore, sealContext } from "../../src/keys/sealedStore.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
 import { checkReportData } from "../../src/tee/reportData.js";
-import { cheapKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+import { cheapKeystore, costlyKeystore, randomKey, tempDir, type TestKey } from "../helpers/keysFixtures.js";
+import { attestationBody, sign, verifyReturned } from "../helpers/messages.js";
 import { startKeymanager, TEST_GVR, type KeymanagerHarness } from "../helpers/keysServer.js";
 import { startTestSigner } from "../helpers/signer.js";
 
@@ -433,5 +434,77 @@ describe("keymanager API: what Web3Signer and the spec do with pubkey prefixes, 
     const token = (await readFile(join(signer.dataDir, "api-token.txt"), "utf8")).trim();
     const res = await fetch(`${signer.url}/eth/v1/keystores`, { headers: { authorization: `Bearer ${token}` } });
     assert.deepEqual(((await res.json()) as { data: unknown }).data, [{ validating_pubkey: signer.keys[0]!.pubkey, derivation_path: "m/12381/3600/0/0/0", readonly: true }]);
+  });
+});
+
+/** `base` with its KDF parameters replaced; refused before decryption, it needs no valid checksum. */
+const withKdfParams = (base: Awaited<ReturnType<typeof cheapKeystore>>, params: object) =>
+  JSON.stringify({ ...base, crypto: { ...base.crypto, kdf: { ...base.crypto.kdf, params: { ...base.crypto.kdf.params, ...params } } } });
+
+describe("hostile keystores: a KDF bound, and imports beside signing", () => {
+  const bound = /costs [0-9.]+× staking-deposit-cli's .*; at most 1× is accepted \(--max-keystore-kdf-cost\)/;
+
+  it("refuses a keystore costlier than staking-deposit-cli's, naming the bound, at once: keymanager import and --keystores-dir", async (t) => {
+    // Each would hold a core for minutes (and the first 1 GiB) if it were decrypted.
+    const heavyScrypt = withKdfParams(await cheapKeystore(randomKey(), "pw", "scrypt"), { n: 2 ** 20, r: 8, p: 1 });
+    const heavyPbkdf2 = withKdfParams(await cheapKeystore(randomKey(), "pw"), { c: 2 ** 24 });
+    const signer = await startTestSigner(t, {
+      prepare: async ({ keystoresDir, passwordsDir }) => {
+        await writeFile(join(keystoresDir, "heavy.json"), heavyScrypt);
+        await writeFile(join(passwordsDir, "heavy.txt"), "pw");
+      },
+    });
+    const health = (await (await fetch(`${signer.url}/healthcheck`)).json()) as { checks: Array<{ id: string; status: string; data: Record<string, number> }> };
+    const keysCheck = health.checks.find((c) => c.id === "keys-check")!;
+    assert.deepEqual([keysCheck.status, keysCheck.data["error-count"], keysCheck.data["keys-loaded"]], ["DOWN", 1, 1]);
+    const logged = signer.logs.find((l) => /keystore not loaded/.test(String(l.msg)));
+    assert.match(String(logged?.msg), bound);
+
+    const started = performance.now();
+    const res = await fetch(`${signer.url}/eth/v1/keystores`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${signer.apiToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ keystores: Array.from({ length: 100 }, (_, i) => (i % 2 ? heavyScrypt : heavyPbkdf2)), passwords: Array(100).fill("pw") }),
+    });
+    const elapsed = performance.now() - started;
+    assert.equal(res.status, 200);
+    const data = ((await res.json()) as { data: Array<{ status: string; message: string }> }).data;
+    assert.equal(data.length, 100);
+    for (const [i, d] of data.entries()) {
+      assert.equal(d.status, "error");
+      assert.match(d.message, new RegExp(`^keystores\\[${i}\\]: ${i % 2 ? "scrypt n=1048576, r=8, p=1 costs 4×" : "pbkdf2 c=16777216 costs 64×"}`));
+      assert.match(d.message, bound);
+    }
+    // Fifty of either KDF would take an hour; refused undecrypted, the answer takes a moment.
+    assert.ok(elapsed < 3000, `answered in ${elapsed.toFixed(0)} ms`);
+  });
+
+  it("takes a costlier keystore with --max-keystore-kdf-cost, and keeps signing while an import decrypts", async (t) => {
+    const signer = await startTestSigner(t, { flags: { "max-keystore-kdf-cost": "2" } });
+    const keys = [randomKey(), randomKey(), randomKey()];
+    const keystores = await Promise.all(keys.map(async (k, i) => JSON.stringify(await costlyKeystore(k, "pw", i === 0 ? 2 : 1))));
+    let importDone = false;
+    const imported = fetch(`${signer.url}/eth/v1/keystores`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${signer.apiToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ keystores, passwords: ["pw", "pw", "pw"] }),
+    }).then(async (res) => {
+      importDone = true;
+      return { status: res.status, data: ((await res.json()) as { data: Array<{ status: string }> }).data };
+    });
+    // Seconds of KDFs run in their threads: the signer signs meanwhile.
+    const { pubkey } = signer.keys[0]!;
+    let signedDuringImport = 0;
+    for (let target = 1; !importDone; target++) {
+      const body = attestationBody(target - 1, target);
+      const r = await sign(signer.url, pubkey, body);
+      assert.equal(r.status, 200, r.message);
+      assert.ok(verifyReturned(pubkey, body, r.signature!));
+      if (!importDone) signedDuringImport++;
+    }
+    const result = await imported;
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.data.map((d) => d.status), ["imported", "imported", "imported"]);
+    assert.ok(signedDuringImport > 0, "signed while the import decrypted");
   });
 });

@@ -26,9 +26,12 @@ export async function cheapKeystore(key: TestKey, password: string, kdf: "pbkdf2
   return create(password, key.secretKey, key.pubkeyBytes, "m/12381/3600/0/0/0", null, kdfMod);
 }
 
-/** An EIP-2335 keystore whose KDF takes about a second: something slow for the signer to start with. */
-export async function costlyKeystore(key: TestKey, password: string) {
-  const kdfMod = { function: "pbkdf2" as const, params: { dklen: 32, c: 2 ** 19, prf: "hmac-sha256" as const, salt: randomBytes(32).toString("hex") } };
+/**
+ * An EIP-2335 keystore whose KDF takes about a second: staking-deposit-cli's pbkdf2 (c = 262144),
+ * the costliest the signer takes by default, or `factor` times it.
+ */
+export async function costlyKeystore(key: TestKey, password: string, factor = 1) {
+  const kdfMod = { function: "pbkdf2" as const, params: { dklen: 32, c: 262_144 * factor, prf: "hmac-sha256" as const, salt: randomBytes(32).toString("hex") } };
   return create(password, key.secretKey, key.pubkeyBytes, "m/12381/3600/0/0/0", null, kdfMod);
 }
 

@@ -74,6 +74,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     slashing,
     genesisValidatorsRoot: TEST_GVR,
     operator,
+    maxKdfCost: 1,
   });
   registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });

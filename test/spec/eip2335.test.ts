@@ -31,7 +31,7 @@ describe("EIP-2335 test vectors", () => {
   for (const name of expected.keystores) {
     it(`${name}: validates, decrypts to the secret and its pubkey, refuses another password`, async () => {
       const text = await readFile(vectorsUrl(`eip2335/${name}`), "utf8");
-      const keystore = parseKeystoreJson(text, name);
+      const keystore = parseKeystoreJson(text, name, 1);
       const key = await decryptKeystore(keystore, expected.password, name);
       assert.equal(Buffer.from(key.secretKey).toString("hex"), expected.secret_hex);
       assert.equal(key.pubkey, "0x" + expected.pubkey_hex);

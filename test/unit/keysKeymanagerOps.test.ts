@@ -27,6 +27,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }): Promise<Impor
     registry: new KeyRegistry(keys, sealedStore),
     sealedStore,
     slashing,
+    maxKdfCost: 1,
     genesisValidatorsRoot: GVR,
     onExportFailed: (e) => assert.fail(`export failed: ${String(e)}`),
   };

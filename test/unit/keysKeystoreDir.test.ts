@@ -36,6 +36,7 @@ describe("loadKeystoreDir", () => {
 
     const progress: number[] = [];
     const result = await loadKeystoreDir(join(dir, "keystores"), join(dir, "passwords"), {
+      maxKdfCost: 1,
       onProgress: (done, total) => {
         assert.equal(total, 9);
         progress.push(done);
@@ -70,13 +71,13 @@ describe("loadKeystoreDir", () => {
     const key = randomKey();
     await writeKeystore(dir, "a", await cheapKeystore(key, "pw"), "pw");
     await writeKeystore(dir, "b", await cheapKeystore(randomKey(), "pw"), "bad");
-    const result = await loadKeystoreDir(join(dir, "keystores"), join(dir, "passwords"), { workers: 0 });
+    const result = await loadKeystoreDir(join(dir, "keystores"), join(dir, "passwords"), { maxKdfCost: 1, workers: 0 });
     assert.deepEqual(result.keys.map((k) => k.pubkey), [key.pubkey]);
     assert.equal(result.errors.length, 1);
   });
 
   it("fails as a whole only when the directory itself cannot be read", async (t) => {
     const dir = await tempDir(t, "ksdir2");
-    await assert.rejects(loadKeystoreDir(join(dir, "missing"), dir), { code: "IO_FAILED" });
+    await assert.rejects(loadKeystoreDir(join(dir, "missing"), dir, { maxKdfCost: 1 }), { code: "IO_FAILED" });
   });
 });

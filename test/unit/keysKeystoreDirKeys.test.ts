@@ -21,7 +21,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
   const sealedStore = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
   const registry = new KeyRegistry(keys, sealedStore);
   const mutations = new Exclusive();
-  const dirKeys = new KeystoreDirKeys({ keystoresDir, passwordsDir, registry, mutations });
+  const dirKeys = new KeystoreDirKeys({ keystoresDir, passwordsDir, registry, mutations, maxKdfCost: 1 });
   /** The keys the keymanager API lists read-only: here, every key from the directory. */
   const readOnly = async () => new Set((await registry.list()).filter((l) => l.readOnly).map((l) => l.pubkey));
   const pathOf = async (pubkey: string) => (await registry.list()).find((l) => l.pubkey === pubkey)?.path;
@@ -142,7 +142,7 @@ describe("KeystoreDirKeys", () => {
     const held = s.mutations.run(() => new Promise<void>((resolve) => (release = resolve)));
     const reload = s.dirKeys.reload();
     // The reload's own work, started after it: once this is done, the reload waits on the lock alone.
-    const yardstick = await loadKeystoreDir(s.keystoresDir, s.passwordsDir, { workers: 1 });
+    const yardstick = await loadKeystoreDir(s.keystoresDir, s.passwordsDir, { maxKdfCost: 1, workers: 1 });
     for (const k of yardstick.keys) k.secretKey.fill(0);
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(!s.keys.has(key.pubkey), "the key waits for the running mutation");

@@ -30,6 +30,7 @@ describe("key lifecycle functions", () => {
     const store = await SealedKeyStore.open(await createDevPlatform(dir), join(dir, "data"));
     const progress: string[] = [];
     const first = await importKeystoreDirToSealed(join(dir, "ks"), join(dir, "pw"), store, {
+      maxKdfCost: 1,
       onProgress: (done, total, file) => progress.push(`${done}/${total} ${file.replace(/^.*\//, "")}`),
     });
     assert.deepEqual(first.imported.sort(), keys.map((k) => k.pubkey).sort());
@@ -38,7 +39,7 @@ describe("key lifecycle functions", () => {
     assert.equal(progress.length, 4);
     assert.ok(progress.some((p) => p.startsWith("4/4")));
 
-    const second = await importKeystoreDirToSealed(join(dir, "ks"), join(dir, "pw"), store);
+    const second = await importKeystoreDirToSealed(join(dir, "ks"), join(dir, "pw"), store, { maxKdfCost: 1 });
     assert.deepEqual(second.imported, []);
     assert.deepEqual(second.existing.sort(), keys.map((k) => k.pubkey).sort());
 
@@ -53,7 +54,7 @@ describe("key lifecycle functions", () => {
 
   it("builds an import request from a dir without decrypting, ready to encrypt for a signer", async (t) => {
     const { dir, keys } = await keystoreDir(t, 2);
-    const { request, files, errors } = await importRequestFromDir(join(dir, "ks"), join(dir, "pw"), '{"x":1}');
+    const { request, files, errors } = await importRequestFromDir(join(dir, "ks"), join(dir, "pw"), 1, '{"x":1}');
     assert.equal(errors.length, 1);
     assert.deepEqual(files.map((f) => f.replace(/^.*\//, "")), ["k0.json", "k1.json"]);
     assert.deepEqual(request.passwords, ["pw0", "pw1"]);
