@@ -11,7 +11,7 @@ import {
 } from "./continuityRules.js";
 import { StorageError } from "./errors.js";
 import { migratePostgres } from "./migrations.js";
-import type { StoreHealth } from "./store.js";
+import { healthOf, type StoreHealth } from "./store.js";
 
 export interface PostgresContinuityOptions {
   /** PEM of the CA the server's certificate must chain to; the host name must match it (verify-full). */
@@ -189,13 +189,8 @@ export class PostgresContinuityStore implements ContinuityStore {
     }
   }
 
-  async health(): Promise<StoreHealth> {
-    try {
-      await this.pool.query("SELECT 1");
-      return { status: "UP", data: { backend: "postgres" } };
-    } catch (e) {
-      return { status: "DOWN", data: { backend: "postgres", error: (e as Error).message } };
-    }
+  health(): Promise<StoreHealth> {
+    return healthOf("postgres", () => this.pool.query("SELECT 1"));
   }
 
   close(): Promise<void> {

@@ -8,7 +8,8 @@
 import pg from "pg";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
-import { buildInterchange, parseInterchange, type Interchange, type KeyState } from "./interchange.js";
+import { buildInterchange, parseInterchange, type Interchange } from "./interchange.js";
+import { groupStates, mergeAsync } from "./merge.js";
 import { LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
 import type {
   AttestationVote,
@@ -21,7 +22,7 @@ import type {
   StoreHealth,
 } from "./store.js";
 import { migratePostgres } from "./migrations.js";
-import { DEFAULT_DB_TIMEOUT_MS, guardObserver } from "./store.js";
+import { DEFAULT_DB_TIMEOUT_MS, guardObserver, healthOf } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
@@ -122,40 +123,34 @@ export class PostgresSlashingStore implements SlashingProtection {
   async importInterchange(json: unknown): Promise<ImportSummary> {
     const parsed = parseInterchange(json);
     const gvr = parsed.genesisValidatorsRoot;
-    const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
-    await this.transaction(async (c) => {
+    return this.transaction(async (c) => {
       await this.bindChain(c, gvr);
       // Sorted, so two concurrent imports cannot deadlock on each other's key locks.
       for (const pubkey of parsed.keys.map((k) => k.pubkey).sort()) await lockKey(c, pubkey);
-      for (const k of parsed.keys) {
-        await c.query(
-          `INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_slot, max_source, max_target) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (pubkey, gvr) DO UPDATE SET
-             max_slot = GREATEST(w.max_slot, EXCLUDED.max_slot),
-             max_source = GREATEST(w.max_source, EXCLUDED.max_source),
-             max_target = GREATEST(w.max_target, EXCLUDED.max_target)`,
-          [k.pubkey, gvr, k.maxSlot, k.maxSource, k.maxTarget],
-        );
-        summary.skipped += k.skipped;
-        for (const b of k.blocks) {
-          const n = (await c.query(
-            "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
-            [k.pubkey, gvr, b.slot, b.signingRoot],
-          )).rowCount ?? 0;
-          summary.blocks += n;
-          summary.skipped += 1 - n;
+      return mergeAsync(parsed, async (w) => {
+        switch (w.kind) {
+          case "watermarks":
+            return (await c.query(
+              `INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_slot, max_source, max_target) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (pubkey, gvr) DO UPDATE SET
+                 max_slot = GREATEST(w.max_slot, EXCLUDED.max_slot),
+                 max_source = GREATEST(w.max_source, EXCLUDED.max_source),
+                 max_target = GREATEST(w.max_target, EXCLUDED.max_target)`,
+              [w.key.pubkey, gvr, w.key.maxSlot, w.key.maxSource, w.key.maxTarget],
+            )).rowCount ?? 0;
+          case "block":
+            return (await c.query(
+              "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
+              [w.pubkey, gvr, w.block.slot, w.block.signingRoot],
+            )).rowCount ?? 0;
+          case "attestation":
+            return (await c.query(
+              "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT DO NOTHING",
+              [w.pubkey, gvr, w.attestation.sourceEpoch, w.attestation.targetEpoch, w.attestation.signingRoot],
+            )).rowCount ?? 0;
         }
-        for (const a of k.attestations) {
-          const n = (await c.query(
-            "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT DO NOTHING",
-            [k.pubkey, gvr, a.sourceEpoch, a.targetEpoch, a.signingRoot],
-          )).rowCount ?? 0;
-          summary.attestations += n;
-          summary.skipped += 1 - n;
-        }
-      }
+      });
     });
-    return summary;
   }
 
   async exportInterchange(genesisValidatorsRoot: string | undefined, pubkeys?: string[]): Promise<Interchange> {
@@ -182,26 +177,17 @@ export class PostgresSlashingStore implements SlashingProtection {
          WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey, target_epoch`,
         [gvr, keys],
       );
-      const byKey = new Map<string, KeyState>();
-      for (const r of w.rows) {
-        byKey.set(r.pubkey, {
-          pubkey: r.pubkey,
-          maxSlot: num(r.max_slot),
-          maxSource: num(r.max_source),
-          maxTarget: num(r.max_target),
-          blocks: [],
-          attestations: [],
-        });
-      }
-      for (const b of blocks.rows) byKey.get(b.pubkey)?.blocks.push({ slot: Number(b.slot), signingRoot: b.signing_root });
-      for (const a of atts.rows) {
-        byKey.get(a.pubkey)?.attestations.push({
+      const states = groupStates(
+        w.rows.map((r) => ({ pubkey: r.pubkey, maxSlot: num(r.max_slot), maxSource: num(r.max_source), maxTarget: num(r.max_target) })),
+        blocks.rows.map((b) => ({ pubkey: b.pubkey, slot: Number(b.slot), signingRoot: b.signing_root })),
+        atts.rows.map((a) => ({
+          pubkey: a.pubkey,
           sourceEpoch: Number(a.source_epoch),
           targetEpoch: Number(a.target_epoch),
           signingRoot: a.signing_root,
-        });
-      }
-      return { gvr, states: [...byKey.values()] };
+        })),
+      );
+      return { gvr, states };
     });
     return buildInterchange(exported.gvr, exported.states);
   }
@@ -219,13 +205,8 @@ export class PostgresSlashingStore implements SlashingProtection {
     });
   }
 
-  async health(): Promise<StoreHealth> {
-    try {
-      await this.withClient((c) => c.query("SELECT 1"));
-      return { status: "UP", data: { backend: "postgres" } };
-    } catch (e) {
-      return { status: "DOWN", data: { backend: "postgres", error: (e as Error).message } };
-    }
+  health(): Promise<StoreHealth> {
+    return healthOf("postgres", () => this.withClient((c) => c.query("SELECT 1")));
   }
 
   async close(): Promise<void> {

@@ -46,7 +46,7 @@ import type {
   SlashingProtection,
   StoreHealth,
 } from "./store.js";
-import { guardObserver } from "./store.js";
+import { guardObserver, healthOf } from "./store.js";
 
 export interface SqliteStoreOptions {
   /** Binds a new database to this chain at once (otherwise the first sign request or import does). */
@@ -203,13 +203,8 @@ export class SqliteSlashingStore implements SlashingProtection {
     return this.exclusive({ op: "prune" }, () => this.histories.clear());
   }
 
-  async health(): Promise<StoreHealth> {
-    try {
-      await this.call({ op: "ping" });
-      return { status: "UP", data: { backend: "sqlite" } };
-    } catch (e) {
-      return { status: "DOWN", data: { backend: "sqlite", error: (e as Error).message } };
-    }
+  health(): Promise<StoreHealth> {
+    return healthOf("sqlite", () => this.call({ op: "ping" }));
   }
 
   /** Commits what is decided, then closes; sign requests made from now on are refused. */

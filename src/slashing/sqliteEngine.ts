@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
+import { groupStates, merge } from "./merge.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
 import type { ImportSummary, PruneSummary } from "./store.js";
 import { migrationPlan } from "./migrations.js";
@@ -84,8 +85,18 @@ export class SqliteEngine {
       attestations: this.db.prepare<[number], { source_epoch: number; target_epoch: number; signing_root: string | null }>(
         "SELECT source_epoch, target_epoch, signing_root FROM signed_attestations WHERE validator_id = ? ORDER BY target_epoch",
       ),
-      keys: this.db.prepare<[], { pubkey: string }>(
-        "SELECT v.pubkey FROM watermarks w JOIN validators v ON v.id = w.validator_id ORDER BY v.pubkey",
+      // The export's reads, of every key or of those in a JSON array of pubkeys.
+      exportWatermarks: this.db.prepare<{ keys: string | null }, { pubkey: string; max_slot: number | null; max_source: number | null; max_target: number | null }>(
+        `SELECT v.pubkey, w.max_slot, w.max_source, w.max_target FROM watermarks w JOIN validators v ON v.id = w.validator_id
+         WHERE @keys IS NULL OR v.pubkey IN (SELECT value FROM json_each(@keys)) ORDER BY v.pubkey`,
+      ),
+      exportBlocks: this.db.prepare<{ keys: string | null }, { pubkey: string; slot: number; signing_root: string | null }>(
+        `SELECT v.pubkey, b.slot, b.signing_root FROM signed_blocks b JOIN validators v ON v.id = b.validator_id
+         WHERE @keys IS NULL OR v.pubkey IN (SELECT value FROM json_each(@keys)) ORDER BY v.pubkey, b.slot`,
+      ),
+      exportAttestations: this.db.prepare<{ keys: string | null }, { pubkey: string; source_epoch: number; target_epoch: number; signing_root: string | null }>(
+        `SELECT v.pubkey, a.source_epoch, a.target_epoch, a.signing_root FROM signed_attestations a JOIN validators v ON v.id = a.validator_id
+         WHERE @keys IS NULL OR v.pubkey IN (SELECT value FROM json_each(@keys)) ORDER BY v.pubkey, a.target_epoch`,
       ),
       insertBlock: this.db.prepare(
         "INSERT INTO signed_blocks (validator_id, slot, signing_root, imported) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -243,30 +254,27 @@ export class SqliteEngine {
 
   /** Merges an already validated file (the main thread parses it, to keep TypeBox off this thread). */
   importInterchange(parsed: ParsedInterchange): ImportSummary {
-    const summary: ImportSummary = { keys: parsed.keys.length, blocks: 0, attestations: 0, skipped: 0 };
     try {
-      this.write(() => {
+      return this.write(() => {
         this.bindGenesisValidatorsRoot(parsed.genesisValidatorsRoot);
-        for (const k of parsed.keys) {
-          const id = this.validatorId(k.pubkey, true);
-          this.stmt.raiseWatermarks.run(id, k.maxSlot, k.maxSource, k.maxTarget);
-          summary.skipped += k.skipped;
-          for (const b of k.blocks) {
-            const n = this.stmt.insertBlock.run(id, b.slot, b.signingRoot, 1).changes;
-            summary.blocks += n;
-            summary.skipped += 1 - n;
+        return merge(parsed, (w) => {
+          switch (w.kind) {
+            case "watermarks": {
+              const k = w.key;
+              return this.stmt.raiseWatermarks.run(this.validatorId(k.pubkey, true), k.maxSlot, k.maxSource, k.maxTarget).changes;
+            }
+            case "block":
+              return this.stmt.insertBlock.run(this.validatorId(w.pubkey, true), w.block.slot, w.block.signingRoot, 1).changes;
+            case "attestation": {
+              const a = w.attestation;
+              return this.stmt.insertAttestation.run(this.validatorId(w.pubkey, true), a.sourceEpoch, a.targetEpoch, a.signingRoot, 1).changes;
+            }
           }
-          for (const a of k.attestations) {
-            const n = this.stmt.insertAttestation.run(id, a.sourceEpoch, a.targetEpoch, a.signingRoot, 1).changes;
-            summary.attestations += n;
-            summary.skipped += 1 - n;
-          }
-        }
+        });
       });
     } catch (e) {
       throw storageError(e, "importing an interchange file");
     }
-    return summary;
   }
 
   /** What is on record for export, in the order the file will list it, and the chain it is for. */
@@ -276,12 +284,17 @@ export class SqliteEngine {
     this.assertChain(gvr);
     try {
       // As on PostgreSQL: each key once, in pubkey order, whatever the list named.
-      const keys = pubkeys ? [...new Set(pubkeys)].sort() : this.stmt.keys.all().map((r) => r.pubkey);
-      const states: KeyState[] = [];
-      for (const pubkey of keys) {
-        const { watermarks, blocks, attestations } = this.stored(pubkey);
-        if (watermarks) states.push({ pubkey, ...watermarks, blocks, attestations });
-      }
+      const keys = pubkeys === undefined ? null : JSON.stringify(pubkeys);
+      const states = groupStates(
+        this.stmt.exportWatermarks.all({ keys }).map((r) => ({ pubkey: r.pubkey, maxSlot: r.max_slot, maxSource: r.max_source, maxTarget: r.max_target })),
+        this.stmt.exportBlocks.all({ keys }).map((b) => ({ pubkey: b.pubkey, slot: b.slot, signingRoot: b.signing_root })),
+        this.stmt.exportAttestations.all({ keys }).map((a) => ({
+          pubkey: a.pubkey,
+          sourceEpoch: a.source_epoch,
+          targetEpoch: a.target_epoch,
+          signingRoot: a.signing_root,
+        })),
+      );
       return { genesisValidatorsRoot: gvr, states };
     } catch (e) {
       throw storageError(e, "exporting");

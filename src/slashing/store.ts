@@ -65,6 +65,16 @@ export interface StoreHealth {
   data: { backend: "sqlite" | "postgres"; error?: string };
 }
 
+/** UP when `probe` answers, DOWN with its error when it fails: how every store reports its health. */
+export async function healthOf(backend: StoreHealth["data"]["backend"], probe: () => Promise<unknown>): Promise<StoreHealth> {
+  try {
+    await probe();
+    return { status: "UP", data: { backend } };
+  } catch (e) {
+    return { status: "DOWN", data: { backend, error: e instanceof Error ? e.message : String(e) } };
+  }
+}
+
 /** The full slashing-protection service both backends implement. */
 export interface SlashingProtection extends SlashingProtectionStore {
   /**
