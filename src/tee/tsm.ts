@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toHex } from "../util/hex.js";
@@ -76,32 +77,52 @@ async function text(path: string): Promise<string> {
 }
 
 /**
- * The configfs-tsm platform for Intel TDX and AMD SEV-SNP guests. One report entry per process is made
- * at start (so a missing configfs-tsm fails start-up, not the first request) and reused under a lock;
- * the kernel's `generation` counter detects another writer of the same entry between our inblob write
- * and outblob read.
+ * The configfs-tsm platform for Intel TDX and AMD SEV-SNP guests, used as the kernel's ABI
+ * (Documentation/ABI/testing/configfs-tsm-report) says. One report entry per process, made at start
+ * under an unpredictable name (so a missing configfs-tsm fails start-up, not the first request) and
+ * never one that already exists: an entry someone else made may carry their options. Every write to
+ * an entry bumps its `generation`, so a report is ours only if `generation` read before writing
+ * inblob is exactly one less than after reading outblob; otherwise another writer raced us and the
+ * report is retried once, then refused. For SEV-SNP the privilege level (VMPL) is set to
+ * `privlevel_floor`, the level this guest runs at, before the first report.
  */
 export async function createTsmPlatform(opts: TsmOptions): Promise<TsmPlatform> {
   const root = opts.root ?? "/sys/kernel/config/tsm/report";
   const sealer = await readSealingKey(opts.sealing.keyFile);
-  // configfs entries outlive processes; a restarted container gets the same pid, so EEXIST is reuse.
-  const entry = join(root, `secure-signer-${process.pid}`);
+  const entry = join(root, `secure-signer-${randomBytes(16).toString("hex")}`);
   try {
     await mkdir(entry);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-      throw new TeeError("PLATFORM_UNAVAILABLE", `cannot create configfs-tsm report entry ${entry}: ${(e as Error).message}; is configfs mounted and is this a TDX or SEV-SNP guest?`, {
-        path: entry,
-      });
-    }
+    const exists = (e as NodeJS.ErrnoException).code === "EEXIST";
+    throw new TeeError(
+      "PLATFORM_UNAVAILABLE",
+      exists
+        ? `configfs-tsm report entry ${entry} already exists: it is not ours to use`
+        : `cannot create configfs-tsm report entry ${entry}: ${(e as Error).message}; is configfs mounted and is this a TDX or SEV-SNP guest?`,
+      { path: entry },
+    );
   }
   const exclusive = new Exclusive();
+  let provider: string | undefined;
+
+  /** Reads the provider once and, for SEV-SNP, sets privlevel from privlevel_floor (a write, so before any report's generation). */
+  async function configure(): Promise<string> {
+    if (provider !== undefined) return provider;
+    const name = await text(join(entry, "provider"));
+    if (name === "sev_guest") {
+      const floor = Number(await text(join(entry, "privlevel_floor")));
+      if (!Number.isInteger(floor) || floor < 0 || floor > 3) {
+        throw new Error(`privlevel_floor is not a privilege level from 0 to 3`);
+      }
+      await writeFile(join(entry, "privlevel"), `${floor}\n`);
+    }
+    return (provider = name);
+  }
 
   async function attempt(reportData: Uint8Array) {
+    const before = Number(await text(join(entry, "generation")));
     await writeFile(join(entry, "inblob"), reportData);
-    const before = await text(join(entry, "generation"));
     const outblob = new Uint8Array(await readFile(join(entry, "outblob")));
-    const provider = await text(join(entry, "provider"));
     let auxblob: Uint8Array | undefined;
     if (provider === "sev_guest") {
       try {
@@ -111,8 +132,8 @@ export async function createTsmPlatform(opts: TsmOptions): Promise<TsmPlatform> 
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       }
     }
-    const after = await text(join(entry, "generation"));
-    return { stable: before === after, outblob, provider, auxblob };
+    const after = Number(await text(join(entry, "generation")));
+    return { stable: Number.isInteger(before) && after === before + 1, outblob, provider: provider!, auxblob };
   }
 
   async function evidence(reportData: Uint8Array): Promise<TsmEvidence> {
@@ -120,6 +141,7 @@ export async function createTsmPlatform(opts: TsmOptions): Promise<TsmPlatform> 
     return exclusive.run(async () => {
       let got;
       try {
+        await configure();
         got = await attempt(reportData);
         if (!got.stable) got = await attempt(reportData);
       } catch (e) {

@@ -1,15 +1,14 @@
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createTsmPlatform, vcekFromCertTable, type TsmPlatform } from "../../src/tee/tsm.js";
 import { TeeError } from "../../src/tee/errors.js";
 import { reportData } from "../../src/tee/reportData.js";
 import { verifyEvidence } from "../../src/tee/verify/index.js";
+import { serveTsmEntry, type FakeTsmOptions } from "../helpers/fakeConfigfsTsm.js";
 
 const vectors = new URL("../../../shared/vectors/tee/", import.meta.url);
 const load = (name: string) => new Uint8Array(readFileSync(new URL(name, vectors)));
@@ -19,10 +18,8 @@ const VCEK = load("sev-snp-milan.vcek.der");
 const AT = new Date("2025-07-01T00:00:00Z");
 
 /**
- * FAKE outblobs for these file-interface tests only: a real quote or report with its report data
+ * FAKE outblobs for these file-interface tests only (served by test/helpers/fakeConfigfsTsm.ts): a real quote or report with its report data
  * replaced, so it parses like the kernel's output but is no longer hardware-signed (asserted below).
- * The real configfs-tsm creates the entry's attribute files on mkdir and generates outblob on read;
- * here the test writes them into the entry the platform made.
  */
 function fakeOutblob(kind: "tdx" | "sev-snp", rd: Uint8Array): Uint8Array {
   const file = load(kind === "tdx" ? "tdx-v4.quote" : "sev-snp-milan.report");
@@ -48,53 +45,43 @@ function setup(): { root: string; keyFile: string } {
   return { root, keyFile };
 }
 
-function populate(p: TsmPlatform, provider: string, outblob: Uint8Array, auxblob?: Uint8Array): void {
-  writeFileSync(join(p.entry, "provider"), provider + "\n");
-  writeFileSync(join(p.entry, "generation"), "1\n");
-  writeFileSync(join(p.entry, "outblob"), outblob);
-  if (auxblob) writeFileSync(join(p.entry, "auxblob"), auxblob);
-}
-
-/**
- * Plays a second writer of the same configfs entry: waits until the platform is reading outblob
- * (a fresh FIFO, so the open pairs with exactly that read), bumps `generation` underneath it, and
- * hands it `now`, and leaves `next` (bytes, or a new FIFO to intervene again) at outblob for the retry.
- */
-async function interveneWhileReading(entry: string, newGeneration: string, now: Uint8Array, next: Uint8Array | "fifo"): Promise<void> {
-  const fifo = join(entry, "outblob");
-  const writer = await open(fifo, "w");
-  writeFileSync(join(entry, "generation"), newGeneration + "\n");
-  rmSync(fifo);
-  if (next === "fifo") execFileSync("mkfifo", [fifo]);
-  else writeFileSync(fifo, next);
-  await writer.write(now);
-  await writer.close();
-}
-
 const isTee = (code: string, re: RegExp) => (e: unknown) => e instanceof TeeError && e.code === code && re.test(e.message);
 const rd = reportData({ transportPublicKey: new Uint8Array(32).fill(5), blsPubkeys: ["0x" + "bb".repeat(48)] });
 
 describe("tsm platform: evidence through configfs-tsm files", () => {
-  it("TDX: writes inblob and returns outblob as a tdx quote", async () => {
+  const served = (t: TestContext, p: TsmPlatform, opts: FakeTsmOptions) => {
+    const fake = serveTsmEntry(p.entry, opts);
+    t.after(() => fake.stop());
+    return fake;
+  };
+  const tdx: FakeTsmOptions = { provider: "tdx_guest", report: (inblob) => fakeOutblob("tdx", inblob) };
+
+  it("TDX: writes inblob to a new, unpredictable entry and returns outblob as a tdx quote", async (t) => {
     const { root, keyFile } = setup();
     const p = await createTsmPlatform({ root, sealing: { keyFile } });
+    const q = await createTsmPlatform({ root, sealing: { keyFile } });
     assert.ok(p.entry.startsWith(root) && existsSync(p.entry));
-    populate(p, "tdx_guest", fakeOutblob("tdx", rd));
+    assert.match(basename(p.entry), /^secure-signer-[0-9a-f]{32}$/);
+    assert.notEqual(p.entry, q.entry, "two processes never share an entry");
+    const fake = served(t, p, tdx);
     const ev = await p.evidence(rd);
-    assert.deepEqual(new Uint8Array(readFileSync(join(p.entry, "inblob"))), rd);
+    assert.deepEqual(fake.reports.map((r) => [r.inblob, r.privlevel, r.generation]), [[rd, undefined, 1]]);
     assert.equal(ev.platform, "tsm");
     assert.equal(ev.format, "tdx");
     assert.equal(ev.reportData, "0x" + Buffer.from(rd).toString("hex"));
     assert.equal(ev.vcek, undefined);
     const r = verifyEvidence(ev, { now: AT, anyMeasurement: true, noCollateral: true });
     assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.id), ["QUOTE_SIGNATURE"], "the fake is not hardware-signed");
+    assert.equal((await p.evidence(rd)).format, "tdx");
+    assert.equal(fake.reports.length, 2);
   });
 
-  it("SEV-SNP: returns the report and the VCEK from auxblob", async () => {
+  it("SEV-SNP: sets privlevel to privlevel_floor before the first report, returns the report and the VCEK from auxblob", async (t) => {
     const { root, keyFile } = setup();
     const p = await createTsmPlatform({ root, sealing: { keyFile } });
-    populate(p, "sev_guest", fakeOutblob("sev-snp", rd), certTable(VCEK));
+    const fake = served(t, p, { provider: "sev_guest", privlevelFloor: 2, auxblob: certTable(VCEK), report: (inblob) => fakeOutblob("sev-snp", inblob) });
     const ev = await p.evidence(rd);
+    assert.deepEqual(fake.reports.map((r) => r.privlevel), [2]);
     assert.equal(ev.format, "sev-snp");
     assert.deepEqual(new Uint8Array(Buffer.from(ev.vcek!, "base64")), VCEK);
     const r = verifyEvidence(ev, { now: AT, allowDebug: true, anyMeasurement: true });
@@ -102,40 +89,45 @@ describe("tsm platform: evidence through configfs-tsm files", () => {
     assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.id), ["REPORT_SIGNATURE"]);
   });
 
-  it("retries once when generation changes underneath, and gives up on the second change", async () => {
+  it("leaves an existing entry alone: a foreign entry is never reused", async (t) => {
     const { root, keyFile } = setup();
+    // What the old code reused after a restart: the entry named after this pid, made by someone else.
+    const foreign = join(root, `secure-signer-${process.pid}`);
+    mkdirSync(foreign);
+    const theirs = serveTsmEntry(foreign, tdx);
+    t.after(() => theirs.stop());
     const p = await createTsmPlatform({ root, sealing: { keyFile } });
-    populate(p, "tdx_guest", new Uint8Array(0));
-    rmSync(join(p.entry, "outblob"));
-    execFileSync("mkfifo", [join(p.entry, "outblob")]);
-    const good = fakeOutblob("tdx", rd);
-    // The report read while generation moved is over someone else's data; only the retry gives ours.
-    const theirs = fakeOutblob("tdx", new Uint8Array(64).fill(0xee));
-    const [ev] = await Promise.all([p.evidence(rd), interveneWhileReading(p.entry, "2", theirs, good)]);
-    assert.equal(ev.format, "tdx");
-
-    rmSync(join(p.entry, "outblob"));
-    execFileSync("mkfifo", [join(p.entry, "outblob")]);
-    const twice = Promise.all([
-      p.evidence(rd),
-      (async () => {
-        await interveneWhileReading(p.entry, "3", theirs, "fifo");
-        await interveneWhileReading(p.entry, "4", good, good);
-      })(),
-    ]);
-    await assert.rejects(twice, isTee("EVIDENCE_FAILED", /rewritten by another process during two reports in a row/));
+    served(t, p, tdx);
+    assert.notEqual(p.entry, foreign);
+    assert.equal((await p.evidence(rd)).format, "tdx");
+    assert.deepEqual(theirs.reports, []);
   });
 
-  it("refuses a report over other data, an unknown provider and a malformed outblob", async () => {
+  it("retries once when generation moves by more than our write, and gives up on the second", async (t) => {
     const { root, keyFile } = setup();
     const p = await createTsmPlatform({ root, sealing: { keyFile } });
-    populate(p, "tdx_guest", fakeOutblob("tdx", new Uint8Array(64)));
-    await assert.rejects(p.evidence(rd), isTee("EVIDENCE_FAILED", /not the requested/));
-    populate(p, "arm_cca_guest", fakeOutblob("tdx", rd));
-    await assert.rejects(p.evidence(rd), isTee("EVIDENCE_FAILED", /provider "arm_cca_guest" is not supported/));
-    populate(p, "sev_guest", fakeOutblob("tdx", rd));
-    await assert.rejects(p.evidence(rd), isTee("EVIDENCE_FAILED", /unusable sev-snp report/));
-    await assert.rejects(p.evidence(rd.subarray(1)), isTee("EVIDENCE_FAILED", /must be 64 bytes/));
+    const fake = served(t, p, tdx);
+    fake.raceNext(1);
+    assert.equal((await p.evidence(rd)).format, "tdx");
+    assert.deepEqual(fake.reports.map((r) => r.generation), [2, 3]);
+    fake.raceNext(2);
+    await assert.rejects(p.evidence(rd), isTee("EVIDENCE_FAILED", /rewritten by another process during two reports in a row/));
+    assert.equal((await p.evidence(rd)).format, "tdx", "the entry works again once the other writer is gone");
+  });
+
+  it("refuses a report over other data, an unknown provider and a malformed outblob", async (t) => {
+    const cases: [FakeTsmOptions, RegExp][] = [
+      [{ provider: "tdx_guest", report: () => fakeOutblob("tdx", new Uint8Array(64)) }, /not the requested/],
+      [{ provider: "arm_cca_guest", report: (inblob) => fakeOutblob("tdx", inblob) }, /provider "arm_cca_guest" is not supported/],
+      [{ provider: "sev_guest", privlevelFloor: 0, report: (inblob) => fakeOutblob("tdx", inblob) }, /unusable sev-snp report/],
+    ];
+    for (const [opts, re] of cases) {
+      const { root, keyFile } = setup();
+      const p = await createTsmPlatform({ root, sealing: { keyFile } });
+      served(t, p, opts);
+      await assert.rejects(p.evidence(rd), isTee("EVIDENCE_FAILED", re));
+      await assert.rejects(p.evidence(rd.subarray(1)), isTee("EVIDENCE_FAILED", /must be 64 bytes/));
+    }
   });
 
   it("removes its entry on close", async () => {
