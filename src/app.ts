@@ -17,7 +17,7 @@ import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
 import { KeyRegistry } from "./keys/registry.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
-import { registerMetricsRoute } from "./metrics/route.js";
+import { registerMetricsRoute, startMetricsListener } from "./metrics/route.js";
 import { SignerMetrics, slashingObserver } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { ConfigError } from "./config/errors.js";
@@ -43,6 +43,8 @@ export interface RunningSigner {
   app: FastifyInstance;
   /** The address the server listens on, e.g. http://127.0.0.1:9000. */
   url: string;
+  /** With --metrics-port: the address of the metrics listener, e.g. http://127.0.0.1:9001. */
+  metricsUrl?: string;
   /** Reloads `--keystores-dir` (as POST /reload does); settles once a reload begun after the call has finished. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -192,7 +194,7 @@ async function start(
     health,
     eth2: { keys, service },
     plugins: [
-      (app) => registerMetricsRoute(app, metrics),
+      (app) => registerMetricsRoute(app, metrics, { serve: config.metricsPort === undefined }),
       (app) => registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry }),
       (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
       (app) =>
@@ -216,14 +218,21 @@ async function start(
   // Closing the server first stops new requests and lets in-flight signs finish before the database closes.
   opened.push(() => app.close());
   const url = await app.listen({ host: config.host, port: config.port });
+  let metricsUrl: string | undefined;
+  if (config.metricsPort !== undefined) {
+    const listener = await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort, hostAllowlist: config.metricsHostAllowlist });
+    opened.push(() => listener.close());
+    metricsUrl = listener.url;
+  }
   logger.info(
-    { url, network: config.network, keys: keys.pubkeys().length, platform: platform.name, attested: platform.attested, hasher },
+    { url, ...(metricsUrl && { metricsUrl }), network: config.network, keys: keys.pubkeys().length, platform: platform.name, attested: platform.attested, hasher },
     "secure-signer listening",
   );
 
   return {
     app,
     url,
+    ...(metricsUrl && { metricsUrl }),
     reload: () => reloads.request(),
     close: closeAll,
   };

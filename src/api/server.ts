@@ -61,6 +61,17 @@ function hostOf(header: string | undefined): string {
   return header.replace(/:\d+$/, "").toLowerCase();
 }
 
+/** Requests whose Host header is not in `allow` are answered 403 (DNS rebinding), unless `allow` holds `*`. */
+export function registerHostAllowlist(app: FastifyInstance, allow: readonly string[]): void {
+  if (allow.some((h) => ANY_HOST.has(h))) return;
+  app.addHook("onRequest", async (request, reply) => {
+    const host = hostOf(request.headers.host);
+    if (!allow.includes(host)) {
+      await reply.status(403).send({ code: 403, message: `host "${host}" is not in the host allowlist` });
+    }
+  });
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { limits } = opts;
   // Node checks the header and request timeouts of open connections every this often (30 s by
@@ -120,15 +131,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (draining) void reply.header("connection", "close");
     done(null, payload);
   });
-  const allow = opts.hostAllowlist;
-  if (!allow.some((h) => ANY_HOST.has(h))) {
-    app.addHook("onRequest", async (request, reply) => {
-      const host = hostOf(request.headers.host);
-      if (!allow.includes(host)) {
-        await reply.status(403).send({ code: 403, message: `host "${host}" is not in the host allowlist` });
-      }
-    });
-  }
+  registerHostAllowlist(app, opts.hostAllowlist);
   registerHealthRoutes(app, opts.health);
   guardSigningRoutes(app, { access: opts.access, allowDeposit: opts.allowDepositSigning });
   registerEth2Routes(app, opts.eth2);

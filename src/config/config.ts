@@ -31,7 +31,7 @@ interface OptionSpec {
 export const SERVE_OPTIONS = {
   "data-dir": { kind: "string", placeholder: "DIR", default: join(homedir(), ".secure-signer"), description: "where keys, the slashing database and the API token live" },
   host: { kind: "string", placeholder: "ADDR", default: "127.0.0.1", description: "address to listen on" },
-  port: { kind: "number", placeholder: "N", default: 9000, description: "port of the signing, keymanager, health and metrics API" },
+  port: { kind: "number", placeholder: "N", default: 9000, description: "port of the signing, keymanager and health API, and of /metrics without --metrics-port" },
   network: { kind: "string", placeholder: "NAME|FILE", default: "mainnet", description: "mainnet, hoodi, holesky, sepolia, gnosis, chiado, minimal, or a network config file: consensus config.yaml, or a beacon node's /eth/v1/config/spec JSON" },
   "keystores-dir": { kind: "string", placeholder: "DIR", description: "EIP-2335 keystores NAME.json to load at start, and again on POST /reload or SIGHUP" },
   "keystores-passwords-dir": { kind: "string", placeholder: "DIR", description: "their passwords, NAME.txt" },
@@ -63,6 +63,9 @@ export const SERVE_OPTIONS = {
   "tls-key": { kind: "string", placeholder: "FILE", description: "PEM private key of --tls-cert" },
   "tls-client-ca": { kind: "string", placeholder: "FILE", description: "PEM CA bundle: require client certificates issued by it (mTLS)" },
   "host-allowlist": { kind: "string", placeholder: "HOSTS", description: "comma-separated Host header values accepted, * for any (default: localhost,127.0.0.1 and --host)" },
+  "metrics-port": { kind: "number", placeholder: "N", description: "serve GET /metrics on this port of its own (and no longer on --port), as Web3Signer's --metrics-port" },
+  "metrics-host": { kind: "string", placeholder: "ADDR", default: "127.0.0.1", description: "with --metrics-port: the address the metrics listener binds" },
+  "metrics-host-allowlist": { kind: "string", placeholder: "HOSTS", description: "with --metrics-port: Host header values accepted there, * for any (default: localhost,127.0.0.1 and --metrics-host)" },
   "signing-token-file": { kind: "string", placeholder: "FILE", description: "require Authorization: Bearer <this file's token> on the signing API too (created, 0600, if missing)" },
   "allow-deposit-signing": { kind: "boolean", default: false, description: "sign DEPOSIT over the signing API, for callers with the API token (off: 403)" },
   "headers-timeout-ms": { kind: "number", placeholder: "MS", default: 5000, description: "longest wait for a request's headers (and the TLS handshake)" },
@@ -115,6 +118,9 @@ const ConfigSchema = Type.Object({
   tlsKey: Type.Optional(Type.String()),
   tlsClientCa: Type.Optional(Type.String()),
   hostAllowlist: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  metricsHost: Type.String({ minLength: 1 }),
+  metricsHostAllowlist: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
   signingTokenFile: Type.Optional(Type.String()),
   allowDepositSigning: Type.Boolean(),
   headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
@@ -251,6 +257,11 @@ export function networkSetting(flags: Flags, env: NodeJS.ProcessEnv = process.en
  * browser loaded from any other name (DNS rebinding) cannot reach the signing API. The wildcard
  * addresses are no name a client uses.
  */
+/** A comma-separated allowlist as given, or the default for a listener bound to `host`. */
+function hostList(given: unknown, host: string): string[] {
+  return typeof given === "string" ? given.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean) : defaultHostAllowlist(host);
+}
+
 function defaultHostAllowlist(host: string): string[] {
   const hosts = ["localhost", "127.0.0.1"];
   const bound = host.toLowerCase();
@@ -274,10 +285,8 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     const v = merged[key];
     if (typeof v === "string" && /^[0-9]+$/.test(v)) merged[key] = Number(v);
   }
-  merged.hostAllowlist =
-    typeof merged.hostAllowlist === "string"
-      ? merged.hostAllowlist.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)
-      : defaultHostAllowlist(String(merged.host));
+  merged.hostAllowlist = hostList(merged.hostAllowlist, String(merged.host));
+  merged.metricsHostAllowlist = hostList(merged.metricsHostAllowlist, String(merged.metricsHost));
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
     const e = errors[0]!;

@@ -1,25 +1,46 @@
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerHostAllowlist } from "../api/server.js";
 import type { SignerMetrics } from "./metrics.js";
 
 /** Route label of requests no route matched (404s): one series, whatever the URL. */
 export const UNMATCHED_ROUTE = "unmatched";
 
 /**
- * `GET /metrics` in the Prometheus text format, and an `onResponse` hook that counts every answered
- * request by route pattern and status. The pattern (`/api/v1/eth2/sign/:identifier`), not the URL,
- * is the label, so the number of series is bounded by the routes, not by the pubkeys asked for.
+ * An `onResponse` hook that counts every answered request by route pattern and status, and, unless
+ * `/metrics` has a listener of its own (`serve: false`), `GET /metrics` in the Prometheus text
+ * format. The pattern (`/api/v1/eth2/sign/:identifier`), not the URL, is the label, so the number
+ * of series is bounded by the routes, not by the pubkeys asked for.
  *
  * Register it on the root instance: the hook then applies to every route, including those of
  * encapsulated plugins (the keymanager API).
  */
-export function registerMetricsRoute(app: FastifyInstance, metrics: SignerMetrics): void {
+export function registerMetricsRoute(app: FastifyInstance, metrics: SignerMetrics, opts: { serve: boolean } = { serve: true }): void {
   app.addHook("onResponse", (request, reply, done) => {
     metrics.countHttpRequest(request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode);
     done();
   });
+  if (opts.serve) serveMetrics(app, metrics);
+}
 
+function serveMetrics(app: FastifyInstance, metrics: SignerMetrics): void {
   app.get("/metrics", async (_request, reply) => {
     const { contentType, body } = await metrics.scrape();
     return reply.type(contentType).send(body);
   });
+}
+
+/**
+ * `--metrics-port`: `/metrics` alone on a listener of its own, as Web3Signer serves it, so a
+ * Prometheus network can reach it without reaching the signing API. Plain HTTP behind its own Host
+ * allowlist; nothing on it is secret (counts and latencies).
+ */
+export async function startMetricsListener(
+  metrics: SignerMetrics,
+  opts: { host: string; port: number; hostAllowlist: readonly string[] },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ logger: false });
+  registerHostAllowlist(app, opts.hostAllowlist);
+  serveMetrics(app, metrics);
+  const url = await app.listen({ host: opts.host, port: opts.port });
+  return { url, close: () => app.close() };
 }

@@ -11,6 +11,8 @@ import { cheapKeystore, randomKey, tempDir, type TestKey } from "./keysFixtures.
 
 export interface TestSigner {
   url: string;
+  /** With --metrics-port: the metrics listener's address. */
+  metricsUrl?: string;
   dataDir: string;
   /** The API token (`<data-dir>/api-token.txt`). */
   apiToken: string;
@@ -79,7 +81,7 @@ export async function startTestSigner(
   };
   t.after(close);
   const apiToken = (await readFile(join(config.dataDir, "api-token.txt"), "utf8")).trim();
-  return { url: signer.url, dataDir: config.dataDir, apiToken, keys, logs, close };
+  return { url: signer.url, ...(signer.metricsUrl && { metricsUrl: signer.metricsUrl }), dataDir: config.dataDir, apiToken, keys, logs, close };
 }
 
 export interface SignerProcess {
