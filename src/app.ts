@@ -24,7 +24,7 @@ import { ConfigError } from "./config/errors.js";
 import { requireGenesisTime, requireGenesisValidatorsRoot } from "./config/genesis.js";
 import { createNetworkConfig } from "./signing/network.js";
 import { SigningService } from "./signing/service.js";
-import { openSlashingProtection } from "./slashing/open.js";
+import { openIdentified } from "./slashing/identity.js";
 import { chainClock } from "./slashing/clock.js";
 import { clockBoundGuard } from "./slashing/clockBound.js";
 import { ContinuityGuard } from "./slashing/continuity.js";
@@ -126,16 +126,24 @@ async function start(
   const access = await openAccess(apiTokenFile(config.dataDir), config.signingTokenFile);
 
   const slashingLocation = config.slashingDb ?? sqliteFile(config.dataDir);
-  // A data directory whose database is created now has no past that a guard must protect.
-  const hadDatabase = config.slashingDb !== undefined || existsSync(slashingLocation);
+  // A data directory with no database and no sealed keys has no past that a guard must protect;
+  // sealed keys without a database (generated offline, or the database deleted along with its id
+  // file) may have signed, so they keep the floor.
+  const hadPast = config.slashingDb !== undefined || existsSync(slashingLocation) || (await sealedStore.list()).length > 0;
   // Before the database is created: settings the guards cannot work with stop the start here.
-  const guards = await signGuards(config, network, hadDatabase, logger, opened);
-  const slashing = await openSlashingProtection(slashingLocation, {
+  const guards = await signGuards(config, network, hadPast, logger, opened);
+  const slashing = await openIdentified(slashingLocation, config.dataDir, "strict", {
     genesisValidatorsRoot,
     observer: slashingObserver(metrics),
     timeoutMs: config.slashingDbTimeoutMs,
   });
   opened.push(() => slashing.close());
+  if (slashing.identity.created && hadPast) {
+    logger.warn(
+      { database: slashingLocation },
+      "new slashing database for a data directory that holds sealed keys: if they signed before, stop and import their slashing history (slashing-protection import)",
+    );
+  }
   if (config.pruneIntervalMinutes > 0) {
     // The stores keep what the checks need in memory as well as on disk; pruning bounds both.
     const timer = setInterval(() => {
@@ -270,18 +278,18 @@ async function reloadKeystoreDir(dirKeys: KeystoreDirKeys | undefined, dir: stri
 /**
  * The sign path's guards, in order: the clock bound, then either the continuity store's
  * reservations or, without one, the clock-based restart floor (docs/tee.md says what each mode
- * protects against). A data directory whose database did not exist before this start gets no
- * floor: it has no past to forget, and a new chain's first blocks must be signed.
+ * protects against). A data directory with neither a database nor sealed keys before this start
+ * gets no floor: it has no past to forget, and a new chain's first blocks must be signed.
  */
 async function signGuards(
   config: Config,
   network: NetworkConfig,
-  hadDatabase: boolean,
+  hadPast: boolean,
   logger: Logger,
   opened: Array<() => Promise<unknown> | unknown>,
 ): Promise<{ list: SignGuard[]; continuity?: () => Promise<StoreHealth> }> {
   const skew = config.clockSkewSlots;
-  const floorOn = config.startupFloorEpochs !== "off" && !config.continuityStore && hadDatabase;
+  const floorOn = config.startupFloorEpochs !== "off" && !config.continuityStore && hadPast;
   const list: SignGuard[] = [];
   if (skew !== "off" && skew > SLOTS_PER_EPOCH) {
     throw new ConfigError("INVALID_CONFIG", `--clock-skew-slots ${skew} is more than one epoch (${SLOTS_PER_EPOCH} slots) on this network`);
@@ -315,7 +323,7 @@ async function signGuards(
     logger.info(floor, "rollback guard: blocks at or below this slot and attestations with targets at or below this epoch are refused since this start");
   } else if (config.startupFloorEpochs === "off") {
     logger.warn("rollback guard off (--startup-floor-epochs off): a restored older slashing database could allow double signing");
-  } else if (!hadDatabase) {
+  } else if (!hadPast) {
     logger.info("rollback guard: a new slashing database has no past to protect; no floor this start");
   }
   return { list };

@@ -50,6 +50,10 @@ export const ERROR_STATUS = {
   COMMIT_FAILED: 503,
   STORE_CLOSED: 503,
   CONTINUITY_UNAVAILABLE: 503,
+  // slashing-identity: stops a start; were one to reach a request, nothing is signed until the operator acts
+  SLASHING_DB_MISSING: 503,
+  SLASHING_DB_EMPTIED: 503,
+  SLASHING_DB_MISMATCH: 503,
   // tee: the platform's own failures, except evidence requests that are malformed
   UNSEAL_FAILED: 500,
   SEAL_FAILED: 500,

@@ -18,7 +18,7 @@ const FLAGS = {
 } as const;
 
 const USAGE = [
-  "Usage: secure-signer slashing-protection <import FILE | export | prune> [options]",
+  "Usage: secure-signer slashing-protection <import FILE | export | prune | init> [options]",
   "",
   "Works on the signer's slashing-protection database while the signer is stopped (SQLite), at any",
   "time on a shared PostgreSQL database, or through the running signer with --url (import and export).",
@@ -26,6 +26,9 @@ const USAGE = [
   "  import FILE   merge an interchange file; the whole file is checked first, nothing changes on error",
   "  export        write the complete interchange of what is on record",
   "  prune         delete records below the watermarks that no check needs any more",
+  "  init          make the database there now (or a new empty one if it is missing or emptied) the",
+  "                data directory's record; serve refuses a missing, emptied or different database",
+  "                until this or an import: run it only when the keys signed nothing it lacks",
   "",
   "Options:",
   formatFlags(FLAGS),
@@ -77,7 +80,7 @@ export const slashingProtectionCommand: Command = {
       if (values.url) {
         summary = ((await throughSigner(values, "POST", "", json)) as { data: ImportSummary }).data;
       } else {
-        summary = await withSlashingFor(values, true, (store) => store.importInterchange(json));
+        summary = await withSlashingFor(values, "restore", (store) => store.importInterchange(json));
       }
       console.log(
         `imported ${file}: ${summary.keys} keys, ${summary.blocks} blocks and ${summary.attestations} attestations added, ${summary.skipped} kept as watermarks only`,
@@ -92,17 +95,27 @@ export const slashingProtectionCommand: Command = {
         interchange = await throughSigner(values, "GET", pubkeys ? `?pubkeys=${pubkeys.join(",")}` : "");
       } else {
         // Without a root (a network the signer has none for), the chain the database is bound to.
-        interchange = await withSlashingFor(values, false, (store, gvr) => store.exportInterchange(gvr, pubkeys));
+        interchange = await withSlashingFor(values, "read", (store, gvr) => store.exportInterchange(gvr, pubkeys));
       }
       await writeJsonOutput(values, interchange, 0o600);
       return 0;
     }
+    if (action === "init") {
+      if (file) throw new UsageError("USAGE", `unexpected argument "${file}"`);
+      const identity = await withSlashingFor(values, "adopt", async (store) => store.identity);
+      console.log(
+        identity.created
+          ? `started an empty slashing database (id ${identity.id}); the data directory now records it`
+          : `the data directory now records the slashing database there (id ${identity.id}) as its own, with the history it holds`,
+      );
+      return 0;
+    }
     if (action === "prune") {
       if (file) throw new UsageError("USAGE", `unexpected argument "${file}"`);
-      const pruned = await withSlashingFor(values, false, (store) => store.prune());
+      const pruned = await withSlashingFor(values, "read", (store) => store.prune());
       console.log(`pruned ${pruned.blocks} blocks and ${pruned.attestations} attestations; watermarks kept`);
       return 0;
     }
-    throw new UsageError("USAGE", action ? `unknown action "${action}"` : "missing action: import, export or prune");
+    throw new UsageError("USAGE", action ? `unknown action "${action}"` : "missing action: import, export, prune or init");
   },
 };

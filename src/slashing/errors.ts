@@ -36,11 +36,22 @@ export class StorageError extends SignerError<StorageCode> {
   readonly domain = "slashing-storage";
 }
 
+/**
+ * The slashing database is not the one this data directory recorded: gone, emptied or another one
+ * (identity.ts). The signer does not start on it.
+ */
+export type IdentityCode = "SLASHING_DB_MISSING" | "SLASHING_DB_EMPTIED" | "SLASHING_DB_MISMATCH";
+
+export class IdentityError extends SignerError<IdentityCode, { location: string; expected?: string; actual?: string }> {
+  readonly domain = "slashing-identity";
+}
+
 declare module "../errors.js" {
   interface ErrorCodeRegistry {
     slashing: SlashingCode;
     guard: GuardCode;
     interchange: InterchangeCode;
     "slashing-storage": StorageCode;
+    "slashing-identity": IdentityCode;
   }
 }

@@ -57,6 +57,7 @@ export function migrationPlan(
  * The PostgreSQL runner, for both sets kept there: inside the caller's transaction, which holds the
  * migration lock, so that of several processes starting at once one migrates and the others then
  * find the version recorded. `meta` is the set's key/value table of the same shape in either.
+ * True when the database had no schema before: it is new.
  */
 export async function migratePostgres(
   c: pg.ClientBase,
@@ -64,17 +65,18 @@ export async function migratePostgres(
   meta: "slashing_meta" | "continuity_meta",
   database: string,
   code: StorageCode = "DATABASE_UNAVAILABLE",
-): Promise<void> {
+): Promise<boolean> {
   const exists = await c.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [meta]);
   const recorded = exists.rows[0]!.present
     ? (await c.query<{ value: string }>(`SELECT value FROM ${meta} WHERE key = 'schema_version'`)).rows[0]?.value
     : undefined;
   const plan = migrationPlan(set, recorded, database, code);
-  if (plan.pending.length === 0) return;
+  if (plan.pending.length === 0) return false;
   for (const sql of plan.pending) await c.query(sql);
   await c.query(`CREATE TABLE IF NOT EXISTS ${meta} (key text PRIMARY KEY, value text NOT NULL)`);
   await c.query(
     `INSERT INTO ${meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
     [String(plan.version)],
   );
+  return recorded === undefined;
 }

@@ -9,9 +9,12 @@ import type { SlashingObserver, SlashingProtection } from "./store.js";
  * observer, if any, is told of the sign path's transactions (store.ts). `timeoutMs` bounds
  * PostgreSQL's waits (PostgresStoreOptions); SQLite, in this process, has none to bound.
  */
-export function openSlashingProtection(
-  location: string,
-  options: { genesisValidatorsRoot?: string; observer?: SlashingObserver; timeoutMs?: number } = {},
-): Promise<SlashingProtection> {
+export interface OpenOptions {
+  genesisValidatorsRoot?: string;
+  observer?: SlashingObserver;
+  timeoutMs?: number;
+}
+
+export function openSlashingProtection(location: string, options: OpenOptions = {}): Promise<SlashingProtection> {
   return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
 }

@@ -12,6 +12,7 @@ import { buildInterchange, parseInterchange, type Interchange } from "./intercha
 import { groupStates, mergeAsync } from "./merge.js";
 import { LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
 import type {
+  DatabaseIdentity,
   AttestationVote,
   BlockProposal,
   ImportSummary,
@@ -22,6 +23,7 @@ import type {
   StoreHealth,
 } from "./store.js";
 import { migratePostgres } from "./migrations.js";
+import { DATABASE_ID_KEY, newDatabaseId } from "./databaseId.js";
 import { DEFAULT_DB_TIMEOUT_MS, guardObserver, healthOf } from "./store.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
@@ -58,6 +60,9 @@ export class PostgresSlashingStore implements SlashingProtection {
 
   private readonly batcher: PostgresSignBatcher;
 
+  /** Set in open(), before the store is handed out. */
+  identity!: DatabaseIdentity;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly timeoutMs: number,
@@ -93,7 +98,12 @@ export class PostgresSlashingStore implements SlashingProtection {
       await store.transaction(async (c) => {
         await c.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        await migratePostgres(c, "postgres", "slashing_meta", `slashing database schema ${schema}`);
+        const created = await migratePostgres(c, "postgres", "slashing_meta", `slashing database schema ${schema}`);
+        // Several instances may open a new database at once; the migration lock orders them, and
+        // the first one's id is the one all of them read.
+        await c.query("INSERT INTO slashing_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", [DATABASE_ID_KEY, newDatabaseId()]);
+        const id = (await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = $1", [DATABASE_ID_KEY])).rows[0]!.value;
+        store.identity = { id, created };
         if (options.genesisValidatorsRoot !== undefined) await store.bindChain(c, options.genesisValidatorsRoot);
       });
       if (options.genesisValidatorsRoot !== undefined) store.gvr = options.genesisValidatorsRoot;

@@ -37,6 +37,7 @@ import type { SignRecord, StoredHistory } from "./sqliteEngine.js";
 import { validateProposal, validateVote } from "./validate.js";
 import { answerTo, fromWire, type Answer, type Call, type Op, type Reply, type Request, type Result, type WorkerConfig } from "./sqliteProtocol.js";
 import type {
+  DatabaseIdentity,
   AttestationVote,
   BlockProposal,
   ImportSummary,
@@ -126,6 +127,7 @@ export class SqliteSlashingStore implements SlashingProtection {
     private readonly worker: Worker,
     /** The chain the database is bound to, or will be once the batch that binds it commits. */
     private chain: string | null,
+    readonly identity: DatabaseIdentity,
     private readonly commitDelayMs: number,
     private readonly observer: SlashingObserver,
   ) {
@@ -142,7 +144,7 @@ export class SqliteSlashingStore implements SlashingProtection {
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteSlashingStore> {
     const config: WorkerConfig = { path, ...(options.genesisValidatorsRoot !== undefined && { genesisValidatorsRoot: options.genesisValidatorsRoot }) };
     const worker = startWorker(import.meta.url, "sqliteWorker", { workerData: config });
-    const chain = await new Promise<string | null>((resolve, reject) => {
+    const { chain, identity } = await new Promise<{ chain: string | null; identity: DatabaseIdentity }>((resolve, reject) => {
       const settle = (): void => {
         worker.off("message", onFirst);
         worker.off("error", onError);
@@ -150,7 +152,7 @@ export class SqliteSlashingStore implements SlashingProtection {
       };
       const onFirst = (m: Reply): void => {
         settle();
-        if (m.t === "ready") resolve(m.chain);
+        if (m.t === "ready") resolve(m);
         else if (m.t === "openFailed") reject(fromWire(m.error));
       };
       const onError = (e: Error): void => {
@@ -165,7 +167,7 @@ export class SqliteSlashingStore implements SlashingProtection {
       worker.once("error", onError);
       worker.once("exit", onExit);
     });
-    return new SqliteSlashingStore(path, worker, chain, options.commitDelayMs ?? 50, guardObserver(options.observer));
+    return new SqliteSlashingStore(path, worker, chain, identity, options.commitDelayMs ?? 50, guardObserver(options.observer));
   }
 
   async checkAndRecordBlock(p: BlockProposal): Promise<Recorded> {

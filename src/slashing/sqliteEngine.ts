@@ -13,7 +13,8 @@ import { SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
 import { groupStates, merge } from "./merge.js";
 import type { AttestationRecord, BlockRecord } from "./rules.js";
-import type { ImportSummary, PruneSummary } from "./store.js";
+import type { DatabaseIdentity, ImportSummary, PruneSummary } from "./store.js";
+import { DATABASE_ID_KEY, newDatabaseId } from "./databaseId.js";
 import { migrationPlan } from "./migrations.js";
 import { ZERO_ROOT_HEX } from "../util/hex.js";
 
@@ -45,7 +46,10 @@ export class SqliteEngine {
   private readonly validatorIds = new Map<string, number>();
   private readonly stmt;
 
+  readonly identity: DatabaseIdentity;
+
   constructor(readonly path: string, genesisValidatorsRoot?: string) {
+    let created: boolean;
     try {
       this.db = new Database(path, { timeout: 0 });
     } catch (e) {
@@ -63,7 +67,7 @@ export class SqliteEngine {
       // checkpointing every ~40 MB of WAL instead of SQLite's 4 MB copies each page once for many
       // commits: a quarter less CPU per record, for a WAL file that stays at that size.
       this.db.pragma("wal_autocheckpoint = 10000");
-      this.migrate();
+      created = this.migrate();
     } catch (e) {
       this.db.close();
       if ((e as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
@@ -120,25 +124,40 @@ export class SqliteEngine {
       ping: this.db.prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
     this.gvr = this.stmt.getMeta.get("genesis_validators_root")?.value ?? null;
+    this.identity = { id: this.databaseId(), created };
     if (genesisValidatorsRoot !== undefined) this.bindGenesisValidatorsRoot(genesisValidatorsRoot);
   }
 
   /**
    * Brings the file to the newest schema (migrations/sqlite/) in one transaction, so a new file
    * passes through every migration and each is exercised on every fresh database; a newer file than
-   * this signer knows is refused.
+   * this signer knows is refused. True when the file had no schema at all: a new (or emptied) database.
    */
-  private migrate(): void {
-    this.db.transaction(() => {
+  private migrate(): boolean {
+    return this.db.transaction(() => {
       const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined;
       const row = hasMeta ? this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get() : undefined;
       const plan = migrationPlan("sqlite", row?.value, `slashing database ${this.path}`);
-      if (plan.pending.length === 0) return;
+      if (plan.pending.length === 0) return false;
       for (const sql of plan.pending) this.db.exec(sql);
       this.db
         .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .run(String(plan.version));
+      return row === undefined;
     })();
+  }
+
+  /**
+   * The id this database was given when first opened (by this signer version or a later one). It
+   * is checkpointed into the main file at once, so that a WAL lost after a crash cannot take it along.
+   */
+  private databaseId(): string {
+    const recorded = this.stmt.getMeta.get(DATABASE_ID_KEY)?.value;
+    if (recorded !== undefined) return recorded;
+    const id = newDatabaseId();
+    this.stmt.setMeta.run(DATABASE_ID_KEY, id);
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return id;
   }
 
   /**

@@ -7,7 +7,7 @@
 import { InterchangeError, SlashingError, StorageError } from "./errors.js";
 import type { KeyState, ParsedInterchange } from "./interchange.js";
 import type { SignRecord, StoredHistory } from "./sqliteEngine.js";
-import type { ImportSummary, PruneSummary } from "./store.js";
+import type { DatabaseIdentity, ImportSummary, PruneSummary } from "./store.js";
 
 export interface WorkerConfig {
   path: string;
@@ -57,7 +57,7 @@ export type WireError =
 
 /** `chain` is the genesis_validators_root the database is bound to once the request is done. */
 export type Reply =
-  | { t: "ready"; chain: string | null }
+  | { t: "ready"; chain: string | null; identity: DatabaseIdentity }
   | { t: "openFailed"; error: WireError }
   | { t: "results"; items: ReplyItem[]; chain: string | null };
 

@@ -14,7 +14,7 @@ const post = (m: Reply): void => port.postMessage(m);
 let engine: SqliteEngine;
 try {
   engine = new SqliteEngine(config.path, config.genesisValidatorsRoot);
-  post({ t: "ready", chain: engine.boundChain });
+  post({ t: "ready", chain: engine.boundChain, identity: engine.identity });
 } catch (e) {
   post({ t: "openFailed", error: toWire(e) });
   port.close();

@@ -75,8 +75,19 @@ export async function healthOf(backend: StoreHealth["data"]["backend"], probe: (
   }
 }
 
+/**
+ * Which database this is: an id stored in it once, when it is first opened, so that a data
+ * directory can tell its own database from a missing, emptied or different one (identity.ts).
+ * `created`: this open made the schema, so the database had no past before it.
+ */
+export interface DatabaseIdentity {
+  id: string;
+  created: boolean;
+}
+
 /** The full slashing-protection service both backends implement. */
 export interface SlashingProtection extends SlashingProtectionStore {
+  readonly identity: DatabaseIdentity;
   /**
    * Validates the whole EIP-3076 v5 document, then merges it in one transaction: InterchangeError
    * for a malformed file, SlashingError("GENESIS_VALIDATORS_ROOT_MISMATCH") for another chain.

@@ -7,7 +7,7 @@ import { UsageError } from "../../src/cli/errors.js";
 import { ConfigError } from "../../src/config/errors.js";
 import { InputError, type ErrorCode, type SignerError } from "../../src/errors.js";
 import { KeyError } from "../../src/keys/errors.js";
-import { GuardError, InterchangeError, SlashingError, StorageError } from "../../src/slashing/errors.js";
+import { GuardError, IdentityError, InterchangeError, SlashingError, StorageError } from "../../src/slashing/errors.js";
 import { TeeError } from "../../src/tee/errors.js";
 
 type Make = (code: never, message: string) => SignerError;
@@ -32,6 +32,7 @@ const CONTRACT: Array<{ make: Make; statuses: Partial<Record<ErrorCode, number>>
     make: (c, m) => new StorageError(c, m),
     statuses: { DATABASE_UNAVAILABLE: 503, DATABASE_LOCKED: 503, COMMIT_FAILED: 503, STORE_CLOSED: 503, CONTINUITY_UNAVAILABLE: 503 },
   },
+  { make: (c, m) => new IdentityError(c, m, { location: "db" }), statuses: { SLASHING_DB_MISSING: 503, SLASHING_DB_EMPTIED: 503, SLASHING_DB_MISMATCH: 503 } },
   {
     make: (c, m) => new TeeError(c, m),
     statuses: { UNSEAL_FAILED: 500, SEAL_FAILED: 500, EVIDENCE_FAILED: 500, NOT_ATTESTED: 500, PLATFORM_UNAVAILABLE: 503, INVALID_EVIDENCE: 400, NOT_ALLOWLISTED: 403 },
