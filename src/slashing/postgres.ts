@@ -10,7 +10,7 @@ import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange } from "./interchange.js";
 import { groupStates, mergeAsync } from "./merge.js";
-import { LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
+import { endFailedTransaction, LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
 import type {
   DatabaseIdentity,
   AttestationVote,
@@ -263,7 +263,7 @@ export class PostgresSlashingStore implements SlashingProtection {
         await c.query("COMMIT");
         return result;
       } catch (e) {
-        await c.query("ROLLBACK").catch(() => undefined);
+        await endFailedTransaction(c, e);
         throw e;
       }
     });

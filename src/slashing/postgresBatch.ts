@@ -9,7 +9,8 @@
  * A batch holds at most one request per key, and a key is in at most one batch at a time, so a
  * key's requests are decided in the order they arrived.
  */
-import type pg from "pg";
+import pg from "pg";
+import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { decideAttestation, decideBlock, type AttestationRecord, type Decision } from "./rules.js";
 import type { AttestationVote, BlockProposal, Recorded, SlashingObserver } from "./store.js";
@@ -19,10 +20,16 @@ export type SignItem = { kind: "block"; proposal: BlockProposal } | { kind: "att
 interface Pending {
   item: SignItem;
   pubkey: string;
-  /** When the request gives up waiting for a key that other transactions hold (ms, Date.now()). */
+  /**
+   * When the request gives up (ms, Date.now()): waiting in the queue, in a batch the database does
+   * not answer, for a key that other transactions hold, or for its commit.
+   */
   deadline: number;
   /** Not batched before this moment: its key's lock was taken when last tried. */
   notBefore: number;
+  /** Answered: by its batch, or at its deadline by its timer. */
+  settled: boolean;
+  /** Settle it once; later calls (a batch answering after the deadline) do nothing. */
   resolve: (r: Recorded) => void;
   reject: (e: unknown) => void;
 }
@@ -57,13 +64,14 @@ export class PostgresSignBatcher {
 
   /**
    * @param withClient runs `fn` on a pooled connection and maps its failures to StorageError
-   * @param lockWaitMs how long a request waits for a key that other transactions hold
+   * @param deadlineMs how long a request waits for its decision, and then for its commit: in the
+   *   queue, in a batch, or for a key that other transactions hold
    * @param observer told of each batch, and of the requests that found their key locked elsewhere
    *   (once per batch, with counts); its callbacks must not throw (store.ts guardObserver)
    */
   constructor(
     private readonly withClient: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
-    private readonly lockWaitMs: number,
+    private readonly deadlineMs: number,
     private readonly observer: SlashingObserver,
   ) {}
 
@@ -77,7 +85,34 @@ export class PostgresSignBatcher {
     }
     const pubkey = item.kind === "block" ? item.proposal.pubkey : item.vote.pubkey;
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, pubkey, deadline: Date.now() + this.lockWaitMs, notBefore: 0, resolve, reject });
+      const settle = (fn: () => void) => {
+        if (p.settled) return;
+        p.settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const deadline = Date.now() + this.deadlineMs;
+      const p: Pending = {
+        item,
+        pubkey,
+        deadline,
+        notBefore: 0,
+        settled: false,
+        // The commit is waited for until the same deadline: a COMMIT the database never answers
+        // would otherwise hold the request for another full query timeout.
+        resolve: (r) => settle(() => resolve({ durable: () => beforeDeadline(r.durable(), deadline, this.deadlineMs) })),
+        reject: (e) => settle(() => reject(e)),
+      };
+      // A request queued behind a batch the database does not answer, or in it, is refused at its
+      // deadline whatever the batch does; if that batch records it later, it was never signed.
+      const timer = setTimeout(() => {
+        const queued = this.queue.indexOf(p);
+        if (queued >= 0) this.queue.splice(queued, 1);
+        // Found locked before (notBefore set): it waited for another transaction's key.
+        if (p.notBefore > 0) this.observer.lockTimeouts(1);
+        p.reject(p.notBefore > 0 ? this.lockedTooLong(p) : noAnswer(this.deadlineMs));
+      }, this.deadlineMs);
+      this.queue.push(p);
       this.pump();
     });
   }
@@ -200,7 +235,7 @@ export class PostgresSignBatcher {
               "COMMIT",
           );
         } catch (e) {
-          await c.query("ROLLBACK").catch(() => undefined);
+          await endFailedTransaction(c, e);
           throw e;
         }
       });
@@ -213,6 +248,13 @@ export class PostgresSignBatcher {
     this.retry(missed ?? []);
   }
 
+  private lockedTooLong(p: Pending): StorageError {
+    return new StorageError(
+      "DATABASE_UNAVAILABLE",
+      `slashing database (PostgreSQL): key ${p.pubkey} stayed locked by another transaction (another signer instance or an import) for ${this.deadlineMs} ms`,
+    );
+  }
+
   /** Back to the head of the queue, ahead of their keys' later requests, or refused past their deadline. */
   private retry(missed: Pending[]): void {
     if (missed.length === 0) return;
@@ -220,16 +262,10 @@ export class PostgresSignBatcher {
     const again: Pending[] = [];
     let timedOut = 0;
     for (const p of missed) {
+      if (p.settled) continue;
       if (now >= p.deadline || this.closed) {
         if (!this.closed) timedOut++;
-        p.reject(
-          this.closed
-            ? storeClosed()
-            : new StorageError(
-                "DATABASE_UNAVAILABLE",
-                `slashing database (PostgreSQL): key ${p.pubkey} stayed locked by another transaction (another signer instance or an import) for ${this.lockWaitMs} ms`,
-              ),
-        );
+        p.reject(this.closed ? storeClosed() : this.lockedTooLong(p));
       } else {
         p.notBefore = now + LOCK_RETRY_MS;
         again.push(p);
@@ -239,6 +275,26 @@ export class PostgresSignBatcher {
     if (again.length > 0) this.observer.lockRetries(again.length);
     if (timedOut > 0) this.observer.lockTimeouts(timedOut);
   }
+}
+
+const noAnswer = (ms: number) =>
+  new StorageError("DATABASE_UNAVAILABLE", `slashing database (PostgreSQL) unavailable: no answer within ${ms} ms (--slashing-db-timeout-ms)`);
+
+/** `promise`, or DATABASE_UNAVAILABLE once `deadline` (Date.now() ms) has passed. */
+function beforeDeadline<T>(promise: Promise<T>, deadline: number, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(noAnswer(ms)), Math.max(0, deadline - Date.now()))));
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Ends a transaction that failed: ROLLBACK when the connection is still in step with the server
+ * (the server refused a statement, or our own code threw), nothing when a query timed out or the
+ * connection broke. Such a connection would make ROLLBACK wait out another full timeout; the
+ * caller's withClient destroys it instead, which ends the transaction on the server as well.
+ */
+export async function endFailedTransaction(c: pg.ClientBase, e: unknown): Promise<void> {
+  if (e instanceof pg.DatabaseError || e instanceof SignerError) await c.query("ROLLBACK").catch(() => undefined);
 }
 
 /** One result row per key, in the order given, saying whether this transaction now holds its lock. */

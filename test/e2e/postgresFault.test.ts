@@ -67,4 +67,63 @@ describe("PostgreSQL outage during a burst", () => {
       assert.equal(twin.status, 412, `target ${r.target} was signed but is not on record`);
     }
   });
+
+  it("answers 503 within --slashing-db-timeout-ms (+2 s) while PostgreSQL is unresponsive, queued requests too, and signs again once it answers", async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const relay = new Relay(new URL(ADMIN_URL));
+    await relay.start();
+    t.after(async () => {
+      relay.resume();
+      await relay.stop().catch(() => undefined);
+    });
+    const dir = await tempDir(t, "pghang");
+    const dirs = await writeKeystores(dir, 4);
+    const timeoutMs = 3000;
+    const signer = await spawnSigner(serveArgs(join(dir, "data"), dirs, "--slashing-db", relay.url(new URL(db.url).pathname.slice(1)), "--slashing-db-timeout-ms", String(timeoutMs)));
+    t.after(async () => {
+      signer.child.kill("SIGTERM");
+      await signer.exited;
+    });
+    for (const [i, { pubkey }] of dirs.keys.entries()) assert.equal((await sign(signer.url, pubkey, attestationBody(i, i + 1))).status, 200);
+
+    relay.pause();
+    // Three rounds of requests, each key several times over: the first batch hangs in the
+    // database, the rest queue behind it and must be answered by their own deadline.
+    const timed = async (pubkey: string, target: number) => {
+      const started = performance.now();
+      const r = await sign(signer.url, pubkey, attestationBody(target - 1, target));
+      return { ...r, ms: performance.now() - started };
+    };
+    const answers = await Promise.all(
+      [0, 300, 600].flatMap((delay, round) =>
+        dirs.keys.flatMap(({ pubkey }, k) =>
+          [0, 1].map(async (j) => {
+            await new Promise((r) => setTimeout(r, delay));
+            return timed(pubkey, 100 + round * 10 + k * 2 + j);
+          }),
+        ),
+      ),
+    );
+    const health = await fetch(`${signer.url}/healthcheck`);
+    assert.equal(health.status, 503);
+    for (const a of answers) {
+      assert.equal(a.status, 503, `${a.status}: ${a.message}`);
+      assert.match(a.message ?? "", /database/i);
+      assert.ok(a.ms < timeoutMs + 2000, `answered after ${a.ms.toFixed(0)} ms, past the ${timeoutMs} ms deadline`);
+    }
+    console.log(`unresponsive database: ${answers.length} requests answered 503 in at most ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`);
+
+    relay.resume();
+    const { pubkey } = dirs.keys[0]!;
+    let target = 1000;
+    const deadline = Date.now() + 20_000;
+    let last = await sign(signer.url, pubkey, attestationBody(target - 1, target));
+    while (last.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      target++;
+      last = await sign(signer.url, pubkey, attestationBody(target - 1, target));
+    }
+    assert.equal(last.status, 200, `signs again once the database answers: ${last.message}`);
+  });
 });

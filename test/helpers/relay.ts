@@ -4,6 +4,9 @@ import net from "node:net";
 export class Relay {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  /** Bytes held back in each direction while paused, delivered on resume. */
+  private readonly held: Array<() => void> = [];
+  private paused = false;
   port = 0;
   constructor(private readonly target: URL) {}
 
@@ -18,11 +21,36 @@ export class Relay {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
+  }
+
+  /**
+   * The server stops answering without closing anything, as a hung or partitioned host does:
+   * connections stay open and accept bytes, none reach the other side until resume().
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  private forward(from: net.Socket, to: net.Socket): void {
+    from.on("data", (chunk: Buffer) => {
+      if (this.paused) this.held.push(() => to.destroyed || to.write(chunk));
+      else to.write(chunk);
+    });
+    from.on("end", () => {
+      if (this.paused) this.held.push(() => to.end());
+      else to.end();
+    });
   }
 
   async stop(): Promise<void> {

@@ -156,8 +156,10 @@ describe("PostgreSQL slashing store", () => {
       await holder.query("COMMIT");
       assert.equal(seen.timeouts, 1);
       assert.ok(seen.retries - retriesBefore >= 10, `retries over 1.5 s: ${seen.retries - retriesBefore}`);
-      // Every attempt is in exactly one batch: decided (13), tried again, or given up.
-      assert.equal(sum(seen.batches), 13 + seen.retries + seen.timeouts);
+      // Every attempt is in exactly one batch: decided (13), tried again, or given up; the one given
+      // up at its deadline was either in a batch then or waiting for its next one.
+      const attempts = sum(seen.batches);
+      assert.ok(attempts === 13 + seen.retries + seen.timeouts || attempts === 13 + seen.retries, `${attempts} attempts, ${seen.retries} retries`);
       assert.ok(seen.batches.every((n) => Number.isInteger(n) && n >= 1 && n <= 256), seen.batches.join());
     } finally {
       await holder.end();
