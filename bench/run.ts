@@ -3,14 +3,16 @@
  * on, from a load generator in a second process. Prints figures; asserts nothing.
  *
  * Environment: BENCH_SECONDS (per measurement, default 10), BENCH_KEYS (default 200),
- * BENCH_PG_URL (PostgreSQL server to measure next to SQLite; default the local test server,
- * "none" to skip).
+ * BENCH_PG_URL (PostgreSQL server to measure next to SQLite, and to hold the continuity store of
+ * the "sqlite+cs" rows; default the local test server, "none" to skip both).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
 import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
+import { PostgresTlsFront } from "../test/helpers/pgTls.js";
+import { makePki } from "../test/helpers/tls.js";
 import { availableParallelism } from "node:os";
 import { runLoad, writeLoadKeys, type LoadResult } from "./load.js";
 import { rawSignsPerSecond } from "./rawBls.js";
@@ -25,6 +27,23 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
     return await fn(db.url);
   } finally {
     await db.drop();
+  }
+}
+
+/**
+ * SQLite with the continuity store (issue 18's host-proof mode): a PostgreSQL behind TLS with a
+ * throwaway CA, as the signer requires it. Each key here signs one epoch above its last on every
+ * request, so the default 2-epoch window is renewed every other request per key; a validator
+ * client signs once an epoch, so this row is that mode's worst case, not its usual cost.
+ */
+async function withContinuityStore<T>(dir: string, fn: (args: string[]) => Promise<T>): Promise<T> {
+  const pki = makePki(dir);
+  const front = new PostgresTlsFront(new URL(pgUrl), pki.serverCert, pki.serverKey);
+  await front.start();
+  try {
+    return await withDatabase((url) => fn(["--continuity-store", front.url(new URL(url).pathname.slice(1)), "--continuity-ca", pki.caCert]));
+  } finally {
+    await front.stop();
   }
 }
 
@@ -88,7 +107,10 @@ try {
   const backends: Array<[string, (fn: (args: string[]) => Promise<Row[]>) => Promise<Row[]>]> = [
     ["sqlite", (fn) => fn([])],
   ];
-  if (pgUrl !== "none") backends.push(["postgres", (fn) => withDatabase((url) => fn(["--slashing-db", url]))]);
+  if (pgUrl !== "none") {
+    backends.push(["postgres", (fn) => withDatabase((url) => fn(["--slashing-db", url]))]);
+    backends.push(["sqlite+cs", (fn) => withContinuityStore(dir, fn)]);
+  }
 
   const measured: Array<[string, Row]> = [];
   for (const [label, run] of backends) {
