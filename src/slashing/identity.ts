@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeSecretFile } from "../util/secretFile.js";
 import { IdentityError } from "./errors.js";
-import { openSlashingProtection, type OpenOptions } from "./open.js";
+import { isPostgresLocation, openSlashingProtection, type OpenOptions } from "./open.js";
 import type { DatabaseIdentity, SlashingProtection } from "./store.js";
 
 /**
@@ -112,8 +112,7 @@ export async function openIdentified(
   options: OpenOptions = {},
 ): Promise<SlashingProtection> {
   const recordedId = readRecordedId(dataDir);
-  const isPostgres = /^postgres(ql)?:\/\//.test(location);
-  checkBeforeOpen(recordedId, isPostgres ? "present" : sqliteFileState(location), mode, location);
+  checkBeforeOpen(recordedId, isPostgresLocation(location) ? "present" : sqliteFileState(location), mode, location);
   const store = await openSlashingProtection(location, options);
   try {
     if (checkAfterOpen(recordedId, store.identity, mode, location)) await writeSecretFile(idFile(dataDir), store.identity.id + "\n");

@@ -15,6 +15,11 @@ export interface OpenOptions {
   timeoutMs?: number;
 }
 
+/** Whether `location` names a PostgreSQL database rather than an SQLite file. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
 export function openSlashingProtection(location: string, options: OpenOptions = {}): Promise<SlashingProtection> {
-  return /^postgres(ql)?:\/\//.test(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
+  return isPostgresLocation(location) ? openPostgresStore(location, options) : openSqliteStore(location, options);
 }

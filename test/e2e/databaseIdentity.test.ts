@@ -18,6 +18,11 @@ async function removeDb(dataDir: string): Promise<void> {
   for (const f of await readdir(dataDir)) if (f.startsWith(DB)) await rm(join(dataDir, f));
 }
 
+/** The WAL and its index, as a crash followed by a careless copy leaves the file without them. */
+async function removeWal(dataDir: string): Promise<void> {
+  for (const f of await readdir(dataDir)) if (f.startsWith(`${DB}-`)) await rm(join(dataDir, f));
+}
+
 async function world(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t, "identity");
   const dirs = await writeKeystores(dir, 1);
@@ -68,7 +73,7 @@ describe("database identity: a data directory refuses a slashing database that i
     const w = await world(t);
     const data = join(w.dir, "data");
     await w.history(data);
-    for (const f of await readdir(data)) if (f.startsWith(`${DB}-`)) await rm(join(data, f));
+    await removeWal(data);
     await truncate(join(data, DB), 0);
 
     assert.match(await w.refused(data), /is empty \(zero bytes\).*slashing-protection init/);
@@ -137,7 +142,7 @@ describe("database identity: a data directory refuses a slashing database that i
     assert.equal((await readFile(join(data, "slashing-db.id"), "utf8")).trim(), id);
 
     // What the WAL alone held is gone with it (the restart floor covers that); the database is still this directory's.
-    for (const f of await readdir(data)) if (f.startsWith(`${DB}-`)) await rm(join(data, f));
+    await removeWal(data);
     signer = await w.start(data);
     assert.equal(await signer.sign(attestationBody(7, 8)), 200);
   });
