@@ -10,7 +10,7 @@ import { registerReloadRoute, Reloads } from "./api/reload.js";
 import { deliverApiToken } from "./api/apiTokenEnvelope.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
-import { apiTokenFile, sqliteFile, type Config } from "./config/config.js";
+import { configuredApiTokenFile, sqliteFile, type Config } from "./config/config.js";
 import { DataDirLock } from "./keys/dataDirLock.js";
 import type { KeystoreDirError } from "./keys/keystoreDir.js";
 import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
@@ -123,7 +123,7 @@ async function start(
     logger.info({ loaded: loaded.added, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }
   const reloads = new Reloads(() => reloadKeystoreDir(dirKeys, config.keystoresDir, logger));
-  const access = await openAccess(apiTokenFile(config.dataDir), config.signingTokenFile);
+  const access = await openAccess(configuredApiTokenFile(config), config.signingTokenFile);
 
   const slashingLocation = config.slashingDb ?? sqliteFile(config.dataDir);
   // A data directory with no database and no sealed keys has no past that a guard must protect;
@@ -178,7 +178,7 @@ async function start(
     { id: "platform", run: async () => ({ status: "UP", data: { name: platform.name, attested: platform.attested } }) },
   ];
 
-  if (config.apiTokenRecipient && config.apiTokenEnvelope) await deliverApiToken(apiTokenFile(config.dataDir), config.apiTokenRecipient, config.apiTokenEnvelope);
+  if (config.apiTokenRecipient && config.apiTokenEnvelope) await deliverApiToken(configuredApiTokenFile(config), config.apiTokenRecipient, config.apiTokenEnvelope);
   const app = await buildServer({
     logger,
     bodyLimit: config.bodyLimit,

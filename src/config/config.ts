@@ -10,6 +10,8 @@ import { DEFAULT_DB_TIMEOUT_MS } from "../slashing/store.js";
 
 /** Files in the data directory that `serve` writes and the offline CLI must find again. */
 export const apiTokenFile = (dataDir: string): string => join(dataDir, "api-token.txt");
+/** The API token file `serve` uses: --keymanager-token-file, or the data directory's. */
+export const configuredApiTokenFile = (config: Pick<Config, "dataDir" | "keymanagerTokenFile">): string => config.keymanagerTokenFile ?? apiTokenFile(config.dataDir);
 export const sqliteFile = (dataDir: string): string => join(dataDir, "slashing-protection.sqlite");
 
 
@@ -42,6 +44,7 @@ export const SERVE_OPTIONS = {
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
   "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },
   "gramine-encrypted-fs-key": { kind: "string", placeholder: "FILE", description: "gramine-sgx: the encrypted data mount's key pseudo-file (/dev/attestation/keys/NAME), set from the state master key at start" },
+  "keymanager-token-file": { kind: "string", placeholder: "FILE", description: "the API token (keymanager API and every operator route): read from FILE, created (random, 0600) if missing; at least 64 hex digits or 43 base64url characters (default: api-token.txt in the data dir)" },
   "api-token-recipient": { kind: "string", placeholder: "HEX", description: "operator's X25519 public key: write the API token encrypted to it to --api-token-envelope (for a data dir the host cannot read)" },
   "api-token-envelope": { kind: "string", placeholder: "FILE", description: "where --api-token-recipient's envelope goes" },
   "state-key-file": { kind: "string", placeholder: "FILE", description: "the platform-sealed state master key every other secret is sealed under (default: in the data dir; outside it with --gramine-encrypted-fs-key)" },
@@ -98,6 +101,7 @@ const ConfigSchema = Type.Object({
   gramineSealingKey: Type.Union([Type.Literal("mrenclave"), Type.Literal("mrsigner")]),
   gramineEncryptedFsKey: Type.Optional(Type.String()),
   stateKeyFile: Type.Optional(Type.String()),
+  keymanagerTokenFile: Type.Optional(Type.String()),
   apiTokenRecipient: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   apiTokenEnvelope: Type.Optional(Type.String()),
   tsmReportDir: Type.String(),

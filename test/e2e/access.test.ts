@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PublicKey, Signature, verify } from "@chainsafe/blst";
 import { tempDir, type TestKey } from "../helpers/keysFixtures.js";
 import { sign } from "../helpers/messages.js";
-import { startTestSigner } from "../helpers/signer.js";
+import { serveArgs, spawnSigner, startTestSigner, writeKeystores } from "../helpers/signer.js";
 import { signingCases } from "../helpers/signingCases.js";
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -132,5 +133,55 @@ describe("who may ask for what: the signing API", () => {
     assert.equal((await sign(signer.url, key.pubkey, deposit.body, bearer(signingToken))).status, 403);
     // Health stays open to load balancers.
     assert.equal((await fetch(`${signer.url}/upcheck`)).status, 200);
+  });
+});
+
+describe("who may ask for what: the API token file", () => {
+  const scratch = (t: { after(fn: () => Promise<void>): void }) => tempDir(t, "token-file");
+
+  it("--keymanager-token-file holds the API token: the operator's token is used, none is made in the data dir", async (t) => {
+    const dir = await scratch(t);
+    const tokenFile = join(dir, "operator-token");
+    const chosen = randomBytes(32).toString("base64url");
+    assert.equal(chosen.length, 43);
+    await writeFile(tokenFile, `${chosen}\n`, { mode: 0o600 });
+    const signer = await startTestSigner(t, { flags: { "keymanager-token-file": tokenFile } });
+    assert.equal(signer.apiToken, chosen);
+    assert.equal((await fetch(`${signer.url}/eth/v1/keystores`, { headers: bearer(chosen) })).status, 200);
+    assert.equal((await fetch(`${signer.url}/eth/v1/keystores`, { headers: bearer("0".repeat(64)) })).status, 403);
+    await assert.rejects(stat(join(signer.dataDir, "api-token.txt")), { code: "ENOENT" });
+  });
+
+  it("a missing --keymanager-token-file is created with a 256-bit random token, 0600", async (t) => {
+    const tokenFile = join(await scratch(t), "new-token");
+    const signer = await startTestSigner(t, { flags: { "keymanager-token-file": tokenFile } });
+    assert.match(signer.apiToken, /^[0-9a-f]{64}$/);
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+    assert.equal((await fetch(`${signer.url}/eth/v1/keystores`, { headers: bearer(signer.apiToken) })).status, 200);
+  });
+
+  it("a serve process refuses to start on a token under 256 bits, naming the file and the minimum", async (t) => {
+    const dir = await scratch(t);
+    const dirs = await writeKeystores(dir, 1);
+    const weak: [string, string, RegExp][] = [
+      ["16 characters, once accepted", "abcdefghijklmnop", /holds 16 characters/],
+      ["63 hex digits", "a".repeat(63), /holds 63 hex digits/],
+      ["42 base64url characters", randomBytes(32).toString("base64url").slice(0, 42), /holds 42 characters/],
+      ["a space inside", `${"x".repeat(30)} ${"y".repeat(30)}`, /characters a bearer token cannot carry/],
+    ];
+    for (const [name, token, detail] of weak) {
+      const tokenFile = join(dir, "weak-token");
+      await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+      const started = spawnSigner(serveArgs(join(dir, "data"), dirs, "--keymanager-token-file", tokenFile));
+      await assert.rejects(started, (e: Error) => {
+        assert.match(e.message, /exited \(1\)/, name);
+        assert.ok(e.message.includes(`${tokenFile} must hold a token of at least 256 bits: 64 hex digits or 43 base64url characters`), `${name}: ${e.message}`);
+        assert.match(e.message, detail, name);
+        return true;
+      });
+    }
+    // The data directory's own token file is held to the same rule.
+    await writeFile(join(dir, "data", "api-token.txt"), "abcdefghijklmnop\n", { mode: 0o600 });
+    await assert.rejects(spawnSigner(serveArgs(join(dir, "data"), dirs)), /api-token\.txt must hold a token of at least 256 bits/);
   });
 });

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { startSigner, type RunningSigner } from "../../src/app.js";
-import { loadConfig, type OptionName } from "../../src/config/config.js";
+import { configuredApiTokenFile, loadConfig, type OptionName } from "../../src/config/config.js";
 import { createLogger } from "../../src/log.js";
 import { MAIN } from "./cli.js";
 import { cheapKeystore, randomKey, tempDir, type TestKey } from "./keysFixtures.js";
@@ -14,7 +14,7 @@ export interface TestSigner {
   /** With --metrics-port: the metrics listener's address. */
   metricsUrl?: string;
   dataDir: string;
-  /** The API token (`<data-dir>/api-token.txt`). */
+  /** The API token (`<data-dir>/api-token.txt`, or --keymanager-token-file). */
   apiToken: string;
   keys: TestKey[];
   /** Every log line the signer wrote, parsed. */
@@ -80,7 +80,7 @@ export async function startTestSigner(
     await s?.close();
   };
   t.after(close);
-  const apiToken = (await readFile(join(config.dataDir, "api-token.txt"), "utf8")).trim();
+  const apiToken = (await readFile(configuredApiTokenFile(config), "utf8")).trim();
   return { url: signer.url, ...(signer.metricsUrl && { metricsUrl: signer.metricsUrl }), dataDir: config.dataDir, apiToken, keys, logs, close };
 }
 
