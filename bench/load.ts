@@ -6,6 +6,7 @@ import { writeKeystores } from "../test/helpers/signer.js";
 
 export interface LoadResult {
   connections: number;
+  mode: "steady" | "burst";
   signed: number;
   errors: number;
   perSecond: number;
@@ -29,13 +30,15 @@ export interface Load {
   pubkeyFile: string;
   startEpoch: number;
   signerPid: number;
+  /** "burst": one key per connection, all signing at once, round after round (see loadgen.ts). */
+  mode?: "steady" | "burst";
 }
 
 export function runLoad(load: Load): Promise<LoadResult> {
   const script = new URL("./loadgen.ts", import.meta.url).pathname;
   const args = [
     "--import", "tsx", script, load.url, String(load.connections), String(load.seconds * 1000), "2000",
-    load.pubkeyFile, String(load.startEpoch), String(load.signerPid),
+    load.pubkeyFile, String(load.startEpoch), String(load.signerPid), load.mode ?? "steady",
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });

@@ -13,13 +13,16 @@
  * cores, that, not the signature alone, is what bounds the throughput (Linux only, from /proc);
  * and the signer's per thread, to show which thread a change made cheaper or dearer.
  *
- * Usage: node --import tsx bench/loadgen.ts URL CONNECTIONS DURATION_MS WARMUP_MS PUBKEY_FILE START_EPOCH [SIGNER_PID]
+ * In burst mode every connection has one key, and all of them sign at once, round after round.
+ *
+ * Usage: node --import tsx bench/loadgen.ts URL CONNECTIONS DURATION_MS WARMUP_MS PUBKEY_FILE START_EPOCH [SIGNER_PID [steady|burst]]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { FULU_FORK_INFO } from "../test/helpers/messages.js";
 
-const [url, connArg, durationArg, warmupArg, pubkeyFile, startEpochArg, signerPidArg] = process.argv.slice(2);
+const [url, connArg, durationArg, warmupArg, pubkeyFile, startEpochArg, signerPidArg, modeArg] = process.argv.slice(2);
+const mode = modeArg === "burst" ? "burst" : "steady";
 const connections = Number(connArg);
 const durationMs = Number(durationArg);
 const warmupMs = Number(warmupArg);
@@ -96,11 +99,12 @@ function responseLength(buf: string): number {
   return buf.length >= total ? total : -1;
 }
 
-function connection(keys: string[]): Promise<void> {
+/** One keep-alive connection with one request in flight: `send` resolves once its answer is read. */
+function openConnection(): Promise<{ send(pubkey: string, targetEpoch: number): Promise<void>; end(): void }> {
   return new Promise((resolve, reject) => {
-    let i = 0;
     let sentAt = 0;
     let buf = "";
+    let answered: (() => void) | undefined;
     // `onread` hands each read to the callback in this buffer, without the stream machinery of a
     // 'data' event: the load generator's CPU comes off the cores the signer is measured on.
     const socket = net.connect({
@@ -120,26 +124,42 @@ function connection(keys: string[]): Promise<void> {
             if (ok) latencies.push(now - sentAt);
             else errors++;
           }
-          send();
+          answered?.();
           return true;
         },
       },
     });
-    const send = () => {
-      if (performance.now() >= end) {
-        socket.end();
-        return resolve();
-      }
-      sentAt = performance.now();
-      socket.write(request(keys[i++ % keys.length]!, epoch++));
-    };
     socket.on("error", reject);
-    socket.on("connect", send);
+    socket.on("connect", () =>
+      resolve({
+        send(pubkey, targetEpoch) {
+          sentAt = performance.now();
+          socket.write(request(pubkey, targetEpoch));
+          return new Promise((done) => (answered = done));
+        },
+        end: () => socket.end(),
+      }),
+    );
   });
 }
 
-const groups = Array.from({ length: connections }, (_, c) => pubkeys.filter((_, k) => k % connections === c));
-await Promise.all(groups.map(connection));
+const conns = await Promise.all(Array.from({ length: connections }, openConnection));
+if (mode === "burst") {
+  // A validator client at each slot: every key (one connection each) asks at once for an
+  // attestation one epoch above its last, and the next burst starts when the last is answered.
+  for (let round = 0; performance.now() < end; round++, epoch++) {
+    await Promise.all(conns.map((c, k) => c.send(pubkeys[k]!, epoch)));
+  }
+} else {
+  // Steady load: each connection owns a disjoint set of keys and signs for them one after another.
+  await Promise.all(
+    conns.map(async (c, ci) => {
+      const keys = pubkeys.filter((_, k) => k % connections === ci);
+      for (let i = 0; performance.now() < end; i++) await c.send(keys[i % keys.length]!, epoch++);
+    }),
+  );
+}
+for (const c of conns) c.end();
 
 latencies.sort((a, b) => a - b);
 const perRequestUs = (seconds: number | undefined) => (seconds === undefined || latencies.length === 0 ? null : (seconds / latencies.length) * 1e6);
@@ -159,6 +179,7 @@ const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((
 console.log(
   JSON.stringify({
     connections,
+    mode,
     signed: latencies.length,
     errors,
     perSecond: latencies.length / (durationMs / 1000),

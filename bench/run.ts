@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: raw BLS throughput, then signed ATTESTATIONs over HTTP with slashing protection
- * on, from a load generator in a second process. Prints figures; asserts nothing.
+ * on, from a load generator in a second process: steady load over 10 and 100 connections, then
+ * slot bursts of 256 and 1,024 keys (every key at once, one epoch above its last, as a validator
+ * client asks at each slot). Prints figures; asserts nothing.
  *
  * Environment: BENCH_SECONDS (per measurement, default 10), BENCH_KEYS (default 200),
  * BENCH_PG_URL (PostgreSQL server to measure next to SQLite, and to hold the continuity store of
  * the "sqlite+cs" rows; default the local test server, "none" to skip both).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
@@ -19,6 +21,7 @@ import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const keyCount = Number(process.env.BENCH_KEYS ?? 200);
+const BURSTS = [256, 1024];
 const pgUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
@@ -71,7 +74,7 @@ async function measureHttp(
   label: string,
   dir: string,
   extraArgs: string[],
-  pubkeyFile: string,
+  pubkeys: { steady: string; burst: string },
   dirs: { keystoresDir: string; passwordsDir: string },
   raw: RawBaseline,
 ): Promise<Row[]> {
@@ -80,8 +83,12 @@ async function measureHttp(
     const rows: Row[] = [];
     let epoch = 1000;
     let rawBefore = raw.all.at(-1)!;
-    for (const connections of [10, 100]) {
-      const r = await runLoad({ url: signer.url, connections, seconds, pubkeyFile, startEpoch: epoch, signerPid: signer.child.pid! });
+    const loads = [
+      ...[10, 100].map((connections) => ({ connections, mode: "steady" as const, pubkeyFile: pubkeys.steady })),
+      ...BURSTS.map((connections) => ({ connections, mode: "burst" as const, pubkeyFile: pubkeys.burst })),
+    ];
+    for (const load of loads) {
+      const r = await runLoad({ ...load, url: signer.url, seconds, startEpoch: epoch, signerPid: signer.child.pid! });
       const rawAfter = await raw.measure();
       epoch = r.nextEpoch + 1;
       rows.push({ ...r, rawAllCores: (rawBefore + rawAfter) / 2 });
@@ -102,7 +109,11 @@ try {
   await raw.measure();
   console.log(`raw blst sign: ${perCore.toFixed(0)}/s on one thread, ${raw.all[0]!.toFixed(0)}/s on ${raw.threads} worker threads`);
 
-  const { dirs, pubkeyFile } = await writeLoadKeys(dir, keyCount);
+  // The steady rows sign with the first BENCH_KEYS keys, as they did before the burst rows were added.
+  const { dirs, pubkeyFile } = await writeLoadKeys(dir, Math.max(keyCount, ...BURSTS));
+  const steady = join(dir, "steady-pubkeys.json");
+  await writeFile(steady, JSON.stringify(dirs.keys.slice(0, keyCount).map((k) => k.pubkey)));
+  const pubkeys = { steady, burst: pubkeyFile };
 
   const backends: Array<[string, (fn: (args: string[]) => Promise<Row[]>) => Promise<Row[]>]> = [
     ["sqlite", (fn) => fn([])],
@@ -114,22 +125,23 @@ try {
 
   const measured: Array<[string, Row]> = [];
   for (const [label, run] of backends) {
-    for (const r of await run((args) => measureHttp(label, dir, args, pubkeyFile, dirs, raw))) measured.push([label, r]);
+    for (const r of await run((args) => measureHttp(label, dir, args, pubkeys, dirs, raw))) measured.push([label, r]);
   }
   console.log(`raw blst on ${raw.threads} worker threads, measured before, between and after the rows below: ${raw.all.map((r) => r.toFixed(0)).join(", ")} /s`);
 
   console.log("\nsigned ATTESTATIONs over HTTP, slashing protection on, load generator in a second process:");
   console.log("(signer at --log-level warn: the default, info, logs a line per request, about 2% of this throughput)");
-  console.log("backend   conns   signed/s   p50 ms   p99 ms   max ms   errors   raw/s   x raw   CPU us/request: signer + loadgen (raw: us/signature)");
+  console.log("backend   load         signed/s   p50 ms   p99 ms   max ms   errors   raw/s   x raw   CPU us/request: signer + loadgen (raw: us/signature)");
+  const loadOf = (r: LoadResult) => (r.mode === "burst" ? `burst ${r.connections}` : `${r.connections} conns`);
   const us = (v: number | null) => (v === null ? "?" : v.toFixed(0));
   for (const [label, r] of measured) {
     const rawUs = (raw.threads / r.rawAllCores) * 1e6;
     console.log(
-      `${label.padEnd(9)} ${String(r.connections).padStart(5)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${r.rawAllCores.toFixed(0).padStart(7)} ${(r.perSecond / r.rawAllCores).toFixed(2).padStart(7)}   ${us(r.signerCpuUsPerRequest).padStart(6)} + ${us(r.loadgenCpuUsPerRequest)} (${rawUs.toFixed(0)})`,
+      `${label.padEnd(9)} ${loadOf(r).padEnd(10)} ${r.perSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ${String(r.errors).padStart(8)} ${r.rawAllCores.toFixed(0).padStart(7)} ${(r.perSecond / r.rawAllCores).toFixed(2).padStart(7)}   ${us(r.signerCpuUsPerRequest).padStart(6)} + ${us(r.loadgenCpuUsPerRequest)} (${rawUs.toFixed(0)})`,
     );
   }
   console.log("\nsigner CPU us/request by thread: the main (HTTP) thread, then the others busiest first (BLS workers, the SQLite thread, V8 and libuv helpers)");
-  for (const [label, r] of measured) console.log(`${label.padEnd(9)} ${String(r.connections).padStart(5)}   ${r.signerThreadsUsPerRequest.join(" ")}`);
+  for (const [label, r] of measured) console.log(`${label.padEnd(9)} ${loadOf(r).padEnd(10)}   ${r.signerThreadsUsPerRequest.join(" ")}`);
   console.log(
     `\n"raw/s" is the mean of the raw figures taken just before and just after the row. Where signer and load generator ` +
       `share the cores, "x raw" cannot exceed the raw us per signature divided by the CPU per request (signer + loadgen).`,
