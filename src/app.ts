@@ -33,8 +33,11 @@ import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
 import type { StoreHealth } from "./slashing/store.js";
 import type { SignGuard } from "./slashing/guard.js";
 import type { NetworkConfig } from "./signing/network.js";
-import { DEV_PLATFORM_WARNING } from "./tee/dev.js";
-import { platformFor } from "./tee/fromConfig.js";
+import { registerStateMigrationRoute } from "./api/stateMigration.js";
+import { platformOptionsFor, stateFor } from "./tee/fromConfig.js";
+import { unattestedWarning } from "./tee/index.js";
+import { migrationVerifierFor } from "./tee/migrationPeer.js";
+import { fromHex } from "./util/hex.js";
 import { InstanceIdentity } from "./tee/identity.js";
 import { Exclusive } from "./util/exclusive.js";
 import { progressSteps } from "./util/progress.js";
@@ -83,13 +86,14 @@ async function start(
 
   // Before the data directory is touched: under Gramine the platform unlocks its encrypted mount
   // (the platform itself only reads or atomically creates its sealed state key).
-  const platform = await platformFor(config);
+  const state = await stateFor(config);
+  const { platform } = state;
   opened.push(() => platform.close?.());
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Held until the very end of close(): no offline key change can happen beside this signer.
   const lock = DataDirLock.acquire(config.dataDir, "stop that signer first, or give this one another --data-dir");
   opened.push(() => lock.release());
-  if (!platform.attested) logger.warn(DEV_PLATFORM_WARNING);
+  if (!platform.attested) logger.warn(unattestedWarning(platform.name));
   const metrics = new SignerMetrics();
   // The sign line, one per request, carries only SignEvent's fields, none of them secret; the
   // redaction pass would cost more than the rest of the line.
@@ -205,6 +209,13 @@ async function start(
       (app) => registerMetricsRoute(app, metrics, { serve: config.metricsPort === undefined }),
       (app) => registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry }),
       (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
+      (app) =>
+        registerStateMigrationRoute(app, {
+          state,
+          releaseKey: config.releaseKey === undefined ? undefined : fromHex(config.releaseKey, "--release-key", 32),
+          verifierFor: (collateral) => migrationVerifierFor(config.platform, platformOptionsFor(config), collateral),
+          operator: access.operator,
+        }),
       (app) =>
         registerKeymanager(app, {
           registry,

@@ -63,6 +63,9 @@ export const ERROR_STATUS = {
   INVALID_EVIDENCE: 400,
   // A migration request from a build the release key never listed: the request is refused as such.
   NOT_ALLOWLISTED: 403,
+  // A signer started without --release-key hands its state key to nobody. 403, not 503 or 500:
+  // nothing failed and no retry helps; the request was understood and the operator's setting refuses it.
+  MIGRATION_DISABLED: 403,
   // keys: a keystore, password or envelope the caller gave is unusable; IO is ours
   INVALID_KEYSTORE: 400,
   WRONG_PASSWORD: 400,

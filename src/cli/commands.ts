@@ -6,9 +6,10 @@ import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
 import { slashingProtectionCommand } from "./slashingProtection.js";
+import { teeCommand } from "./tee.js";
 import { verifyEvidenceCommand } from "./verifyEvidence.js";
 
-const COMMANDS: Command[] = [serveCommand, initCommand, keysCommand, slashingProtectionCommand, verifyEvidenceCommand];
+const COMMANDS: Command[] = [serveCommand, initCommand, keysCommand, slashingProtectionCommand, verifyEvidenceCommand, teeCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };

@@ -11,7 +11,7 @@ import { keyNetwork } from "../keys/network.js";
 import { KeyRegistry } from "../keys/registry.js";
 import { SealedKeyStore } from "../keys/sealedStore.js";
 import { encryptImportRequest, TransportKey } from "../keys/transport.js";
-import { DEV_PLATFORM_WARNING } from "../tee/dev.js";
+import { unattestedWarning } from "../tee/index.js";
 import { platformFor } from "../tee/fromConfig.js";
 import { verifiedTransportKey, verifyEvidenceFile } from "../tee/verify/index.js";
 import type { Platform } from "../tee/platform.js";
@@ -25,7 +25,10 @@ import { EVIDENCE_FLAGS, evidenceOptions } from "./verifyEvidence.js";
 /** The serve settings that say where the sealed keys are and which platform unseals them. */
 export const PLATFORM_FLAGS = Object.fromEntries(
   (
-    ["data-dir", "platform", "require-attested", "gramine-attestation-dir", "gramine-sealing-key", "tsm-report-dir", "tsm-sealing-key-file", "network", "genesis-validators-root", "genesis-time", "config"] as const
+    [
+      "data-dir", "platform", "require-attested", "gramine-attestation-dir", "gramine-sealing-key", "tsm-report-dir", "tsm-sealing-key-file",
+      "simulated-sgx-cpu-secret-file", "simulated-sgx-mrenclave", "network", "genesis-validators-root", "genesis-time", "config",
+    ] as const
   ).map((name) => [name, SERVE_OPTIONS[name]]),
 ) as Record<string, FlagSpec>;
 
@@ -89,7 +92,7 @@ export function platformConfig(values: Record<string, unknown>): Config {
 export async function withPlatform<T>(config: Config, use: (platform: Platform) => Promise<T>): Promise<T> {
   const platform = await platformFor(config);
   try {
-    if (!platform.attested) console.error(`warning: ${DEV_PLATFORM_WARNING}`);
+    if (!platform.attested) console.error(`warning: ${unattestedWarning(platform.name)}`);
     return await use(platform);
   } finally {
     await platform.close?.();

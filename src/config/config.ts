@@ -40,7 +40,10 @@ export const SERVE_OPTIONS = {
   "max-keystore-kdf-cost": { kind: "number", placeholder: "X", default: 1, description: "refuse keystores (keymanager import, --keystores-dir, keys import) whose KDF costs more than X times staking-deposit-cli's scrypt n=2^18, r=8, p=1 or pbkdf2 c=262144, before decrypting" },
   "slashing-db": { kind: "string", placeholder: "URL", description: "postgres://… to share slashing protection between instances (default: SQLite in the data dir)" },
   "slashing-db-timeout-ms": { kind: "number", placeholder: "MS", default: DEFAULT_DB_TIMEOUT_MS, description: "PostgreSQL: longest wait for a connection, a query, or a key another instance holds, before giving up (serve answers 503)" },
-  platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm" },
+  platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm (simulated-sgx: tests of enclave upgrades only)" },
+  "release-key": { kind: "string", placeholder: "HEX", description: "Ed25519 public key of the release authority: hand the state master key (POST /tee/v1/state-migration) to a successor build only on an allowlist it signed (unset: refused)" },
+  "simulated-sgx-cpu-secret-file": { kind: "string", placeholder: "FILE", description: "simulated-sgx (tests only): the simulated CPU's secret (created if missing); processes sharing it are one machine" },
+  "simulated-sgx-mrenclave": { kind: "string", placeholder: "HEX", description: "simulated-sgx (tests only): this build's MRENCLAVE" },
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
   "gramine-sealing-key": { kind: "string", placeholder: "KIND", default: "mrenclave", description: "gramine-sgx: seal to mrenclave (this build only) or mrsigner (same signer, upgrades keep keys)" },
   "gramine-encrypted-fs-key": { kind: "string", placeholder: "FILE", description: "gramine-sgx: the encrypted data mount's key pseudo-file (/dev/attestation/keys/NAME), set from the state master key at start" },
@@ -95,7 +98,10 @@ const ConfigSchema = Type.Object({
   // Below 100 ms a busy database refuses signatures that would have waited fine; above a minute a
   // validator client has long given up on the duty.
   slashingDbTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
-  platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm")]),
+  platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm"), Type.Literal("simulated-sgx")]),
+  releaseKey: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
+  simulatedSgxCpuSecretFile: Type.Optional(Type.String()),
+  simulatedSgxMrenclave: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   requireAttested: Type.Boolean(),
   gramineAttestationDir: Type.String(),
   gramineSealingKey: Type.Union([Type.Literal("mrenclave"), Type.Literal("mrsigner")]),
@@ -311,6 +317,15 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     if (!rel || (!rel.startsWith("..") && !isAbsolute(rel))) {
       throw new ConfigError("INVALID_CONFIG", "--gramine-encrypted-fs-key needs --state-key-file outside --data-dir (the encrypted mount)");
     }
+  }
+  const simulated = config.simulatedSgxCpuSecretFile !== undefined || config.simulatedSgxMrenclave !== undefined;
+  if (config.platform === "simulated-sgx" && (!config.simulatedSgxCpuSecretFile || !config.simulatedSgxMrenclave)) {
+    throw new ConfigError("INVALID_CONFIG", "--platform simulated-sgx needs --simulated-sgx-cpu-secret-file and --simulated-sgx-mrenclave");
+  }
+  if (simulated && config.platform !== "simulated-sgx") throw new ConfigError("INVALID_CONFIG", "--simulated-sgx-* settings need --platform simulated-sgx");
+  // The dev platform's evidence measures nothing, so no allowlist could tell its builds apart.
+  if (config.releaseKey && config.platform === "dev") {
+    throw new ConfigError("INVALID_CONFIG", "--release-key needs a platform with measured builds (gramine-sgx, tsm): dev evidence has no measurement to allowlist");
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError("INVALID_CONFIG", "--headers-timeout-ms must not exceed --request-timeout-ms (the request's time includes its headers)");

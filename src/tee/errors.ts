@@ -7,7 +7,8 @@ export type TeeErrorCode =
   | "NOT_ATTESTED"
   | "PLATFORM_UNAVAILABLE"
   | "INVALID_EVIDENCE"
-  | "NOT_ALLOWLISTED";
+  | "NOT_ALLOWLISTED"
+  | "MIGRATION_DISABLED";
 
 /** Failures of the trusted-execution boundary: sealing, unsealing, evidence and its verification. */
 export class TeeError extends SignerError<TeeErrorCode> {

@@ -36,8 +36,11 @@ const EvidenceSchema = Type.Object({
   format: Type.String(),
   quote: Type.String(),
   reportData: Type.String(),
+  /** SEV-SNP: the VCEK the platform found beside its report (tsm.ts), which its verifier needs. */
+  vcek: Type.Optional(Type.String()),
 });
-const AllowlistSchema = Type.Object(
+/** The wire formats, exported for the HTTP route that carries them (api/stateMigration.ts). */
+export const AllowlistSchema = Type.Object(
   {
     /** Names the list in the signed bytes, so a signature over anything else cannot pass for one. */
     kind: Type.Literal("secure-signer/release-allowlist/v1"),
@@ -46,8 +49,8 @@ const AllowlistSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const RequestSchema = Type.Object({ publicKey: Hex32, evidence: EvidenceSchema }, { additionalProperties: false });
-const ResponseSchema = Type.Object({ publicKey: Hex32, ciphertext: Type.String({ minLength: 1 }), evidence: EvidenceSchema }, { additionalProperties: false });
+export const RequestSchema = Type.Object({ publicKey: Hex32, evidence: EvidenceSchema }, { additionalProperties: false });
+export const ResponseSchema = Type.Object({ publicKey: Hex32, ciphertext: Type.String({ minLength: 1 }), evidence: EvidenceSchema }, { additionalProperties: false });
 
 export type SignedAllowlist = Static<typeof AllowlistSchema>;
 export type MigrationRequest = Static<typeof RequestSchema>;

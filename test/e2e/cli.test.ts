@@ -18,7 +18,7 @@ describe("secure-signer CLI", () => {
   it("prints help, and refuses unknown commands and flags with usage (exit 2)", async () => {
     const help = await cli("--help");
     assert.equal(help.code, 0);
-    for (const c of ["serve", "init", "keys", "slashing-protection", "verify-evidence"]) assert.match(help.stdout, new RegExp(`\\b${c}\\b`));
+    for (const c of ["serve", "init", "keys", "slashing-protection", "verify-evidence", "tee"]) assert.match(help.stdout, new RegExp(`\\b${c}\\b`));
     const serveHelp = await cli("serve", "--help");
     assert.match(serveHelp.stdout, /--keystores-dir DIR/);
     assert.match(serveHelp.stdout, /SECURE_SIGNER_DATA_DIR/);

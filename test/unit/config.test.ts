@@ -169,6 +169,10 @@ describe("configuration", () => {
     ["pruning neither true nor false", () => loadConfig({ "slashing-protection-pruning-enabled": "yes" }, {}), /--slashing-protection-pruning-enabled must be true or false/],
     ["a pruning interval in fractions of hours", () => loadConfig({ "slashing-protection-pruning-interval": "1.5" }, {}), /must be a whole number of hours/],
     ["a wrong type in the file", () => loadConfig({ config: file({ port: "x" }) }, {}), /port in config file .* must be a number/],
+    ["a release key that is not 32 bytes of hex", () => loadConfig({ platform: "tsm", "release-key": "0x1234" }, {}), /--release-key/],
+    ["a release key on the dev platform, whose evidence measures nothing", () => loadConfig({ "release-key": "0x" + "ab".repeat(32) }, {}), /--release-key needs a platform with measured builds/],
+    ["simulated-sgx without its CPU and build", () => loadConfig({ platform: "simulated-sgx" }, {}), /--platform simulated-sgx needs --simulated-sgx-cpu-secret-file and --simulated-sgx-mrenclave/],
+    ["a simulated-sgx setting on another platform", () => loadConfig({ "simulated-sgx-mrenclave": "0x" + "ab".repeat(32) }, {}), /--simulated-sgx-\* settings need --platform simulated-sgx/],
   ];
   for (const [name, run, message] of bad) {
     it(`refuses ${name} with a message naming it`, () => {
