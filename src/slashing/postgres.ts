@@ -10,7 +10,7 @@ import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
 import { buildInterchange, parseInterchange, type Interchange } from "./interchange.js";
 import { groupStates, mergeAsync } from "./merge.js";
-import { endFailedTransaction, LOCK_SEED, num, PostgresSignBatcher } from "./postgresBatch.js";
+import { endFailedTransaction, LOCK_SEED, num, PostgresSignBatcher, ValidatorIds } from "./postgresBatch.js";
 import type {
   DatabaseIdentity,
   AttestationVote,
@@ -58,6 +58,7 @@ export class PostgresSlashingStore implements SlashingProtection {
   private gvr: string | null = null;
   private binding: Promise<void> = Promise.resolve();
 
+  private readonly ids = new ValidatorIds();
   private readonly batcher: PostgresSignBatcher;
 
   /** Set in open(), before the store is handed out. */
@@ -68,7 +69,7 @@ export class PostgresSlashingStore implements SlashingProtection {
     private readonly timeoutMs: number,
     observer: SlashingObserver | undefined,
   ) {
-    this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), timeoutMs, guardObserver(observer));
+    this.batcher = new PostgresSignBatcher((fn) => this.withClient(fn), this.ids, timeoutMs, guardObserver(observer));
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSlashingStore> {
@@ -133,30 +134,34 @@ export class PostgresSlashingStore implements SlashingProtection {
   async importInterchange(json: unknown): Promise<ImportSummary> {
     const parsed = parseInterchange(json);
     const gvr = parsed.genesisValidatorsRoot;
+    // Sorted, so two concurrent imports cannot deadlock on each other's key locks.
+    const pubkeys = parsed.keys.map((k) => k.pubkey).sort();
+    // Before the transaction: a key's id is committed at once (ValidatorIds), even if the import fails.
+    const ids = new Map((await this.withClient((c) => this.ids.resolve(c, pubkeys))).map((id, i) => [pubkeys[i]!, id]));
     return this.transaction(async (c) => {
       await this.bindChain(c, gvr);
-      // Sorted, so two concurrent imports cannot deadlock on each other's key locks.
-      for (const pubkey of parsed.keys.map((k) => k.pubkey).sort()) await lockKey(c, pubkey);
+      for (const pubkey of pubkeys) await lockKey(c, pubkey);
       return mergeAsync(parsed, async (w) => {
         switch (w.kind) {
           case "watermarks":
             return (await c.query(
-              `INSERT INTO slashing_watermarks AS w (pubkey, gvr, max_slot, max_source, max_target) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (pubkey, gvr) DO UPDATE SET
+              `INSERT INTO slashing_watermarks AS w (validator_id, max_slot, max_source, max_target) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (validator_id) DO UPDATE SET
                  max_slot = GREATEST(w.max_slot, EXCLUDED.max_slot),
                  max_source = GREATEST(w.max_source, EXCLUDED.max_source),
                  max_target = GREATEST(w.max_target, EXCLUDED.max_target)`,
-              [w.key.pubkey, gvr, w.key.maxSlot, w.key.maxSource, w.key.maxTarget],
+              [ids.get(w.key.pubkey), w.key.maxSlot, w.key.maxSource, w.key.maxTarget],
             )).rowCount ?? 0;
           case "block":
             return (await c.query(
-              "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
-              [w.pubkey, gvr, w.block.slot, w.block.signingRoot],
+              "INSERT INTO signed_blocks (validator_id, slot, signing_root, imported) VALUES ($1, $2, decode(substr($3, 3), 'hex'), true) ON CONFLICT DO NOTHING",
+              [ids.get(w.pubkey), w.block.slot, w.block.signingRoot],
             )).rowCount ?? 0;
           case "attestation":
             return (await c.query(
-              "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT DO NOTHING",
-              [w.pubkey, gvr, w.attestation.sourceEpoch, w.attestation.targetEpoch, w.attestation.signingRoot],
+              `INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root, imported)
+               VALUES ($1, $2, $3, decode(substr($4, 3), 'hex'), true) ON CONFLICT DO NOTHING`,
+              [ids.get(w.pubkey), w.attestation.sourceEpoch, w.attestation.targetEpoch, w.attestation.signingRoot],
             )).rowCount ?? 0;
         }
       });
@@ -173,19 +178,20 @@ export class PostgresSlashingStore implements SlashingProtection {
       if (gvr === null) return { gvr: ZERO_ROOT_HEX, states: [] };
       if (bound !== null) assertChain(bound, gvr);
       const keys = pubkeys?.map((k) => k.toLowerCase()) ?? null;
+      // Every row is of the one chain the database is bound to, checked above.
+      const ofKeys = "JOIN slashing_validators v ON v.id = validator_id WHERE ($1::text[] IS NULL OR v.pubkey = ANY($1))";
       const w = await c.query<{ pubkey: string; max_slot: string | null; max_source: string | null; max_target: string | null }>(
-        `SELECT pubkey, max_slot, max_source, max_target FROM slashing_watermarks
-         WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey`,
-        [gvr, keys],
+        `SELECT v.pubkey, max_slot, max_source, max_target FROM slashing_watermarks ${ofKeys} ORDER BY v.pubkey`,
+        [keys],
       );
       const blocks = await c.query<{ pubkey: string; slot: string; signing_root: string | null }>(
-        "SELECT pubkey, slot, signing_root FROM signed_blocks WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey, slot",
-        [gvr, keys],
+        `SELECT v.pubkey, slot, '0x' || encode(signing_root, 'hex') AS signing_root FROM signed_blocks ${ofKeys} ORDER BY v.pubkey, slot`,
+        [keys],
       );
       const atts = await c.query<{ pubkey: string; source_epoch: string; target_epoch: string; signing_root: string | null }>(
-        `SELECT pubkey, source_epoch, target_epoch, signing_root FROM signed_attestations
-         WHERE gvr = $1 AND ($2::text[] IS NULL OR pubkey = ANY($2)) ORDER BY pubkey, target_epoch`,
-        [gvr, keys],
+        `SELECT v.pubkey, source_epoch, target_epoch, '0x' || encode(signing_root, 'hex') AS signing_root
+         FROM signed_attestations ${ofKeys} ORDER BY v.pubkey, target_epoch`,
+        [keys],
       );
       const states = groupStates(
         w.rows.map((r) => ({ pubkey: r.pubkey, maxSlot: num(r.max_slot), maxSource: num(r.max_source), maxTarget: num(r.max_target) })),
@@ -206,10 +212,10 @@ export class PostgresSlashingStore implements SlashingProtection {
   prune(): Promise<PruneSummary> {
     return this.transaction(async (c) => {
       const b = await c.query(
-        "DELETE FROM signed_blocks s USING slashing_watermarks w WHERE w.pubkey = s.pubkey AND w.gvr = s.gvr AND s.slot < w.max_slot",
+        "DELETE FROM signed_blocks s USING slashing_watermarks w WHERE w.validator_id = s.validator_id AND s.slot < w.max_slot",
       );
       const a = await c.query(
-        "DELETE FROM signed_attestations s USING slashing_watermarks w WHERE w.pubkey = s.pubkey AND w.gvr = s.gvr AND s.target_epoch < w.max_target",
+        "DELETE FROM signed_attestations s USING slashing_watermarks w WHERE w.validator_id = s.validator_id AND s.target_epoch < w.max_target",
       );
       return { blocks: b.rowCount ?? 0, attestations: a.rowCount ?? 0 };
     });

@@ -1,14 +1,16 @@
 /**
  * The PostgreSQL sign path, in batches. Requests that arrive while a batch is in the database wait
- * and go together: one transaction tries every key's advisory lock, reads the evidence of the keys
- * it holds in one statement and, once rules.ts has decided each request, inserts every allowed
- * record in one statement and commits. The database's work per transaction (planning, the
+ * and go together: one transaction tries every key's advisory lock and reads the evidence of the
+ * keys it holds in one round trip and, once rules.ts has decided each request, inserts every
+ * allowed record and commits in another. Values go as bind parameters, arrays of one element per
+ * request. The database's work per transaction (planning, the
  * commit's WAL flush) and the client's protocol work on the HTTP thread are then paid once per
  * batch rather than once per request, and the commit runs while the signatures are computed.
  *
  * A batch holds at most one request per key, and a key is in at most one batch at a time, so a
  * key's requests are decided in the order they arrived.
  */
+import { createRequire } from "node:module";
 import pg from "pg";
 import { SignerError } from "../errors.js";
 import { SlashingError, StorageError } from "./errors.js";
@@ -34,7 +36,7 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** Bounds the statement size; a longer queue waits for the next batch. */
+/** Bounds the parameter arrays; a longer queue waits for the next batch. */
 const MAX_BATCH = 256;
 
 /** How long a request whose key was locked elsewhere waits before its lock is tried again. */
@@ -68,21 +70,18 @@ export class PostgresSignBatcher {
    *   queue, in a batch, or for a key that other transactions hold
    * @param observer told of each batch, and of the requests that found their key locked elsewhere
    *   (once per batch, with counts); its callbacks must not throw (store.ts guardObserver)
+   * @param ids the store's validator ids, shared with its imports
    */
   constructor(
     private readonly withClient: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
+    private readonly ids: ValidatorIds,
     private readonly deadlineMs: number,
     private readonly observer: SlashingObserver,
   ) {}
 
-  /** `item` must be the store's own copy: the statements are built from it later. */
+  /** `item` must be the store's own copy, validated (validate.ts): the statements are built from it later. */
   submit(item: SignItem): Promise<Recorded> {
     if (this.closed) return Promise.reject(storeClosed());
-    try {
-      assertLiterals(item);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     const pubkey = item.kind === "block" ? item.proposal.pubkey : item.vote.pubkey;
     return new Promise((resolve, reject) => {
       const settle = (fn: () => void) => {
@@ -193,21 +192,27 @@ export class PostgresSignBatcher {
     const recorded: Recorded = { durable: () => committed };
     try {
       await this.withClient(async (c) => {
+        // Keys never seen before are registered first, committed at once, in a round trip of their own.
+        const ids = await this.ids.resolve(c, batch.map((p) => p.pubkey));
         try {
-          const attestations = batch.flatMap((p) => (p.item.kind === "attestation" ? [p.item.vote] : []));
-          const blocks = batch.flatMap((p) => (p.item.kind === "block" ? [p.item.proposal] : []));
-          const results = (await c.query(
-            `BEGIN; ${lockSql(batch.map((p) => p.pubkey))}` +
-              (attestations.length > 0 ? attestationEvidenceSql(attestations) : "") +
-              (blocks.length > 0 ? blockEvidenceSql(blocks) : ""),
-          )) as unknown as pg.QueryResult[];
+          const votes: Array<{ id: number; vote: AttestationVote }> = [];
+          const proposals: Array<{ id: number; proposal: BlockProposal }> = [];
+          batch.forEach((p, i) =>
+            p.item.kind === "attestation" ? votes.push({ id: ids[i]!, vote: p.item.vote }) : proposals.push({ id: ids[i]!, proposal: p.item.proposal }),
+          );
+          const results = await pipeline(c, [
+            { text: "BEGIN", values: [] },
+            lockStatement(batch.map((p) => p.pubkey)),
+            ...(votes.length > 0 ? [attestationEvidence(votes)] : []),
+            ...(proposals.length > 0 ? [blockEvidence(proposals)] : []),
+          ]);
           const locked = results[1]!.rows.map((r: { locked: boolean }) => r.locked);
-          const attestationRows = attestations.length > 0 ? (results[2]!.rows as AttestationRow[]) : [];
-          const blockRows = blocks.length > 0 ? (results.at(-1)!.rows as BlockRow[]) : [];
+          const attestationRows = votes.length > 0 ? (results[2]!.rows as AttestationRow[]) : [];
+          const blockRows = proposals.length > 0 ? (results.at(-1)!.rows as BlockRow[]) : [];
           const decisions: Array<[Pending, Decision]> = [];
           const notLocked: Pending[] = [];
-          const insertVotes: AttestationVote[] = [];
-          const insertProposals: BlockProposal[] = [];
+          const insertVotes: typeof votes = [];
+          const insertProposals: typeof proposals = [];
           let a = 0;
           let b = 0;
           batch.forEach((p, i) => {
@@ -219,8 +224,8 @@ export class PostgresSignBatcher {
                 : decideBlockRow(row as BlockRow, p.item.proposal);
             decisions.push([p, d]);
             if (d.allow && !d.repeat) {
-              if (p.item.kind === "attestation") insertVotes.push(p.item.vote);
-              else insertProposals.push(p.item.proposal);
+              if (p.item.kind === "attestation") insertVotes.push({ id: ids[i]!, vote: p.item.vote });
+              else insertProposals.push({ id: ids[i]!, proposal: p.item.proposal });
             }
           });
           // Decided: signing may start now, the commit runs meanwhile and gates the release.
@@ -229,11 +234,11 @@ export class PostgresSignBatcher {
             if (d.allow) p.resolve(recorded);
             else p.reject(new SlashingError(d.code, d.message, d.conflicting ? { conflicting: d.conflicting } : {}));
           }
-          await c.query(
-            (insertVotes.length > 0 ? insertAttestationsSql(insertVotes) : "") +
-              (insertProposals.length > 0 ? insertBlocksSql(insertProposals) : "") +
-              "COMMIT",
-          );
+          await pipeline(c, [
+            ...(insertVotes.length > 0 ? [insertAttestations(insertVotes)] : []),
+            ...(insertProposals.length > 0 ? [insertBlocks(insertProposals)] : []),
+            { text: "COMMIT", values: [] },
+          ]);
         } catch (e) {
           await endFailedTransaction(c, e);
           throw e;
@@ -297,11 +302,6 @@ export async function endFailedTransaction(c: pg.ClientBase, e: unknown): Promis
   if (e instanceof pg.DatabaseError || e instanceof SignerError) await c.query("ROLLBACK").catch(() => undefined);
 }
 
-/** One result row per key, in the order given, saying whether this transaction now holds its lock. */
-function lockSql(pubkeys: string[]): string {
-  return `SELECT pg_try_advisory_xact_lock(hashtextextended(k, ${LOCK_SEED})) AS locked FROM unnest(${textArray(pubkeys)}) WITH ORDINALITY AS u(k, n) ORDER BY n;`;
-}
-
 function decideAttestationRow(row: AttestationRow, v: AttestationVote): Decision {
   const ev = {
     maxSource: row.w?.maxSource ?? null,
@@ -319,68 +319,149 @@ function decideBlockRow(row: BlockRow, p: BlockProposal): Decision {
   return decideBlock(ev, p.slot, p.signingRoot);
 }
 
+
+/** A statement and its bind parameters. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** The part of node-postgres's connection a submitted query writes to (as pg-cursor does). */
+interface WireConnection {
+  parse(m: { text: string }): void;
+  bind(m: { values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  describe(m: { type: "P"; name: string }): void;
+  execute(m: Record<string, never>): void;
+  sync(): void;
+}
+
+// node-postgres's own conversion of JS values (arrays included) to bind parameters.
+const { prepareValue } = createRequire(import.meta.url)("pg/lib/utils.js") as { prepareValue: (v: unknown) => unknown };
+
+/**
+ * node-postgres sends a query with parameters as Parse, Bind, Describe, Execute, Sync and waits for
+ * its answer before the next. This sends the first four of every statement and one Sync, so that
+ * they travel and are answered together, one round trip for all (the protocol's pipelining, as in
+ * libpq's pipeline mode). Each statement still takes its own snapshot; after an error the server
+ * skips the rest. A BEGIN among them leaves the transaction open after the Sync, a COMMIT ends it.
+ */
+class Pipeline extends pg.Query {
+  constructor(
+    private readonly statements: Statement[],
+    callback: (error: Error | undefined, results: unknown) => void,
+  ) {
+    super(statements[0]!.text, callback);
+  }
+
+  requiresPreparation(): boolean {
+    return true;
+  }
+
+  prepare(connection: WireConnection): void {
+    for (const s of this.statements) {
+      connection.parse({ text: s.text });
+      connection.bind({ values: s.values, valueMapper: prepareValue });
+      connection.describe({ type: "P", name: "" });
+      connection.execute({});
+    }
+    connection.sync();
+  }
+}
+
+/** Runs `statements` in one round trip; one result per statement, in order. */
+export function pipeline(c: pg.ClientBase, statements: Statement[]): Promise<pg.QueryResult[]> {
+  return new Promise((resolve, reject) => {
+    const query = new Pipeline(statements, (error, results) => {
+      if (error !== undefined && error !== null) return reject(error);
+      resolve((Array.isArray(results) ? results : [results]) as pg.QueryResult[]);
+    });
+    void c.query(query);
+  });
+}
+
+/**
+ * Each key's id in slashing_validators, registered the first time it is used. Ids never change
+ * (the table's trigger refuses it), so each process caches them.
+ */
+export class ValidatorIds {
+  private readonly known = new Map<string, number>();
+
+  has(pubkey: string): boolean {
+    return this.known.has(pubkey);
+  }
+
+  /**
+   * Run outside any transaction: the registration commits at once, so no other instance
+   * registering the same key waits longer than this statement for its row. Sorted, so that two
+   * registering overlapping keys cannot deadlock.
+   */
+  async resolve(c: pg.ClientBase, pubkeys: string[]): Promise<number[]> {
+    const missing = [...new Set(pubkeys.filter((k) => !this.known.has(k)))].sort();
+    if (missing.length > 0) {
+      const [, found] = await pipeline(c, [
+        { text: "INSERT INTO slashing_validators (pubkey) SELECT k FROM unnest($1::text[]) AS u(k) ORDER BY k ON CONFLICT (pubkey) DO NOTHING", values: [missing] },
+        { text: "SELECT id, pubkey FROM slashing_validators WHERE pubkey = ANY($1::text[])", values: [missing] },
+      ]);
+      for (const r of found!.rows as Array<{ id: number; pubkey: string }>) this.known.set(r.pubkey, r.id);
+    }
+    return pubkeys.map((k) => this.known.get(k)!);
+  }
+}
+
+/** One result row per key, in the order given, saying whether this transaction now holds its lock. */
+function lockStatement(pubkeys: string[]): Statement {
+  return {
+    text: "SELECT pg_try_advisory_xact_lock(hashtextextended(k, $2)) AS locked FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+    values: [pubkeys, LOCK_SEED],
+  };
+}
+
+/** A bytea root column as the rules see it: 0x-prefixed lower-case hex, or null. */
+const hexRoot = (column: string) => `'0x' || encode(${column}, 'hex')`;
+
 /**
  * Evidence per vote, in the order given. Under READ COMMITTED each statement after the locks sees
  * everything the previous holder of a key's lock committed.
  */
-function attestationEvidenceSql(votes: AttestationVote[]): string {
+function attestationEvidence(votes: Array<{ id: number; vote: AttestationVote }>): Statement {
   const record = (where: string): string =>
-    `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', signing_root)
-      FROM signed_attestations a WHERE a.pubkey = i.pk AND a.gvr = i.g AND ${where} LIMIT 1)`;
-  return `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
-                  FROM slashing_watermarks w WHERE w.pubkey = i.pk AND w.gvr = i.g) AS w,
-                 ${record("a.target_epoch = i.t")} AS same,
-                 ${record("a.source_epoch > i.s AND a.target_epoch < i.t")} AS surrounded,
-                 ${record("a.source_epoch < i.s AND a.target_epoch > i.t")} AS surrounding
-          FROM unnest(${textArray(votes.map((v) => v.pubkey))}, ${textArray(votes.map((v) => v.genesisValidatorsRoot))},
-                      ${intArray(votes.map((v) => v.sourceEpoch))}, ${intArray(votes.map((v) => v.targetEpoch))})
-               WITH ORDINALITY AS i(pk, g, s, t, n)
-          ORDER BY i.n;`;
+    `(SELECT json_build_object('sourceEpoch', source_epoch, 'targetEpoch', target_epoch, 'signingRoot', ${hexRoot("signing_root")})
+      FROM signed_attestations a WHERE a.validator_id = i.v AND ${where} LIMIT 1)`;
+  return {
+    text: `SELECT (SELECT json_build_object('maxSource', max_source, 'maxTarget', max_target)
+                   FROM slashing_watermarks w WHERE w.validator_id = i.v) AS w,
+                  ${record("a.target_epoch = i.t")} AS same,
+                  ${record("a.source_epoch > i.s AND a.target_epoch < i.t")} AS surrounded,
+                  ${record("a.source_epoch < i.s AND a.target_epoch > i.t")} AS surrounding
+           FROM unnest($1::int[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS i(v, s, t, n)
+           ORDER BY i.n`,
+    values: [votes.map((v) => v.id), votes.map((v) => v.vote.sourceEpoch), votes.map((v) => v.vote.targetEpoch)],
+  };
 }
 
-function blockEvidenceSql(proposals: BlockProposal[]): string {
-  return `SELECT (SELECT max_slot FROM slashing_watermarks w WHERE w.pubkey = i.pk AND w.gvr = i.g) AS max_slot,
-                 b.signing_root AS same_root, b.slot IS NOT NULL AS same
-          FROM unnest(${textArray(proposals.map((p) => p.pubkey))}, ${textArray(proposals.map((p) => p.genesisValidatorsRoot))},
-                      ${intArray(proposals.map((p) => p.slot))}) WITH ORDINALITY AS i(pk, g, slot, n)
-          LEFT JOIN signed_blocks b ON b.pubkey = i.pk AND b.gvr = i.g AND b.slot = i.slot
-          ORDER BY i.n;`;
+function blockEvidence(proposals: Array<{ id: number; proposal: BlockProposal }>): Statement {
+  return {
+    text: `SELECT (SELECT max_slot FROM slashing_watermarks w WHERE w.validator_id = i.v) AS max_slot,
+                  ${hexRoot("b.signing_root")} AS same_root, b.slot IS NOT NULL AS same
+           FROM unnest($1::int[], $2::bigint[]) WITH ORDINALITY AS i(v, slot, n)
+           LEFT JOIN signed_blocks b ON b.validator_id = i.v AND b.slot = i.slot
+           ORDER BY i.n`,
+    values: [proposals.map((p) => p.id), proposals.map((p) => p.proposal.slot)],
+  };
 }
 
-function insertAttestationsSql(votes: AttestationVote[]): string {
-  return `INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported)
-          SELECT pk, g, s, t, r, false
-          FROM unnest(${textArray(votes.map((v) => v.pubkey))}, ${textArray(votes.map((v) => v.genesisValidatorsRoot))},
-                      ${intArray(votes.map((v) => v.sourceEpoch))}, ${intArray(votes.map((v) => v.targetEpoch))},
-                      ${textArray(votes.map((v) => v.signingRoot))}) AS i(pk, g, s, t, r);`;
+function insertAttestations(votes: Array<{ id: number; vote: AttestationVote }>): Statement {
+  return {
+    text: `INSERT INTO signed_attestations (validator_id, target_epoch, source_epoch, signing_root, imported)
+           SELECT v, t, s, decode(substr(r, 3), 'hex'), false FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[]) AS i(v, s, t, r)`,
+    values: [votes.map((v) => v.id), votes.map((v) => v.vote.sourceEpoch), votes.map((v) => v.vote.targetEpoch), votes.map((v) => v.vote.signingRoot)],
+  };
 }
 
-function insertBlocksSql(proposals: BlockProposal[]): string {
-  return `INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported)
-          SELECT pk, g, slot, r, false
-          FROM unnest(${textArray(proposals.map((p) => p.pubkey))}, ${textArray(proposals.map((p) => p.genesisValidatorsRoot))},
-                      ${intArray(proposals.map((p) => p.slot))}, ${textArray(proposals.map((p) => p.signingRoot))}) AS i(pk, g, slot, r);`;
-}
-
-/**
- * The values go into the statements as literals, because several statements in one round trip need
- * the simple protocol, which takes no parameters. validate.ts already checked them; this refuses
- * anything else, per request, so that a bad one cannot fail the batch it would have joined.
- */
-function assertLiterals(item: SignItem): void {
-  const v = item.kind === "block" ? item.proposal : item.vote;
-  for (const hex of [v.pubkey, v.genesisValidatorsRoot, v.signingRoot]) {
-    if (typeof hex !== "string" || !/^0x[0-9a-f]+$/.test(hex)) throw new Error(`not a lower-case hex literal: ${hex}`);
-  }
-  const ints = item.kind === "block" ? [item.proposal.slot] : [item.vote.sourceEpoch, item.vote.targetEpoch];
-  for (const n of ints) if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a non-negative safe integer: ${n}`);
-}
-
-/** Values that passed assertLiterals. */
-function textArray(values: string[]): string {
-  return `ARRAY['${values.join("','")}']::text[]`;
-}
-
-function intArray(values: number[]): string {
-  return `ARRAY[${values.join(",")}]::bigint[]`;
+function insertBlocks(proposals: Array<{ id: number; proposal: BlockProposal }>): Statement {
+  return {
+    text: `INSERT INTO signed_blocks (validator_id, slot, signing_root, imported)
+           SELECT v, slot, decode(substr(r, 3), 'hex'), false FROM unnest($1::int[], $2::bigint[], $3::text[]) AS i(v, slot, r)`,
+    values: [proposals.map((p) => p.id), proposals.map((p) => p.proposal.slot), proposals.map((p) => p.proposal.signingRoot)],
+  };
 }

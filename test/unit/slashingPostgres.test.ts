@@ -5,13 +5,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { DATABASE_ID_KEY } from "../../src/slashing/databaseId.js";
+import { migrationScripts } from "../../src/slashing/migrations.js";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { lockKey, openPostgresStore, PostgresSlashingStore } from "../../src/slashing/postgres.js";
 import { SqliteSlashingStore } from "../../src/slashing/sqlite.js";
 import type { Recorded, SlashingObserver, SlashingProtection } from "../../src/slashing/store.js";
 import { Relay } from "../helpers/relay.js";
 import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
-import { GVR, pubkey, root } from "../helpers/slashingBackends.js";
+import { GVR, OTHER_GVR, pubkey, root } from "../helpers/slashingBackends.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 before(async () => {
@@ -199,7 +201,7 @@ describe("PostgreSQL slashing store", () => {
       // Holding the key's watermark row keeps the next batch's INSERT (its trigger raises the
       // watermark) from committing, while its decision, which only reads, goes through.
       await holder.query("BEGIN");
-      await holder.query("SELECT * FROM slashing_watermarks WHERE pubkey = $1 FOR UPDATE", [k]);
+      await holder.query("SELECT * FROM slashing_watermarks WHERE validator_id = (SELECT id FROM slashing_validators WHERE pubkey = $1) FOR UPDATE", [k]);
       const recorded = await vote(5);
       const exporting = store.exportInterchange(GVR, [k]);
       // Released once the export has answered, or after a moment if it waits for the commit.
@@ -227,17 +229,23 @@ describe("PostgreSQL slashing store", () => {
       await assert.rejects(c.query(sql, params), pattern, sql);
     };
     try {
-      const block = "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, $5)";
-      const vote = "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, $6)";
-      await bad(block, [k, GVR, 10, root(2), true], /unique/);
-      await bad(block, [k, GVR, 9, root(2), false], /not above the slot watermark/);
-      await bad(vote, [k, GVR, 4, 5, root(2), true], /unique/);
-      await bad(vote, [k, GVR, 2, 6, root(2), false], /not above the source\/target watermarks/);
-      await bad(vote, [k, GVR, 4, 4, root(2), false], /not above the source\/target watermarks/);
-      await bad(vote, [k, GVR, 7, 6, root(2), true], /check constraint/);
+      const id = (await c.query<{ id: number }>("SELECT id FROM slashing_validators WHERE pubkey = $1", [k])).rows[0]!.id;
+      const block = "INSERT INTO signed_blocks (validator_id, slot, signing_root, imported) VALUES ($1, $2, decode(substr($3, 3), 'hex'), $4)";
+      const vote =
+        "INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, decode(substr($4, 3), 'hex'), $5)";
+      await bad(block, [id, 10, root(2), true], /duplicate key/);
+      await bad(block, [id, 9, root(2), false], /not above the slot watermark/);
+      await bad(vote, [id, 4, 5, root(2), true], /duplicate key/);
+      await bad(vote, [id, 2, 6, root(2), false], /not above the source\/target watermarks/);
+      await bad(vote, [id, 4, 4, root(2), false], /not above the source\/target watermarks/);
+      await bad(vote, [id, 7, 6, root(2), true], /check constraint/);
+      await bad(block, [id, 12, "0x00", true], /check constraint/);
       await bad("UPDATE slashing_watermarks SET max_slot = 1", [], /never decrease/);
       await bad("DELETE FROM slashing_watermarks", [], /never deleted/);
-      await c.query(block, [k, GVR, 11, root(2), false]);
+      // Records are keyed by the id: giving a key's id to another key would hand it the first one's history.
+      await bad("UPDATE slashing_validators SET pubkey = $1", [pubkey(2)], /never reassigned/);
+      await bad("DELETE FROM slashing_validators", [], /never reassigned or deleted/);
+      await c.query(block, [id, 11, root(2), false]);
       const w = await c.query("SELECT max_slot::int, max_source::int, max_target::int FROM slashing_watermarks");
       assert.deepEqual(w.rows, [{ max_slot: 11, max_source: 3, max_target: 5 }]);
     } finally {
@@ -329,5 +337,131 @@ describe("PostgreSQL slashing store", () => {
     } finally {
       await admin.end();
     }
+  });
+
+  describe("a version 1 schema", () => {
+    const V1_ID = "0123456789abcdef0123456789abcdef";
+    const session = async (s: string): Promise<pg.Client> => {
+      const c = new pg.Client({ connectionString: db.url, options: `-c search_path=${s}` });
+      await c.connect();
+      return c;
+    };
+    /**
+     * A schema as version 1 left it, written through its own tables and triggers: imported and
+     * signed records of three keys, a watermark above a key's records, a key with a watermark only.
+     */
+    async function writeV1(s: string, extra?: (c: pg.Client) => Promise<unknown>): Promise<void> {
+      const c = await session(s);
+      try {
+        await c.query(`CREATE SCHEMA ${s}`);
+        await c.query(migrationScripts("postgres")[0]!);
+        await c.query("INSERT INTO slashing_meta (key, value) VALUES ('schema_version', '1'), ($1, $2), ('genesis_validators_root', $3)", [
+          DATABASE_ID_KEY,
+          V1_ID,
+          GVR,
+        ]);
+        const block = "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root, imported) VALUES ($1, $2, $3, $4, $5)";
+        const vote = "INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, $3, $4, $5, $6)";
+        await c.query(block, [pubkey(1), GVR, 5, null, true]);
+        await c.query(block, [pubkey(1), GVR, 8, root(8), false]);
+        await c.query(vote, [pubkey(1), GVR, 2, 3, root(3), false]);
+        await c.query(vote, [pubkey(1), GVR, 3, 4, root(4), false]);
+        await c.query(vote, [pubkey(2), GVR, 0, 9, null, true]);
+        await c.query("UPDATE slashing_watermarks SET max_slot = 20 WHERE pubkey = $1", [pubkey(2)]);
+        await c.query("INSERT INTO slashing_watermarks (pubkey, gvr, max_slot, max_source, max_target) VALUES ($1, $2, 100, 30, 31)", [pubkey(3), GVR]);
+        await extra?.(c);
+      } finally {
+        await c.end();
+      }
+    }
+    const version = async (s: string): Promise<string> => {
+      const c = await session(s);
+      try {
+        return (await c.query<{ value: string }>("SELECT value FROM slashing_meta WHERE key = 'schema_version'")).rows[0]!.value;
+      } finally {
+        await c.end();
+      }
+    };
+    /** The interchange of writeV1's history, as version 1 exported it. */
+    const V1_EXPORT = [
+      {
+        pubkey: pubkey(1),
+        signed_blocks: [{ slot: "5" }, { slot: "8", signing_root: root(8) }],
+        signed_attestations: [
+          { source_epoch: "2", target_epoch: "3", signing_root: root(3) },
+          { source_epoch: "3", target_epoch: "4", signing_root: root(4) },
+        ],
+      },
+      // Watermarks above the records: the export carries them as records of their own.
+      { pubkey: pubkey(2), signed_blocks: [{ slot: "20" }], signed_attestations: [{ source_epoch: "0", target_epoch: "9" }] },
+      { pubkey: pubkey(3), signed_blocks: [{ slot: "100" }], signed_attestations: [{ source_epoch: "30", target_epoch: "31" }] },
+    ];
+
+    it("is migrated at open with every record, watermark and its id, and protects as before", async () => {
+      const s = schema();
+      await writeV1(s);
+      const store = await openPostgresStore(db.url, { schema: s });
+      try {
+        assert.deepEqual(store.identity, { id: V1_ID, created: false });
+        assert.deepEqual((await store.exportInterchange(GVR)).data, V1_EXPORT);
+        const block = (p: number, slot: number, r: string) => store.checkAndRecordBlock({ pubkey: pubkey(p), genesisValidatorsRoot: GVR, slot, signingRoot: r });
+        const vote = (p: number, src: number, t: number, r: string) =>
+          store.checkAndRecordAttestation({ pubkey: pubkey(p), genesisValidatorsRoot: GVR, sourceEpoch: src, targetEpoch: t, signingRoot: r });
+        assert.deepEqual(
+          await Promise.all([
+            outcome(block(1, 8, root(9))),
+            outcome(block(2, 20, root(1))),
+            outcome(block(3, 100, root(1))),
+            outcome(vote(1, 1, 5, root(5))),
+            outcome(vote(2, 0, 9, root(1))),
+            outcome(vote(3, 29, 32, root(1))),
+          ]),
+          ["DOUBLE_BLOCK", "BLOCK_SLOT_NOT_ABOVE_WATERMARK", "BLOCK_SLOT_NOT_ABOVE_WATERMARK", "SURROUNDING_VOTE", "DOUBLE_VOTE", "SOURCE_BELOW_WATERMARK"],
+        );
+        assert.equal(await outcome(vote(1, 3, 4, root(5))), "DOUBLE_VOTE");
+        // An exact repeat of a migrated record is still a repeat: its root came through as the same bytes.
+        assert.equal(await outcome(vote(1, 3, 4, root(4))), "allowed");
+        assert.equal(await outcome(block(1, 8, root(8))), "allowed");
+        assert.deepEqual(await Promise.all([outcome(block(2, 21, root(21))), outcome(vote(1, 4, 5, root(5))), outcome(vote(3, 31, 32, root(32)))]), [
+          "allowed",
+          "allowed",
+          "allowed",
+        ]);
+      } finally {
+        await store.close();
+      }
+      assert.equal(await version(s), "2");
+      const reopened = await openPostgresStore(db.url, { schema: s });
+      try {
+        assert.deepEqual(reopened.identity, { id: V1_ID, created: false });
+        const data = (await reopened.exportInterchange(GVR)).data;
+        assert.deepEqual(data.map((d) => [d.signed_blocks.at(-1)?.slot, d.signed_attestations.at(-1)?.target_epoch]), [["8", "5"], ["21", "9"], ["100", "32"]]);
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it("is left as it was when its migration fails", async () => {
+      const s = schema();
+      // Version 1 kept the chain in every row; two rows of one key and target under two chains
+      // cannot both become version 2 rows. The signer never wrote such a schema, but were one to
+      // exist, opening it must fail whole.
+      await writeV1(s, (c) =>
+        c.query("INSERT INTO signed_attestations (pubkey, gvr, source_epoch, target_epoch, signing_root, imported) VALUES ($1, $2, 3, 4, NULL, true)", [
+          pubkey(1),
+          OTHER_GVR,
+        ]),
+      );
+      await assert.rejects(openPostgresStore(db.url, { schema: s }), { message: /duplicate key/ });
+      assert.equal(await version(s), "1");
+      const c = await session(s);
+      try {
+        const count = async (table: string) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+        assert.deepEqual([await count("signed_blocks"), await count("signed_attestations"), await count("slashing_watermarks")], [2, 4, 4]);
+        assert.equal((await c.query("SELECT to_regclass('slashing_validators') AS t")).rows[0].t, null);
+      } finally {
+        await c.end();
+      }
+    });
   });
 });
