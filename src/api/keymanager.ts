@@ -72,8 +72,9 @@ type ImportRequest = Static<typeof ImportRequest>;
 const importRequestCheck = TypeCompiler.Compile(ImportRequest);
 // No additionalProperties: false here: with Ajv's removeAdditional (Fastify's default) the first
 // branch of the union would strip keystores/passwords from a mixed body instead of refusing it.
-const EncryptedImportRequest = Type.Object({ transport_encrypted: Type.String({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }) });
-const ImportBody = Type.Union([EncryptedImportRequest, ImportRequest]);
+const EncryptedImportRequest = Type.Object({ transport_encrypted: Type.String({ pattern: "^[A-Za-z0-9+/]+={0,2}$", title: "base64" }) });
+// The standard form first: a body that fits neither is told what the standard form lacks.
+const ImportBody = Type.Union([ImportRequest, EncryptedImportRequest]);
 type ImportBody = Static<typeof ImportBody>;
 
 const DeleteBody = Type.Object({ pubkeys: Type.Array(Pubkey, { maxItems: MAX_ITEMS }) });

@@ -5,7 +5,7 @@ import { registerErrorHandler } from "./errors.js";
 import { registerEth2Routes, type Eth2Deps } from "./eth2.js";
 import { registerHealthRoutes, type HealthCheck } from "./health.js";
 import { registerJsonBody } from "./jsonBody.js";
-import { SIGN_REQUEST_AJV_OPTIONS } from "../signing/schema.js";
+import { REQUEST_VALIDATION } from "./validation.js";
 
 export interface TlsOptions {
   cert: Buffer;
@@ -98,7 +98,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // (its redaction is set up again), on every sign request, for lines that are almost never
     // written. Requests log through the process logger; the error handler names the request.
     childLoggerFactory: (logger) => logger,
-    ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS },
+    ...REQUEST_VALIDATION,
     ...(opts.tls && {
       https: {
         ...timeouts,

@@ -17,6 +17,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
  */
 const Uint64 = Type.Unsafe<string | number>({
   type: ["string", "integer"],
+  title: "a decimal uint64",
   pattern: "^(0|[1-9][0-9]{0,19})$",
   minimum: 0,
 });
@@ -28,7 +29,7 @@ const Bytes32 = hex(32);
 const Bytes48 = hex(48);
 const Bytes96 = hex(96);
 /** SSZ bitlists/bitvectors travel as hex of their serialisation, length checked by the SSZ type. */
-const HexBytes = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$" });
+const HexBytes = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$", title: "0x and hex bytes" });
 /** A container planSigning parses with its SSZ type; only its presence is checked here. */
 const Deep = Type.Object({});
 
@@ -196,7 +197,7 @@ export type SignRequest = { [T in SignType]: SignRequestOf<T> }[SignType];
 export const SIGN_REQUEST = Type.Unsafe<SignRequest>({
   type: "object",
   required: ["type"],
-  properties: { type: { type: "string", enum: SIGN_TYPES } },
+  properties: { type: { type: "string", enum: SIGN_TYPES, title: "signing type" } },
   discriminator: { propertyName: "type" },
   oneOf: SIGN_TYPES.map((t) => variants[t]),
 });
@@ -209,6 +210,8 @@ export const SIGN_REQUEST_AJV_OPTIONS = {
   // Uint64 is ["string", "integer"].
   allowUnionTypes: true,
   discriminator: true,
+  // Error messages (src/api/validation.ts) quote the refused value and name it by the schema's title.
+  verbose: true,
 } as const;
 
 /**

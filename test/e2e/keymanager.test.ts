@@ -142,7 +142,7 @@ describe("keymanager API over HTTP", () => {
         { keystores: [keystore], passwords: ["pw"], slashing_protection: JSON.stringify({ metadata: {} }) },
         /slashing_protection refused, nothing imported: interchange file does not match/,
       ],
-      [{ keystores: [keystore] }, /body/],
+      [{ keystores: [keystore] }, /^passwords: required field is missing$/],
       [{ transport_encrypted: "AAAA", keystores: [keystore], passwords: ["pw"] }, /either transport_encrypted or keystores/],
       [{ transport_encrypted: "AAAA" }, /bad magic or too short/],
     ];

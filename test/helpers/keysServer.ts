@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
 import { registerKeymanager } from "../../src/api/keymanager.js";
 import { openAccess } from "../../src/api/auth.js";
+import { REQUEST_VALIDATION } from "../../src/api/validation.js";
 import { deriveKeyPair } from "../../src/bls/keyPair.js";
 import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
@@ -50,7 +51,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
       done();
     },
   });
-  const app = Fastify({ loggerInstance: pino({ level: "trace" }, sink) as FastifyBaseLogger });
+  const app = Fastify({ loggerInstance: pino({ level: "trace" }, sink) as FastifyBaseLogger, ...REQUEST_VALIDATION });
   const platform = await createDevPlatform(dataDir);
   const sealedStore = await SealedKeyStore.open(platform, dataDir);
   const transportKey = await TransportKey.open(platform, dataDir);

@@ -9,7 +9,8 @@ import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
 import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver } from "../../src/metrics/metrics.js";
 import { registerMetricsRoute } from "../../src/metrics/route.js";
 import { createNetworkConfig } from "../../src/signing/network.js";
-import { SIGN_REQUEST_AJV_OPTIONS, SIGN_TYPES } from "../../src/signing/schema.js";
+import { SIGN_TYPES } from "../../src/signing/schema.js";
+import { REQUEST_VALIDATION } from "../../src/api/validation.js";
 import { SIGN_OUTCOMES, SigningService } from "../../src/signing/service.js";
 import { openSlashingProtection } from "../../src/slashing/open.js";
 import { randomKey, tempDir } from "../helpers/keysFixtures.js";
@@ -195,7 +196,7 @@ describe("metrics", () => {
     metrics.setPlatform("dev", false);
 
     const network = createNetworkConfig("mainnet");
-    const app = Fastify({ ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS } });
+    const app = Fastify(REQUEST_VALIDATION);
     registerErrorHandler(app);
     registerMetricsRoute(app, metrics);
     const service = new SigningService({

@@ -1,19 +1,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import Fastify, { type FastifyInstance } from "fastify";
-import { SIGN_REQUEST, SIGN_REQUEST_AJV_OPTIONS } from "../../src/signing/schema.js";
+import { REQUEST_VALIDATION } from "../../src/api/validation.js";
+import { SIGN_REQUEST } from "../../src/signing/schema.js";
 import { signingCases } from "../helpers/signingCases.js";
 
-/** The schema as fastify compiles it, with the ajv options src/api/server.ts uses. */
+/** The schema as fastify compiles it, with the validation options src/api/server.ts uses. */
 describe("SIGN_REQUEST through fastify", () => {
   let app: FastifyInstance;
   const cases = signingCases();
   const byName = (name: string) => structuredClone(cases.find((c) => c.name === name)!.body) as Record<string, any>;
 
   before(async () => {
-    app = Fastify({
-      ajv: { customOptions: SIGN_REQUEST_AJV_OPTIONS },
-    });
+    app = Fastify(REQUEST_VALIDATION);
     app.post("/sign", { schema: { body: SIGN_REQUEST } }, async () => ({ ok: true }));
     await app.ready();
   });
@@ -48,19 +47,19 @@ describe("SIGN_REQUEST through fastify", () => {
   });
 
   const refusals: Array<[string, string, (b: Record<string, any>) => void, RegExp]> = [
-    ["ATTESTATION capella", "decimal with letters", (b) => (b.attestation.slot = "12a"), /^body\/attestation\/slot must match pattern/],
-    ["ATTESTATION capella", "negative number", (b) => (b.attestation.target.epoch = -1), /^body\/attestation\/target\/epoch must be >= 0/],
-    ["ATTESTATION capella", "short root", (b) => (b.attestation.beacon_block_root = "0x1234"), /^body\/attestation\/beacon_block_root must match pattern/],
-    ["ATTESTATION capella", "no fork_info", (b) => delete b.fork_info, /^body must have required property 'fork_info'/],
-    ["ATTESTATION capella", "fork version of 3 bytes", (b) => (b.fork_info.fork.current_version = "0x030000"), /^body\/fork_info\/fork\/current_version must match pattern/],
-    ["ATTESTATION capella", "bad signingRoot", (b) => (b.signingRoot = "0xab"), /^body\/signingRoot must match pattern/],
-    ["ATTESTATION capella", "unknown type", (b) => (b.type = "ATTESTATION_V2"), /^body\/type must be equal to one of the allowed values/],
-    ["ATTESTATION capella", "message of another type", (b) => (b.type = "RANDAO_REVEAL"), /^body must have required property 'randao_reveal'/],
-    ["BLOCK_V2 DENEB block", "block and block_header", (b) => (b.beacon_block.block_header = b.beacon_block.block), /^body\/beacon_block must match exactly one schema in oneOf/],
-    ["BLOCK_V2 DENEB block", "block slot not a number", (b) => (b.beacon_block.block.slot = "x"), /^body\/beacon_block\/block\/slot must match pattern/],
-    ["AGGREGATE_AND_PROOF_V2 ELECTRA", "no data", (b) => delete b.aggregate_and_proof.data, /^body\/aggregate_and_proof must have required property 'data'/],
-    ["DEPOSIT mainnet genesis version", "genesis version too long", (b) => (b.deposit.genesis_fork_version = "0x0000000000"), /^body\/deposit\/genesis_fork_version must match pattern/],
-    ["VALIDATOR_REGISTRATION without fork_info", "fee recipient of 19 bytes", (b) => (b.validator_registration.fee_recipient = "0x" + "11".repeat(19)), /^body\/validator_registration\/fee_recipient must match pattern/],
+    ["ATTESTATION capella", "decimal with letters", (b) => (b.attestation.slot = "12a"), /^attestation\.slot: expected a decimal uint64, got "12a"$/],
+    ["ATTESTATION capella", "negative number", (b) => (b.attestation.target.epoch = -1), /^attestation\.target\.epoch: must be >= 0$/],
+    ["ATTESTATION capella", "short root", (b) => (b.attestation.beacon_block_root = "0x1234"), /^attestation\.beacon_block_root: expected 0x and 64 hex digits, got "0x1234"$/],
+    ["ATTESTATION capella", "no fork_info", (b) => delete b.fork_info, /^fork_info: required field is missing$/],
+    ["ATTESTATION capella", "fork version of 3 bytes", (b) => (b.fork_info.fork.current_version = "0x030000"), /^fork_info\.fork\.current_version: expected 0x and 8 hex digits/],
+    ["ATTESTATION capella", "bad signingRoot", (b) => (b.signingRoot = "0xab"), /^signingRoot: expected 0x and 64 hex digits/],
+    ["ATTESTATION capella", "unknown type", (b) => (b.type = "ATTESTATION_V2"), /^type: unknown signing type "ATTESTATION_V2" \(expected one of .*ATTESTATION, /],
+    ["ATTESTATION capella", "message of another type", (b) => (b.type = "RANDAO_REVEAL"), /^randao_reveal: required field is missing$/],
+    ["BLOCK_V2 DENEB block", "block and block_header", (b) => (b.beacon_block.block_header = b.beacon_block.block), /^beacon_block: give only one of block, block_header$/],
+    ["BLOCK_V2 DENEB block", "block slot not a number", (b) => (b.beacon_block.block.slot = "x"), /^beacon_block\.block\.slot: expected a decimal uint64/],
+    ["AGGREGATE_AND_PROOF_V2 ELECTRA", "no data", (b) => delete b.aggregate_and_proof.data, /^aggregate_and_proof\.data: required field is missing$/],
+    ["DEPOSIT mainnet genesis version", "genesis version too long", (b) => (b.deposit.genesis_fork_version = "0x0000000000"), /^deposit\.genesis_fork_version: expected 0x and 8 hex digits/],
+    ["VALIDATOR_REGISTRATION without fork_info", "fee recipient of 19 bytes", (b) => (b.validator_registration.fee_recipient = "0x" + "11".repeat(19)), /^validator_registration\.fee_recipient: expected 0x and 40 hex digits/],
   ];
   for (const [name, what, mutate, expected] of refusals) {
     it(`refuses ${name}: ${what}, naming the field`, async () => {
