@@ -53,6 +53,9 @@ export function migrationPlan(
   return { pending: scripts.slice(version), version: scripts.length };
 }
 
+/** How long the PostgreSQL runner waits for one migration script before giving up (client side). */
+const MIGRATION_TIMEOUT_MS = 30 * 60_000;
+
 /**
  * The PostgreSQL runner, for both sets kept there: inside the caller's transaction, which holds the
  * migration lock, so that of several processes starting at once one migrates and the others then
@@ -72,7 +75,10 @@ export async function migratePostgres(
     : undefined;
   const plan = migrationPlan(set, recorded, database, code);
   if (plan.pending.length === 0) return false;
-  for (const sql of plan.pending) await c.query(sql);
+  // A migration may copy every record: on a long history that takes longer than the sign path's
+  // timeouts allow one statement (300k attestations took 2 s here), so they are lifted for it.
+  await c.query("SET LOCAL statement_timeout = 0");
+  for (const sql of plan.pending) await c.query({ text: sql, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
   await c.query(`CREATE TABLE IF NOT EXISTS ${meta} (key text PRIMARY KEY, value text NOT NULL)`);
   await c.query(
     `INSERT INTO ${meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
