@@ -206,7 +206,7 @@ async function start(
     health,
     eth2: { keys, service },
     plugins: [
-      (app) => registerMetricsRoute(app, metrics, { serve: config.metricsPort === undefined }),
+      (app) => registerMetricsRoute(app, metrics, { serve: config.metricsPort === undefined && config.metricsEnabled !== false }),
       (app) => registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry }),
       (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
       (app) =>

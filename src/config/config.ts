@@ -17,6 +17,11 @@ export const sqliteFile = (dataDir: string): string => join(dataDir, "slashing-p
 
 type Kind = "string" | "number" | "boolean";
 
+/** Web3Signer's metric categories (its own and Besu's standard ones), as --metrics-category names them. */
+const METRIC_CATEGORIES = ["ETH2_SLASHING_PROTECTION", "HTTP", "SIGNING", "JVM", "PROCESS"] as const;
+/** Web3Signer's metrics port, for --metrics-enabled=true without --metrics-port. */
+const WEB3SIGNER_METRICS_PORT = 9001;
+
 interface OptionSpec {
   kind: Kind;
   description: string;
@@ -72,6 +77,8 @@ export const SERVE_OPTIONS = {
   "metrics-port": { kind: "number", placeholder: "N", description: "serve GET /metrics on this port of its own (and no longer on --port), as Web3Signer's --metrics-port" },
   "metrics-host": { kind: "string", placeholder: "ADDR", default: "127.0.0.1", description: "with --metrics-port: the address the metrics listener binds" },
   "metrics-host-allowlist": { kind: "string", placeholder: "HOSTS", description: "with --metrics-port: Host header values accepted there, * for any (default: localhost,127.0.0.1 and --metrics-host)" },
+  "metrics-enabled": { kind: "string", placeholder: "true|false", description: "Web3Signer's switch: true serves /metrics on a listener of its own (--metrics-port, 9001 unless given, as Web3Signer), false serves none (default: on --port, or on --metrics-port's listener when given)" },
+  "metrics-category": { kind: "string", placeholder: "CATEGORIES", description: `Web3Signer's comma-separated categories (${METRIC_CATEGORIES.join(", ")}, any case) are accepted; every metric is served whichever are named (docs/migration.md)` },
   "signing-token-file": { kind: "string", placeholder: "FILE", description: "require Authorization: Bearer <this file's token> on the signing API too (created, 0600, if missing)" },
   "allow-deposit-signing": { kind: "boolean", default: false, description: "sign DEPOSIT over the signing API, for callers with the API token (off: 403)" },
   "headers-timeout-ms": { kind: "number", placeholder: "MS", default: 5000, description: "longest wait for a request's headers (and the TLS handshake)" },
@@ -131,6 +138,8 @@ const ConfigSchema = Type.Object({
   metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   metricsHost: Type.String({ minLength: 1 }),
   metricsHostAllowlist: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  metricsEnabled: Type.Optional(Type.Boolean()),
+  metricsCategory: Type.Optional(Type.Array(Type.Union(METRIC_CATEGORIES.map((c) => Type.Literal(c))), { minItems: 1 })),
   signingTokenFile: Type.Optional(Type.String()),
   allowDepositSigning: Type.Boolean(),
   headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
@@ -295,6 +304,15 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     const v = merged[key];
     if (typeof v === "string" && /^[0-9]+$/.test(v)) merged[key] = Number(v);
   }
+  // Web3Signer's booleans are written =true / =false, so the flag takes a value like theirs.
+  if (merged.metricsEnabled === "true" || merged.metricsEnabled === "false") merged.metricsEnabled = merged.metricsEnabled === "true";
+  if (merged.metricsEnabled === true && merged.metricsPort === undefined) merged.metricsPort = WEB3SIGNER_METRICS_PORT;
+  if (typeof merged.metricsCategory === "string") {
+    const categories = merged.metricsCategory.split(",").map((c) => c.trim().toUpperCase()).filter(Boolean);
+    const unknown = categories.find((c) => !(METRIC_CATEGORIES as readonly string[]).includes(c));
+    if (unknown !== undefined) throw new ConfigError("INVALID_CONFIG", `--metrics-category: unknown category ${unknown}; Web3Signer's are ${METRIC_CATEGORIES.join(", ")}`);
+    merged.metricsCategory = categories;
+  }
   merged.hostAllowlist = hostList(merged.hostAllowlist, String(merged.host));
   merged.metricsHostAllowlist = hostList(merged.metricsHostAllowlist, String(merged.metricsHost));
   const errors = [...Value.Errors(ConfigSchema, merged)];
@@ -329,6 +347,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError("INVALID_CONFIG", "--headers-timeout-ms must not exceed --request-timeout-ms (the request's time includes its headers)");
+  }
+  if (config.metricsEnabled === false && config.metricsPort !== undefined) {
+    throw new ConfigError("INVALID_CONFIG", "--metrics-enabled=false serves no metrics: drop it or --metrics-port");
   }
   if (Boolean(config.apiTokenRecipient) !== Boolean(config.apiTokenEnvelope)) {
     throw new ConfigError("INVALID_CONFIG", "--api-token-recipient and --api-token-envelope go together");

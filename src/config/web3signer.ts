@@ -21,6 +21,8 @@ export const WEB3SIGNER_NAMES = {
   "config-file": { placeholder: "FILE", option: "config", eth2: false, description: "--config" },
   "http-listen-host": { placeholder: "ADDR", option: "host", eth2: false, description: "--host" },
   "http-listen-port": { placeholder: "N", option: "port", eth2: false, description: "--port" },
+  "metrics-enabled": { placeholder: "true|false", option: "metrics-enabled", eth2: false, description: "--metrics-enabled (the same flag)" },
+  "metrics-category": { placeholder: "CATEGORIES", option: "metrics-category", eth2: false, description: "--metrics-category (the same flag)" },
   "http-host-allowlist": { placeholder: "HOSTS", option: "host-allowlist", eth2: false, description: "--host-allowlist" },
   logging: { placeholder: "LEVEL", option: "log-level", eth2: false, description: "--log-level (OFF, FATAL, ERROR, WARN, INFO, DEBUG, TRACE, ALL; any case)" },
   "keystores-path": { placeholder: "DIR", option: "keystores-dir", eth2: true, description: "--keystores-dir" },
@@ -78,7 +80,7 @@ export function fromWeb3Signer(get: (name: Web3SignerFlag) => Given | undefined)
     }
     out.set(option, { raw, label });
   };
-  for (const name of ["network", "config-file", "http-listen-host", "http-listen-port", "http-host-allowlist", "keystores-path", "keystores-passwords-path"] as const) {
+  for (const name of ["network", "metrics-enabled", "metrics-category", "config-file", "http-listen-host", "http-listen-port", "http-host-allowlist", "keystores-path", "keystores-passwords-path"] as const) {
     const given = get(name);
     if (given) set(WEB3SIGNER_NAMES[name].option, given.raw, given.label);
   }

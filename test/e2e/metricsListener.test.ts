@@ -34,4 +34,22 @@ describe("--metrics-port", () => {
     assert.equal(sample(m, "secure_signer_signatures_total", { type: "ATTESTATION", outcome: "signed" }), 1);
     assert.equal(sample(m, "secure_signer_http_requests_total", { route: "/api/v1/eth2/sign/:identifier", status: "200" }), 1, "the main listener's requests are still counted");
   });
+
+  it("--metrics-enabled=true (Web3Signer's switch) serves /metrics on its own listener; =false serves it nowhere", async (t) => {
+    const enabled = await startTestSigner(t, { flags: { "metrics-enabled": "true", "metrics-port": "0", "metrics-category": "HTTP,SIGNING" } });
+    assert.ok(enabled.metricsUrl);
+    assert.equal((await fetch(`${enabled.url}/metrics`)).status, 404);
+    const scraped = await fetch(`${enabled.metricsUrl}/metrics`);
+    assert.equal(scraped.status, 200);
+    // Categories name nothing to leave out: the slashing metrics are there beside HTTP and SIGNING.
+    assert.match(await scraped.text(), /^# TYPE secure_signer_slashing_db_seconds histogram$/m);
+
+    const disabled = await startTestSigner(t, { flags: { "metrics-enabled": "false" } });
+    assert.equal(disabled.metricsUrl, undefined);
+    assert.equal((await fetch(`${disabled.url}/metrics`)).status, 404);
+    assert.equal((await fetch(`${disabled.url}/upcheck`)).status, 200);
+
+    const byDefault = await startTestSigner(t);
+    assert.equal((await fetch(`${byDefault.url}/metrics`)).status, 200, "unset, /metrics stays on the main port");
+  });
 });

@@ -124,6 +124,22 @@ describe("configuration", () => {
     assert.equal(loadConfig({ "slashing-protection-db-url": "jdbc:postgresql://localhost/web3signer" }, {}).slashingDb, "postgres://localhost/web3signer");
   });
 
+  it("reads Web3Signer's --metrics-enabled and --metrics-category as Web3Signer means them", () => {
+    const unset = loadConfig({}, {});
+    assert.equal(unset.metricsEnabled, undefined, "by default /metrics stays on the main port");
+    assert.equal(unset.metricsPort, undefined);
+    const enabled = loadConfig({ "metrics-enabled": "true" }, {});
+    assert.equal(enabled.metricsEnabled, true);
+    assert.equal(enabled.metricsPort, 9001, "Web3Signer's metrics port unless one is given");
+    assert.equal(loadConfig({ "metrics-enabled": "true", "metrics-port": "9300" }, {}).metricsPort, 9300);
+    assert.equal(loadConfig({}, { WEB3SIGNER_METRICS_ENABLED: "true" }).metricsPort, 9001);
+    assert.equal(loadConfig({}, { WEB3SIGNER_METRICS_ENABLED: "false" }).metricsEnabled, false);
+    assert.throws(() => loadConfig({ "metrics-enabled": "false", "metrics-port": "9300" }, {}), /--metrics-enabled=false serves no metrics/);
+    assert.throws(() => loadConfig({ "metrics-enabled": "yes" }, {}), /--metrics-enabled: Expected boolean/);
+    assert.deepEqual(loadConfig({ "metrics-category": "http, signing,ETH2_SLASHING_PROTECTION,JVM,process" }, {}).metricsCategory, ["HTTP", "SIGNING", "ETH2_SLASHING_PROTECTION", "JVM", "PROCESS"]);
+    assert.throws(() => loadConfig({ "metrics-category": "HTTP,BLOCKCHAIN" }, {}), /--metrics-category: unknown category BLOCKCHAIN; Web3Signer's are ETH2_SLASHING_PROTECTION, HTTP, SIGNING, JVM, PROCESS/);
+  });
+
   it("defaults to safe limits: Web3Signer's Host allowlist plus the bound address, timeouts, a connection cap, no DEPOSIT", () => {
     const c = loadConfig({}, {});
     assert.deepEqual(c.hostAllowlist, ["localhost", "127.0.0.1"]);
