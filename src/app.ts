@@ -2,11 +2,9 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
-import { registerEvidenceRoute } from "./api/evidence.js";
 import { diskSpaceCheck, keysHealthCheck, type HealthCheck } from "./api/health.js";
-import { registerKeymanager } from "./api/keymanager.js";
 import { openAccess } from "./api/auth.js";
-import { registerReloadRoute, Reloads } from "./api/reload.js";
+import { Reloads } from "./api/reload.js";
 import { deliverApiToken } from "./api/apiTokenEnvelope.js";
 import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
@@ -17,7 +15,7 @@ import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
 import { KeyRegistry } from "./keys/registry.js";
 import { SealedKeyStore } from "./keys/sealedStore.js";
 import { TransportKey } from "./keys/transport.js";
-import { registerMetricsRoute, startMetricsListener } from "./metrics/route.js";
+import { startMetricsListener } from "./api/metrics.js";
 import { SignerMetrics, slashingObserver } from "./metrics/metrics.js";
 import { useFastestHasher } from "./signing/hasher.js";
 import { ConfigError } from "./config/errors.js";
@@ -33,7 +31,6 @@ import { startupFloor, startupFloorGuard } from "./slashing/startupFloor.js";
 import type { StoreHealth } from "./slashing/store.js";
 import type { SignGuard } from "./slashing/guard.js";
 import type { NetworkConfig } from "./signing/network.js";
-import { registerStateMigrationRoute } from "./api/stateMigration.js";
 import { platformOptionsFor, stateFor } from "./tee/fromConfig.js";
 import { unattestedWarning } from "./tee/index.js";
 import { migrationVerifierFor } from "./tee/migrationPeer.js";
@@ -205,32 +202,28 @@ async function start(
     allowDepositSigning: config.allowDepositSigning,
     health,
     eth2: { keys, service },
-    plugins: [
-      (app) => registerMetricsRoute(app, metrics, { serve: config.metricsPort === undefined && config.metricsEnabled !== false }),
-      (app) => registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry }),
-      (app) => registerReloadRoute(app, { reloads, operator: access.operator }),
-      (app) =>
-        registerStateMigrationRoute(app, {
-          state,
-          releaseKey: config.releaseKey === undefined ? undefined : fromHex(config.releaseKey, "--release-key", 32),
-          verifierFor: (collateral) => migrationVerifierFor(config.platform, platformOptionsFor(config), collateral),
-          operator: access.operator,
-        }),
-      (app) =>
-        registerKeymanager(app, {
-          registry,
-          sealedStore,
-          platform,
-          transportKey,
-          identity,
-          depositNetwork: { name: network.config.CONFIG_NAME, genesisForkVersion: network.config.GENESIS_FORK_VERSION },
-          slashing,
-          genesisValidatorsRoot,
-          mutations: keyMutations,
-          operator: access.operator,
-          maxKdfCost: config.maxKeystoreKdfCost,
-        }),
-    ],
+    metrics: { metrics, serve: config.metricsPort === undefined && config.metricsEnabled !== false },
+    evidence: { platform, identity, transportPublicKey: transportKey.publicKey, registry },
+    reload: { reloads, operator: access.operator },
+    stateMigration: {
+      state,
+      releaseKey: config.releaseKey === undefined ? undefined : fromHex(config.releaseKey, "--release-key", 32),
+      verifierFor: (collateral) => migrationVerifierFor(config.platform, platformOptionsFor(config), collateral),
+      operator: access.operator,
+    },
+    keymanager: {
+      registry,
+      sealedStore,
+      platform,
+      transportKey,
+      identity,
+      depositNetwork: { name: network.config.CONFIG_NAME, genesisForkVersion: network.config.GENESIS_FORK_VERSION },
+      slashing,
+      genesisValidatorsRoot,
+      mutations: keyMutations,
+      operator: access.operator,
+      maxKdfCost: config.maxKeystoreKdfCost,
+    },
   });
   // A reload still running adds keys to the BLS workers: it finishes before they close.
   opened.push(() => reloads.idle());

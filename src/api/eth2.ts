@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { SigningKeys } from "../bls/signingKeys.js";
-import { SIGN_REQUEST, upperCaseSignType, type SignRequest } from "../signing/schema.js";
+import { SIGN_REQUEST, upperCaseSignType } from "../signing/schema.js";
 import type { SigningService } from "../signing/service.js";
 import { toHex } from "../util/hex.js";
 
@@ -23,7 +24,7 @@ function wantsJson(request: FastifyRequest): boolean {
 }
 
 /** The Web3Signer eth2 signing API: validates the request and hands it to the signing service. */
-export function registerEth2Routes(app: FastifyInstance, deps: Eth2Deps): void {
+export const eth2Routes: FastifyPluginAsyncTypebox<Eth2Deps> = async (app, deps) => {
   app.get("/api/v1/eth2/publicKeys", { schema: { response: { 200: Type.Array(Type.String()) } } }, async () =>
     deps.keys.pubkeys(),
   );
@@ -32,12 +33,11 @@ export function registerEth2Routes(app: FastifyInstance, deps: Eth2Deps): void {
     "/api/v1/eth2/sign/:identifier",
     { schema: { params: Identifier, body: SIGN_REQUEST }, preValidation: upperCaseSignType },
     async (request, reply) => {
-      const { identifier } = request.params as { identifier: string };
-      const signature = toHex(await deps.service.sign(identifier, request.body as SignRequest));
+      const signature = toHex(await deps.service.sign(request.params.identifier, request.body));
       if (wantsJson(request)) {
         return reply.type("application/json; charset=utf-8").serializer(JSON.stringify).send({ signature });
       }
       return reply.type("text/plain; charset=utf-8").send(signature);
     },
   );
-}
+};

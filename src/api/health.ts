@@ -1,6 +1,6 @@
 import { statfs } from "node:fs/promises";
 import { basename } from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 
 export type Status = "UP" | "DOWN";
 
@@ -71,7 +71,7 @@ async function runCheck(check: HealthCheck): Promise<{ id: string } & CheckResul
  * shape (`status`, `checks`, `outcome`) and answers 503 when any is DOWN, so orchestrators can act on
  * the status code alone.
  */
-export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
+export const healthRoutes: FastifyPluginAsync<{ checks: HealthCheck[] }> = async (app, { checks }) => {
   app.get("/upcheck", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
 
   app.get("/healthcheck", async (_request, reply) => {
@@ -79,4 +79,4 @@ export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]
     const status: Status = results.every((r) => r.status === "UP") ? "UP" : "DOWN";
     return reply.status(status === "UP" ? 200 : 503).send({ status, checks: results, outcome: status });
   });
-}
+};

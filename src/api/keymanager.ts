@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { InputError, SignerError } from "../errors.js";
 import { KEYGEN_RECOVERY, MAX_KEYGEN_COUNT, generateKeys } from "../keys/keygen.js";
 import {
@@ -75,10 +75,8 @@ const importRequestCheck = TypeCompiler.Compile(ImportRequest);
 const EncryptedImportRequest = Type.Object({ transport_encrypted: Type.String({ pattern: "^[A-Za-z0-9+/]+={0,2}$", title: "base64" }) });
 // The standard form first: a body that fits neither is told what the standard form lacks.
 const ImportBody = Type.Union([ImportRequest, EncryptedImportRequest]);
-type ImportBody = Static<typeof ImportBody>;
 
 const DeleteBody = Type.Object({ pubkeys: Type.Array(Pubkey, { maxItems: MAX_ITEMS }) });
-type DeleteBody = Static<typeof DeleteBody>;
 
 const KeygenBody = Type.Object({
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYGEN_COUNT })),
@@ -87,7 +85,6 @@ const KeygenBody = Type.Object({
   withdrawal_type: Type.Optional(Type.Union([Type.Literal("0x01"), Type.Literal("0x02")])),
   amount_gwei: Type.Optional(Type.Integer({ minimum: 1 })),
 });
-type KeygenBody = Static<typeof KeygenBody>;
 const Evidence = Type.Object({
   version: Type.Literal(2),
   platform: Type.String(),
@@ -113,7 +110,8 @@ const DepositData = Type.Object({
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
+/** In a scope of its own, so that its auth hook and error handler apply to its routes alone. */
+export const keymanagerRoutes: FastifyPluginAsyncTypebox<KeymanagerOptions> = async (app, opts) => {
   const { registry, sealedStore, platform, transportKey, identity, depositNetwork, slashing, genesisValidatorsRoot } = opts;
 
   // Mutations run one at a time, so two requests cannot both import (or delete) the same key.
@@ -182,7 +180,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     }),
   );
 
-  app.post<{ Body: ImportBody }>(
+  app.post(
     "/eth/v1/keystores",
     { schema: { body: ImportBody, response: { 200: Type.Object({ data: Type.Array(ImportStatus) }), ...errorResponses } } },
     async (request) => {
@@ -211,7 +209,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     },
   );
 
-  app.delete<{ Body: DeleteBody }>(
+  app.delete(
     "/eth/v1/keystores",
     {
       schema: {
@@ -231,7 +229,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     },
   );
 
-  app.post<{ Body: KeygenBody }>(
+  app.post(
     "/eth/v1/keygen/bls",
     {
       schema: {
@@ -270,7 +268,7 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
 
   // Not in the keymanager standard: EIP-3076 import and export through the running signer, which
   // holds the SQLite database exclusively (the offline CLI cannot open it while it runs).
-  app.get<{ Querystring: { pubkeys?: string } }>(
+  app.get(
     "/eth/v1/slashing-protection",
     { schema: { querystring: Type.Object({ pubkeys: Type.Optional(Type.String({ maxLength: 100_000 })) }) } },
     async (request) => {
@@ -321,8 +319,3 @@ const plugin: FastifyPluginAsync<KeymanagerOptions> = async (app, opts) => {
     return value;
   }
 };
-
-/** Registers the keymanager routes in their own encapsulated scope (auth hook and error handler stay inside). */
-export async function registerKeymanager(app: FastifyInstance, opts: KeymanagerOptions): Promise<void> {
-  await app.register(plugin, opts);
-}

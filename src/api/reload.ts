@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import { Coalesced } from "../util/coalesced.js";
 import type { BearerTokens } from "./auth.js";
@@ -80,26 +80,25 @@ const Status = Type.Object({
  * them from anyone who can reach the port would keep the CPU busy (issue 19). GET, like
  * /healthcheck, says only how the latest one went.
  */
-export function registerReloadRoute(app: FastifyInstance, opts: { reloads: Reloads; operator: BearerTokens }): void {
-  void app.register(async (scope) => {
-    // The body means nothing, and HTTP clients often send a bare POST as `Content-Type:
-    // application/json` with no body, which fastify's JSON parser answers with 400: any body is
-    // accepted and left unread (Node discards it once the answer is sent).
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
-    scope.post(
-      "/reload",
-      {
-        schema: { response: { 202: Accepted, 409: Conflict } },
-        onRequest: async (request) => opts.operator.require(request, "POST /reload"),
-      },
-      async (_request, reply) => {
-        if (!opts.reloads.tryStart()) {
-          return reply.status(409).send({ status: "error", message: "a reload is already running; try again once GET /reload no longer says running" });
-        }
-        return reply.status(202).send({ status: "accepted", message: "reload started; GET /reload reports its outcome" });
-      },
-    );
-    scope.get("/reload", { schema: { response: { 200: Status } } }, async () => opts.reloads.status());
-  });
-}
+export const reloadRoute: FastifyPluginAsyncTypebox<{ reloads: Reloads; operator: BearerTokens }> = async (app, opts) => {
+  // The body means nothing, and HTTP clients often send a bare POST as `Content-Type:
+  // application/json` with no body, which fastify's JSON parser answers with 400: any body is
+  // accepted and left unread (Node discards it once the answer is sent). The plugin's own scope
+  // keeps this from the other routes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, _payload, done) => done(null));
+  app.post(
+    "/reload",
+    {
+      schema: { response: { 202: Accepted, 409: Conflict } },
+      onRequest: async (request) => opts.operator.require(request, "POST /reload"),
+    },
+    async (_request, reply) => {
+      if (!opts.reloads.tryStart()) {
+        return reply.status(409).send({ status: "error", message: "a reload is already running; try again once GET /reload no longer says running" });
+      }
+      return reply.status(202).send({ status: "accepted", message: "reload started; GET /reload reports its outcome" });
+    },
+  );
+  app.get("/reload", { schema: { response: { 200: Status } } }, async () => opts.reloads.status());
+};

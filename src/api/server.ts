@@ -1,10 +1,16 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { guardSigningRoutes, type Access } from "./auth.js";
+import { guardSigningRoutes, type Access, type BearerTokens } from "./auth.js";
 import { registerErrorHandler } from "./errors.js";
-import { registerEth2Routes, type Eth2Deps } from "./eth2.js";
-import { registerHealthRoutes, type HealthCheck } from "./health.js";
+import { eth2Routes, type Eth2Deps } from "./eth2.js";
+import { evidenceRoute, type EvidenceDeps } from "./evidence.js";
+import { healthRoutes, type HealthCheck } from "./health.js";
+import { registerHostAllowlist } from "./hostAllowlist.js";
 import { registerJsonBody } from "./jsonBody.js";
+import { keymanagerRoutes, type KeymanagerOptions } from "./keymanager.js";
+import { metricsRoute, type MetricsRouteOptions } from "./metrics.js";
+import { reloadRoute, type Reloads } from "./reload.js";
+import { stateMigrationRoute, type StateMigrationDeps } from "./stateMigration.js";
 import { REQUEST_VALIDATION } from "./validation.js";
 
 export interface TlsOptions {
@@ -32,9 +38,6 @@ export interface ConnectionLimits {
   shutdownTimeoutMs: number;
 }
 
-/** Entries of a Host allowlist that accept any Host, as Web3Signer spells them. */
-const ANY_HOST = new Set(["*", "all", "any"]);
-
 export interface ServerOptions {
   logger: Logger;
   /** Largest request body accepted; larger ones get 413 before they are parsed. */
@@ -49,27 +52,11 @@ export interface ServerOptions {
   allowDepositSigning: boolean;
   eth2: Eth2Deps;
   health: HealthCheck[];
-  /** Further route groups (keymanager API, metrics, evidence) registered by the composition root. */
-  plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
-}
-
-function hostOf(header: string | undefined): string {
-  if (!header) return "";
-  // "[::1]:9000" → "::1", "localhost:9000" → "localhost"
-  const bracketed = /^\[([^\]]+)\]/.exec(header);
-  if (bracketed) return bracketed[1]!.toLowerCase();
-  return header.replace(/:\d+$/, "").toLowerCase();
-}
-
-/** Requests whose Host header is not in `allow` are answered 403 (DNS rebinding), unless `allow` holds `*`. */
-export function registerHostAllowlist(app: FastifyInstance, allow: readonly string[]): void {
-  if (allow.some((h) => ANY_HOST.has(h))) return;
-  app.addHook("onRequest", async (request, reply) => {
-    const host = hostOf(request.headers.host);
-    if (!allow.includes(host)) {
-      await reply.status(403).send({ code: 403, message: `host "${host}" is not in the host allowlist` });
-    }
-  });
+  metrics: MetricsRouteOptions;
+  evidence: EvidenceDeps;
+  reload: { reloads: Reloads; operator: BearerTokens };
+  stateMigration: StateMigrationDeps;
+  keymanager: KeymanagerOptions;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -132,9 +119,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     done(null, payload);
   });
   registerHostAllowlist(app, opts.hostAllowlist);
-  registerHealthRoutes(app, opts.health);
   guardSigningRoutes(app, { access: opts.access, allowDeposit: opts.allowDepositSigning });
-  registerEth2Routes(app, opts.eth2);
-  for (const plugin of opts.plugins ?? []) await plugin(app);
+  // Every route group, each a plugin in a scope of its own (but metrics, whose hook counts them
+  // all): the hooks, parsers and error handler above apply to each of them.
+  await app.register(healthRoutes, { checks: opts.health });
+  await app.register(eth2Routes, opts.eth2);
+  await app.register(metricsRoute, opts.metrics);
+  await app.register(evidenceRoute, opts.evidence);
+  await app.register(reloadRoute, opts.reload);
+  await app.register(stateMigrationRoute, opts.stateMigration);
+  await app.register(keymanagerRoutes, opts.keymanager);
   return app;
 }

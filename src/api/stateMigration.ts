@@ -1,5 +1,5 @@
-import type { FastifyInstance } from "fastify";
-import { Type, type Static } from "@sinclair/typebox";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
 import { TeeError } from "../tee/errors.js";
 import { AllowlistSchema, answerMigration, RequestSchema, ResponseSchema, type EvidenceVerifier } from "../tee/migration.js";
 import type { StateKey } from "../tee/stateKey.js";
@@ -32,7 +32,7 @@ export interface StateMigrationDeps {
  * its evidence verifies and the release key allowlisted both builds; the API token is needed too,
  * so that nobody but the operator can even make this signer attest.
  */
-export function registerStateMigrationRoute(app: FastifyInstance, deps: StateMigrationDeps): void {
+export const stateMigrationRoute: FastifyPluginAsyncTypebox<StateMigrationDeps> = async (app, deps) => {
   app.post(
     "/tee/v1/state-migration",
     {
@@ -47,7 +47,7 @@ export function registerStateMigrationRoute(app: FastifyInstance, deps: StateMig
           `this signer was started without --release-key, so it hands its state master key to no successor: restart it with the release key pinned (docs/tee.md, "Upgrades")`,
         );
       }
-      const body = request.body as Static<typeof Body>;
+      const { body } = request;
       const verify = await deps.verifierFor(body.collateral);
       let successor: string | undefined;
       const remembered: EvidenceVerifier = async (evidence) => {
@@ -61,4 +61,4 @@ export function registerStateMigrationRoute(app: FastifyInstance, deps: StateMig
       return response;
     },
   );
-}
+};

@@ -3,14 +3,14 @@ import { pino } from "pino";
 import { Writable } from "node:stream";
 import { join } from "node:path";
 import { LocalSigningKeys } from "../../src/bls/localKeys.js";
-import { registerKeymanager } from "../../src/api/keymanager.js";
+import { keymanagerRoutes } from "../../src/api/keymanager.js";
 import { openAccess } from "../../src/api/auth.js";
 import { REQUEST_VALIDATION } from "../../src/api/validation.js";
 import { deriveKeyPair } from "../../src/bls/keyPair.js";
 import { KeyRegistry } from "../../src/keys/registry.js";
 import { SealedKeyStore } from "../../src/keys/sealedStore.js";
 import { TransportKey } from "../../src/keys/transport.js";
-import { registerEvidenceRoute } from "../../src/api/evidence.js";
+import { evidenceRoute } from "../../src/api/evidence.js";
 import { createDevPlatform } from "../../src/tee/dev.js";
 import { InstanceIdentity } from "../../src/tee/identity.js";
 import type { Platform } from "../../src/tee/platform.js";
@@ -64,7 +64,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
   const slashing = new InMemorySlashing(TEST_GVR);
   const tokenFile = join(dataDir, "api-token.txt");
   const { operator } = await openAccess(tokenFile);
-  await registerKeymanager(app, {
+  await app.register(keymanagerRoutes, {
     registry,
     sealedStore,
     platform,
@@ -77,7 +77,7 @@ export async function startKeymanager(dataDir: string, options: { fromDir?: Uint
     operator,
     maxKdfCost: 1,
   });
-  registerEvidenceRoute(app, { platform, identity, transportPublicKey: transportKey.publicKey, registry });
+  await app.register(evidenceRoute, { platform, identity, transportPublicKey: transportKey.publicKey, registry });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   let closing: Promise<void> | undefined;
   const { readFile } = await import("node:fs/promises");

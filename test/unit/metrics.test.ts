@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerErrorHandler } from "../../src/api/errors.js";
-import { registerEth2Routes } from "../../src/api/eth2.js";
+import { eth2Routes } from "../../src/api/eth2.js";
 import { WorkerPoolSigningKeys } from "../../src/bls/pool.js";
 import { BATCH_BUCKETS, LATENCY_BUCKETS, SignerMetrics, slashingObserver } from "../../src/metrics/metrics.js";
-import { registerMetricsRoute } from "../../src/metrics/route.js";
+import { metricsRoute } from "../../src/api/metrics.js";
 import { createNetworkConfig } from "../../src/signing/network.js";
 import { SIGN_TYPES } from "../../src/signing/schema.js";
 import { REQUEST_VALIDATION } from "../../src/api/validation.js";
@@ -53,7 +53,7 @@ describe("metrics", () => {
     const app = Fastify();
     // Encapsulated plugins (as the keymanager API is) registered before and after the hook are counted too.
     await app.register(async (scope) => scope.get("/before/:id", async () => "b"));
-    registerMetricsRoute(app, metrics);
+    await app.register(metricsRoute, { metrics, serve: true });
     await app.register(async (scope) => scope.get("/after", async () => "a"));
     app.get("/items/:id", async (request) => ({ id: (request.params as { id: string }).id }));
     app.get("/broken", async (_request, reply) => reply.status(418).send("teapot"));
@@ -198,7 +198,7 @@ describe("metrics", () => {
     const network = createNetworkConfig("mainnet");
     const app = Fastify(REQUEST_VALIDATION);
     registerErrorHandler(app);
-    registerMetricsRoute(app, metrics);
+    await app.register(metricsRoute, { metrics, serve: true });
     const service = new SigningService({
       chain: network.config,
       genesisValidatorsRoot: network.genesisValidatorsRoot!,
@@ -206,7 +206,7 @@ describe("metrics", () => {
       slashing: store,
       observe: (e) => metrics.onSignEvent(e),
     });
-    registerEth2Routes(app, { keys, service });
+    await app.register(eth2Routes, { keys, service });
     const base = await listen(t, app);
 
     const randao = { type: "RANDAO_REVEAL", fork_info: FULU_FORK_INFO, randao_reveal: { epoch: "12" } };
