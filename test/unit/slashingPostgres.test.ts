@@ -253,6 +253,35 @@ describe("PostgreSQL slashing store", () => {
     }
   });
 
+  it("fails a batch whose insert the database refuses as a whole, and signs on afterwards", async () => {
+    const s = schema();
+    const store = await openPostgresStore(db.url, { schema: s, genesisValidatorsRoot: GVR, poolSize: 1 });
+    const c = new pg.Client({ connectionString: db.url, options: `-c search_path=${s}` });
+    await c.connect();
+    try {
+      // Refuses one target after the batch has decided it: the insert, pipelined with the COMMIT, fails.
+      await c.query(`CREATE FUNCTION refuse_13() RETURNS trigger LANGUAGE plpgsql AS $$
+                     BEGIN IF NEW.target_epoch = 13 THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+      await c.query("CREATE TRIGGER refuse_13 BEFORE INSERT ON signed_attestations FOR EACH ROW EXECUTE FUNCTION refuse_13()");
+      const vote = (k: number, target: number) =>
+        store.checkAndRecordAttestation({ pubkey: pubkey(k), genesisValidatorsRoot: GVR, sourceEpoch: target - 1, targetEpoch: target, signingRoot: root(target) });
+      assert.deepEqual(await Promise.all([outcome(vote(1, 12)), outcome(vote(2, 12))]), ["allowed", "allowed"]);
+      // Key 3's batch is in the database while the next two arrive: they go together in the next one.
+      const outcomes = await Promise.all([outcome(vote(3, 12)), outcome(vote(1, 13)), outcome(vote(2, 14))]);
+      assert.deepEqual(outcomes, ["allowed", "COMMIT_FAILED", "COMMIT_FAILED"]);
+      // The one connection was rolled back and is in step again: both keys sign, nothing of the failed batch was kept.
+      assert.deepEqual(await Promise.all([outcome(vote(1, 15)), outcome(vote(2, 14))]), ["allowed", "allowed"]);
+      const data = (await store.exportInterchange(GVR)).data;
+      assert.deepEqual(
+        data.map((d) => d.signed_attestations.map((a) => a.target_epoch)),
+        [["12", "15"], ["12", "14"], ["12"]],
+      );
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
   it("fails fast with DATABASE_UNAVAILABLE while the server is unreachable and recovers by itself", { timeout: 30_000 }, async () => {
     const relay = new Relay(new URL(ADMIN_URL));
     await relay.start();
@@ -347,7 +376,8 @@ describe("PostgreSQL slashing store", () => {
       return c;
     };
     /**
-     * A schema as version 1 left it, written through its own tables and triggers: imported and
+     * A schema as version 1 left it (its script ships unchanged, as every released migration does),
+     * written through its own tables and triggers: imported and
      * signed records of three keys, a watermark above a key's records, a key with a watermark only.
      */
     async function writeV1(s: string, extra?: (c: pg.Client) => Promise<unknown>): Promise<void> {
