@@ -37,7 +37,7 @@ import { migrationVerifierFor } from "./tee/migrationPeer.js";
 import { fromHex } from "./util/hex.js";
 import { InstanceIdentity } from "./tee/identity.js";
 import { Exclusive } from "./util/exclusive.js";
-import { progressSteps } from "./util/progress.js";
+import { progressSteps, terminalProgress } from "./util/progress.js";
 
 export interface RunningSigner {
   app: FastifyInstance;
@@ -119,7 +119,8 @@ async function start(
         })
       : undefined;
   if (dirKeys) {
-    const loaded = await dirKeys.reload(decryptProgress(logger, config.keystoresDir));
+    // At start-up nothing else writes to the terminal yet: a bar there, log lines otherwise (reloads log only).
+    const loaded = await dirKeys.reload(terminalProgress(process.stderr, "keystores decrypting", decryptProgress(logger, config.keystoresDir)));
     logKeystoreErrors(logger, loaded.errors);
     logger.info({ loaded: loaded.added, failed: loaded.errors.length, dir: config.keystoresDir }, "keystores loaded");
   }

@@ -21,6 +21,7 @@ import { UsageError } from "./errors.js";
 import type { Command } from "./command.js";
 import { writeJsonOutput } from "./common.js";
 import { EVIDENCE_FLAGS, evidenceOptions } from "./verifyEvidence.js";
+import { terminalProgress } from "../util/progress.js";
 
 /** The serve settings that say where the sealed keys are and which platform unseals them. */
 export const PLATFORM_FLAGS = Object.fromEntries(
@@ -122,14 +123,6 @@ function unsealAll(config: Config): Promise<{ keys: LocalSigningKeys; pubkeys: s
   });
 }
 
-function progressBar(done: number, total: number, file: string): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / Math.max(1, total)) * width);
-  process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} ${file.slice(-40).padEnd(40)}`);
-  if (done === total) process.stderr.write("\n");
-}
-
 function withdrawalTypeOf(values: Record<string, unknown>): WithdrawalType {
   const type = (values["withdrawal-type"] as string | undefined) ?? "0x01";
   if (type !== "0x01" && type !== "0x02") throw new UsageError("USAGE", "--withdrawal-type is 0x01 or 0x02");
@@ -162,7 +155,7 @@ const ACTIONS: Record<string, (values: Record<string, unknown>, args: string[]) 
     if (!values["passwords-dir"]) throw new UsageError("USAGE", "import needs --passwords-dir");
     const config = platformConfig(values);
     const result = await withSealedStore(config, (store) =>
-      importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { maxKdfCost: config.maxKeystoreKdfCost, onProgress: progressBar }),
+      importKeystoreDirToSealed(dir, values["passwords-dir"] as string, store, { maxKdfCost: config.maxKeystoreKdfCost, onProgress: terminalProgress(process.stderr, "decrypting", () => undefined) }),
     );
     for (const pubkey of result.imported) console.log(`imported ${pubkey}`);
     for (const pubkey of result.existing) console.log(`already sealed ${pubkey}`);
