@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
+import type { CommandLine } from "./args.js";
 import { UsageError } from "./errors.js";
 import type { Command } from "./command.js";
 import { initCommand } from "./init.js";
@@ -31,8 +32,8 @@ function mainHelp(): string {
 }
 
 /** Runs one CLI command; returns the process exit code (0 ok, 1 failed, 2 usage). */
-export async function runCli(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+export async function runCli(line: CommandLine): Promise<number> {
+  const { command: name, args, help } = line;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     console.log(mainHelp());
     return name ? 0 : 2;
@@ -47,11 +48,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if (help) {
       console.log(command.usage);
       return 0;
     }
-    return await command.run(rest);
+    return await command.run(args);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}\n\n${command.usage}`);

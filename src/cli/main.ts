@@ -2,13 +2,13 @@
 import { networkSetting, SERVE_OPTIONS, type Flags } from "../config/config.js";
 import { WEB3SIGNER_FLAGS } from "../config/web3signer.js";
 import { requiredPreset } from "../signing/preset.js";
-import { parseFlags } from "./args.js";
+import { parseFlags, readCommandLine } from "./args.js";
 import { holdSighup } from "./sighup.js";
 
-const argv = process.argv.slice(2);
+const line = readCommandLine(process.argv.slice(2));
 // Before anything slow, so that a SIGHUP sent to a `serve` just launched does not end it
 // (sighup.ts). Matched by name as runCli matches it: commands.js, which has the commands, loads later.
-if (argv[0] === "serve") holdSighup();
+if (line.command === "serve") holdSighup();
 
 /**
  * @lodestar/params fixes its preset (SLOTS_PER_EPOCH, list limits …) from LODESTAR_PRESET when it is
@@ -18,7 +18,7 @@ if (argv[0] === "serve") holdSighup();
  */
 let preset: string;
 try {
-  const { values } = parseFlags(argv.slice(1), { ...SERVE_OPTIONS, ...WEB3SIGNER_FLAGS }, false);
+  const { values } = parseFlags(line.args, { ...SERVE_OPTIONS, ...WEB3SIGNER_FLAGS }, false);
   // A flag given without its value is left to the command's parse to report.
   const given: Flags = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   preset = requiredPreset(networkSetting(given, process.env));
@@ -33,4 +33,4 @@ if (process.env.LODESTAR_PRESET && process.env.LODESTAR_PRESET !== preset) {
 process.env.LODESTAR_PRESET = preset;
 
 const { runCli } = await import("./commands.js");
-process.exitCode = await runCli(argv);
+process.exitCode = await runCli(line);
