@@ -1,5 +1,5 @@
 /**
- * A process that logs the way `serve` does (src/log.ts), for test/unit/log.test.ts: one line at
+ * A process that logs the way `serve` does (src/log.ts), for test/integration/log.test.ts: one line at
  * once, then, on SIGTERM, one more line and exit; it stays alive until then.
  */
 import { bufferedStdout, createLogger } from "../../src/log.js";
