@@ -3,22 +3,45 @@ import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
 /**
- * The module graph of a source tree as the TypeScript compiler's pre-processor reads it: every
- * static import and re-export (type-only ones too, since `import type` still ties the two modules'
- * designs together) and every dynamic `import()`. Only relative specifiers are followed; a `.js`
+ * The module graph of a source tree: every static import and re-export (type-only ones too, since
+ * `import type` still ties the two modules' designs together), every `import("…")` in a value or a
+ * type, and every `declare module "…"` augmentation. Only relative specifiers are followed; a `.js`
  * specifier names the `.ts` file beside it, as NodeNext resolution does.
  */
 export function importGraph(root: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(root)) {
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-    const targets = importedFiles
-      .map((f) => f.fileName)
+    const targets = moduleSpecifiers(readFileSync(file, "utf8"))
       .filter((spec) => spec.startsWith("."))
       .map((spec) => resolve(dirname(file), spec.replace(/\.js$/, ".ts")));
     graph.set(rel(root, file), [...new Set(targets.map((t) => rel(root, t)))].sort());
   }
   return graph;
+}
+
+/**
+ * The module specifiers a TypeScript file names, read from its syntax tree. The compiler's
+ * `preProcessFile` scanner is not enough: it skips `export * as ns from` and `export type * as ns
+ * from`.
+ */
+export function moduleSpecifiers(text: string): string[] {
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      out.push(node.moduleSpecifier.text);
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+      out.push(node.moduleReference.expression.text);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      out.push(node.argument.literal.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+      out.push(node.arguments[0].text);
+    } else if (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name)) {
+      out.push(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile("module.ts", text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS));
+  return out;
 }
 
 function sourceFiles(dir: string): string[] {

@@ -1,7 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { domainGraph, importCycles, importGraph } from "../helpers/importGraph.js";
+import { domainGraph, importCycles, importGraph, moduleSpecifiers } from "../helpers/importGraph.js";
+import { tempDir } from "../helpers/keysFixtures.js";
 
 const SRC = fileURLToPath(new URL("../../src", import.meta.url));
 
@@ -21,7 +24,36 @@ describe("module layering", () => {
     assert.deepEqual(cycles, []);
   });
 
-  it("finds what the pre-processor reads: type-only imports, re-exports and dynamic import()", () => {
+  it("reads every form that names a module, type-only ones included", () => {
+    const text = [
+      'import a from "./a.js";',
+      'import type { B } from "./b.js";',
+      'import { type C } from "./c.js";',
+      'import "./d.js";',
+      'export { e } from "./e.js";',
+      'export type { F } from "./f.js";',
+      'export * from "./g.js";',
+      'export * as h from "./h.js";',
+      'export type * as i from "./i.js";',
+      'let j: import("./j.js").J;',
+      'const k = await import("./k.js");',
+      'import l = require("./l.js");',
+      'declare module "./m.js" {}',
+      'const notAnImport = "./n.js";',
+    ].join("\n");
+    assert.deepEqual(moduleSpecifiers(text), "abcdefghijklm".split("").map((x) => `./${x}.js`));
+  });
+
+  it("reports a cycle made of type-only imports alone", async (t) => {
+    const root = await tempDir(t, "import-cycle");
+    await mkdir(join(root, "x"));
+    await writeFile(join(root, "x", "a.ts"), 'import type { B } from "../b.js";\nexport type A = { b: B };\n');
+    await writeFile(join(root, "b.ts"), 'export type * as a from "./x/a.js";\nexport type B = number;\n');
+    assert.deepEqual(importCycles(importGraph(root)), [["b.ts", "x/a.ts", "b.ts"]]);
+    assert.deepEqual(importCycles(domainGraph(importGraph(root)).graph), [["b.ts", "x", "b.ts"]]);
+  });
+
+  it("finds type-only imports, re-exports and dynamic import() in src/", () => {
     const graph = importGraph(SRC);
     // main.ts loads the commands through import() only, after fixing the preset.
     assert.ok(graph.get("cli/main.ts")?.includes("cli/commands.ts"));
