@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
@@ -10,6 +12,7 @@ import { buildServer } from "./api/server.js";
 import { WorkerPoolSigningKeys } from "./bls/pool.js";
 import { configuredApiTokenFile, sqliteFile, type Config } from "./config/config.js";
 import { DataDirLock } from "./keys/dataDirLock.js";
+import { KeyError } from "./keys/errors.js";
 import type { KeystoreDirError } from "./keys/keystoreDir.js";
 import { KeystoreDirKeys } from "./keys/keystoreDirKeys.js";
 import { KeyRegistry } from "./keys/registry.js";
@@ -32,7 +35,9 @@ import type { StoreHealth } from "./slashing/store.js";
 import type { SignGuard } from "./slashing/guard.js";
 import type { NetworkConfig } from "./signing/network.js";
 import { platformOptionsFor, stateFor } from "./tee/fromConfig.js";
-import { unattestedWarning } from "./tee/index.js";
+import { stateKeyFileOf, unattestedWarning } from "./tee/index.js";
+import type { StateKey } from "./tee/stateKey.js";
+import { migrateStateKey, predecessorAnswers } from "./tee/successor.js";
 import { migrationVerifierFor } from "./tee/migrationPeer.js";
 import { fromHex } from "./util/hex.js";
 import { InstanceIdentity } from "./tee/identity.js";
@@ -70,6 +75,59 @@ export async function startSigner(config: Config, logger: Logger): Promise<Runni
   }
 }
 
+/**
+ * The state key `serve` runs on. With --migrate-from and no state key file yet, this build is an
+ * upgrade's successor: it gets the key from the running predecessor first (as `tee migrate` does),
+ * and since it takes over the predecessor's data directory in place, opens it only once the
+ * predecessor has stopped. A refused migration ends the start with nothing written: a fresh key
+ * would orphan every key sealed under the predecessor's.
+ */
+async function serveState(config: Config, logger: Logger): Promise<StateKey> {
+  const { migrateFrom } = config;
+  if (migrateFrom === undefined) return stateFor(config);
+  const stateFile = stateKeyFileOf(platformOptionsFor(config));
+  if (existsSync(stateFile)) {
+    // The upgrade is done (or this build never needed one): restarts must not depend on the predecessor.
+    logger.info({ stateFile, migrateFrom }, "the state key file exists: the migration settings (--migrate-from …) are ignored");
+    return stateFor(config);
+  }
+  const rel = relative(config.dataDir, stateFile);
+  if (!rel.startsWith("..") && !isAbsolute(rel)) {
+    throw new ConfigError(
+      "INVALID_CONFIG",
+      `--migrate-from takes the predecessor's data directory over in place: give --state-key-file outside --data-dir, this build's own (or copy the data with \`tee migrate\`)`,
+    );
+  }
+  const migrated = await migrateStateKey(config);
+  await migrated.state.platform.close?.();
+  logger.warn(
+    { stateFile, predecessor: migrated.predecessor, measurement: migrated.own, migrateFrom },
+    "state master key migrated from the predecessor: stop it now; this signer opens the data directory once the predecessor no longer answers",
+  );
+  while (await predecessorAnswers(config)) await sleep(MIGRATION_POLL_MS);
+  const state = await stateFor(config);
+  try {
+    // Off Gramine the predecessor holds the data directory's lock until its last commit, after it stopped answering.
+    for (;;) {
+      try {
+        DataDirLock.acquire(config.dataDir, "").release();
+        break;
+      } catch (e) {
+        if (!(e instanceof KeyError && e.code === "DATA_DIR_IN_USE")) throw e;
+        await sleep(MIGRATION_POLL_MS);
+      }
+    }
+  } catch (e) {
+    await state.platform.close?.();
+    throw e;
+  }
+  logger.warn({ migrateFrom }, "the predecessor has stopped: starting on its data directory");
+  return state;
+}
+
+/** How often a migrated successor looks whether its predecessor has stopped. */
+const MIGRATION_POLL_MS = 500;
+
 async function start(
   config: Config,
   logger: Logger,
@@ -83,7 +141,7 @@ async function start(
 
   // Before the data directory is touched: under Gramine the platform unlocks its encrypted mount
   // (the platform itself only reads or atomically creates its sealed state key).
-  const state = await stateFor(config);
+  const state = await serveState(config, logger);
   const { platform } = state;
   opened.push(() => platform.close?.());
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

@@ -14,7 +14,7 @@ declare module "../errors.js" {
   }
 }
 
-type Status = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 500 | 503;
+type Status = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 500 | 502 | 503;
 
 /**
  * The one place where domain errors become HTTP statuses, following Web3Signer: 400 for bad input,
@@ -66,6 +66,8 @@ export const ERROR_STATUS = {
   // A signer started without --release-key hands its state key to nobody. 403, not 503 or 500:
   // nothing failed and no retry helps; the request was understood and the operator's setting refuses it.
   MIGRATION_DISABLED: 403,
+  // The successor's side: the predecessor it asked refused; no route throws it, a start or `tee migrate` fails with it.
+  MIGRATION_REFUSED: 502,
   // keys: a keystore, password or envelope the caller gave is unusable; IO is ours
   INVALID_KEYSTORE: 400,
   WRONG_PASSWORD: 400,

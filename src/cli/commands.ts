@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { SignerError } from "../errors.js";
+import { TeeError } from "../tee/errors.js";
 import type { CommandLine } from "./args.js";
 import { UsageError } from "./errors.js";
 import type { Command } from "./command.js";
@@ -57,6 +58,12 @@ export async function runCli(line: CommandLine): Promise<number> {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}\n\n${command.usage}`);
       return 2;
+    }
+    // Scripts and operators act on which check refused a migration or a start (NOT_ALLOWLISTED,
+    // UNSEAL_FAILED …): it leads the message.
+    if (e instanceof TeeError) {
+      console.error(`error: ${e.code}: ${e.message}`);
+      return 1;
     }
     if (e instanceof SignerError) {
       console.error(`error: ${e.message}`);

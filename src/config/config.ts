@@ -47,6 +47,11 @@ export const SERVE_OPTIONS = {
   "slashing-db-timeout-ms": { kind: "number", placeholder: "MS", default: DEFAULT_DB_TIMEOUT_MS, description: "PostgreSQL: longest wait for a connection, a query, or a key another instance holds, before giving up (serve answers 503)" },
   platform: { kind: "string", placeholder: "KIND", default: "dev", description: "trusted execution platform: dev, gramine-sgx, tsm (simulated-sgx: tests of enclave upgrades only)" },
   "release-key": { kind: "string", placeholder: "HEX", description: "Ed25519 public key of the release authority: hand the state master key (POST /tee/v1/state-migration) to a successor build only on an allowlist it signed (unset: refused)" },
+  "migrate-from": { kind: "string", placeholder: "URL", description: "upgrade: when the state key file does not exist yet, get the state master key from the running predecessor build at URL (e.g. https://old-signer:9000) before starting, then wait for it to stop; ignored once the key is there (docs/tee.md, \"Upgrades\")" },
+  "migration-allowlist": { kind: "string", placeholder: "FILE", description: "with --migrate-from: the release allowlist JSON the release key signed (`tee sign-allowlist`); both builds must be on it" },
+  "migration-token-file": { kind: "string", placeholder: "FILE", description: "with --migrate-from: the predecessor's API token (its api-token.txt)" },
+  "migration-ca": { kind: "string", placeholder: "FILE", description: "with --migrate-from: PEM CA the predecessor's TLS certificate must chain to (default: the system's)" },
+  "migration-collateral": { kind: "string", placeholder: "FILE", description: "with --migrate-from, gramine-sgx, tsm on TDX: Intel collateral JSON for the quotes of this machine, sent with the request and used for the answer" },
   "simulated-sgx-cpu-secret-file": { kind: "string", placeholder: "FILE", description: "simulated-sgx (tests only): the simulated CPU's secret (created if missing); processes sharing it are one machine" },
   "simulated-sgx-mrenclave": { kind: "string", placeholder: "HEX", description: "simulated-sgx (tests only): this build's MRENCLAVE" },
   "gramine-attestation-dir": { kind: "string", placeholder: "DIR", default: "/dev/attestation", description: "gramine-sgx: Gramine's attestation pseudo-filesystem" },
@@ -107,6 +112,11 @@ const ConfigSchema = Type.Object({
   slashingDbTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
   platform: Type.Union([Type.Literal("dev"), Type.Literal("gramine-sgx"), Type.Literal("tsm"), Type.Literal("simulated-sgx")]),
   releaseKey: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
+  migrateFrom: Type.Optional(Type.String({ pattern: "^https?://" })),
+  migrationAllowlist: Type.Optional(Type.String()),
+  migrationTokenFile: Type.Optional(Type.String()),
+  migrationCa: Type.Optional(Type.String()),
+  migrationCollateral: Type.Optional(Type.String()),
   simulatedSgxCpuSecretFile: Type.Optional(Type.String()),
   simulatedSgxMrenclave: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" })),
   requireAttested: Type.Boolean(),
@@ -344,6 +354,13 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   // The dev platform's evidence measures nothing, so no allowlist could tell its builds apart.
   if (config.releaseKey && config.platform === "dev") {
     throw new ConfigError("INVALID_CONFIG", "--release-key needs a platform with measured builds (gramine-sgx, tsm): dev evidence has no measurement to allowlist");
+  }
+  if (config.migrateFrom && (!config.migrationAllowlist || !config.migrationTokenFile || !config.releaseKey)) {
+    throw new ConfigError("INVALID_CONFIG", "--migrate-from needs --migration-allowlist, --migration-token-file and --release-key");
+  }
+  const migrationSetting = (["migrationAllowlist", "migrationTokenFile", "migrationCa", "migrationCollateral"] as const).find((k) => config[k] !== undefined);
+  if (migrationSetting && !config.migrateFrom) {
+    throw new ConfigError("INVALID_CONFIG", `--${migrationSetting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a setting of --migrate-from, which is not given`);
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError("INVALID_CONFIG", "--headers-timeout-ms must not exceed --request-timeout-ms (the request's time includes its headers)");

@@ -8,7 +8,8 @@ export type TeeErrorCode =
   | "PLATFORM_UNAVAILABLE"
   | "INVALID_EVIDENCE"
   | "NOT_ALLOWLISTED"
-  | "MIGRATION_DISABLED";
+  | "MIGRATION_DISABLED"
+  | "MIGRATION_REFUSED";
 
 /** Failures of the trusted-execution boundary: sealing, unsealing, evidence and its verification. */
 export class TeeError extends SignerError<TeeErrorCode> {

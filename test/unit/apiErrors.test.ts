@@ -35,7 +35,7 @@ const CONTRACT: Array<{ make: Make; statuses: Partial<Record<ErrorCode, number>>
   { make: (c, m) => new IdentityError(c, m, { location: "db" }), statuses: { SLASHING_DB_MISSING: 503, SLASHING_DB_EMPTIED: 503, SLASHING_DB_MISMATCH: 503 } },
   {
     make: (c, m) => new TeeError(c, m),
-    statuses: { UNSEAL_FAILED: 500, SEAL_FAILED: 500, EVIDENCE_FAILED: 500, NOT_ATTESTED: 500, PLATFORM_UNAVAILABLE: 503, INVALID_EVIDENCE: 400, NOT_ALLOWLISTED: 403, MIGRATION_DISABLED: 403 },
+    statuses: { UNSEAL_FAILED: 500, SEAL_FAILED: 500, EVIDENCE_FAILED: 500, NOT_ATTESTED: 500, PLATFORM_UNAVAILABLE: 503, INVALID_EVIDENCE: 400, NOT_ALLOWLISTED: 403, MIGRATION_DISABLED: 403, MIGRATION_REFUSED: 502 },
   },
   {
     make: (c, m) => new KeyError(c, m),
