@@ -10,6 +10,8 @@ import { HELD_CLI, HOLD_RELEASE } from "../helpers/holdCommandsLoad.js";
 import { costlyKeystore, randomKey, tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, MAINNET_GVR, sign } from "../helpers/messages.js";
 import { spawnSigner } from "../helpers/signer.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { checkAllowlist } from "../../src/tee/migration.js";
 import { checkStatements } from "../../src/tee/verify/statements.js";
 
 const VECTORS = new URL("../../../shared/vectors/tee/", import.meta.url).pathname;
@@ -22,6 +24,7 @@ describe("secure-signer CLI", () => {
     const serveHelp = await cli("serve", "--help");
     assert.match(serveHelp.stdout, /--keystores-dir DIR/);
     assert.match(serveHelp.stdout, /SECURE_SIGNER_DATA_DIR/);
+    assert.match(serveHelp.stdout, /--migrate-from URL .*--migration-allowlist FILE/s);
     const unknown = await cli("frobnicate");
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
@@ -31,6 +34,30 @@ describe("secure-signer CLI", () => {
     const badPort = await cli("serve", "--port", "http");
     assert.equal(badPort.code, 1);
     assert.match(badPort.stderr, /--port must be a number/);
+  });
+
+  it("tee sign-allowlist signs what the release secret file's seed allows, and refuses what is not a measurement (exit 2)", async (t) => {
+    const dir = await tempDir(t, "cli-allowlist");
+    const secretFile = join(dir, "release.hex");
+    const seed = randomBytes(32);
+    await writeFile(secretFile, `0x${seed.toString("hex")}\n`);
+    const m = "ab".repeat(32);
+    const signed = await cli("tee", "sign-allowlist", "--release-secret-key-file", secretFile, `0x${m.toUpperCase()}`, "cd".repeat(32));
+    assert.equal(signed.code, 0, signed.stderr);
+    const pub = ed25519.getPublicKey(new Uint8Array(seed));
+    assert.deepEqual(checkAllowlist(JSON.parse(signed.stdout), pub), new Set([m, "cd".repeat(32)]));
+    assert.throws(() => checkAllowlist(JSON.parse(signed.stdout), ed25519.getPublicKey(ed25519.utils.randomSecretKey())), /not signed by the release key/);
+    const key = await cli("tee", "release-key", "--release-secret-key-file", secretFile);
+    assert.equal(key.stdout.trim(), `0x${Buffer.from(pub).toString("hex")}`);
+    const notHex = await cli("tee", "sign-allowlist", "--release-secret-key-file", secretFile, "0x1234");
+    assert.equal(notHex.code, 2);
+    assert.match(notHex.stderr, /measurement "0x1234": give 32 bytes as hex/);
+    const none = await cli("tee", "sign-allowlist", "--release-secret-key-file", secretFile);
+    assert.equal(none.code, 2);
+    await writeFile(secretFile, "00");
+    const short = await cli("tee", "release-key", "--release-secret-key-file", secretFile);
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /release secret key file .* must be 32 bytes, got 1/);
   });
 
   it("keys generate --withdrawal-address signs each deposit inside, and the running signer states it generated with that deposit", async (t) => {

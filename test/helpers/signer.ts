@@ -122,12 +122,12 @@ export function freePort(): Promise<number> {
 /**
  * Starts `secure-signer serve` as a separate process and waits until /upcheck answers: from
  * source through tsx, or `entry`, e.g. a build's dist/cli/main.js (bench/ab.ts compares two).
- * `whileStarting` is called with each piece of standard output written before it answers.
+ * `whileStarting` is called with each piece of standard output written before it answers, and all of it so far.
  */
 export async function spawnSigner(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  whileStarting?: (child: ChildProcess, url: string) => Promise<void> | void,
+  whileStarting?: (child: ChildProcess, url: string, output: string) => Promise<void> | void,
   entry: string[] = ["--import", "tsx", MAIN],
 ): Promise<SignerProcess> {
   const port = await freePort();
@@ -146,7 +146,7 @@ export async function spawnSigner(
   const url = `http://127.0.0.1:${port}`;
   let starting = true;
   const during: Promise<void>[] = [];
-  if (whileStarting) child.stdout!.on("data", () => starting && during.push(Promise.resolve(whileStarting(child, url))));
+  if (whileStarting) child.stdout!.on("data", () => starting && during.push(Promise.resolve(whileStarting(child, url, stdout.join("")))));
   for (;;) {
     if (exitCode !== undefined) throw new Error(`signer exited (${exitCode}) before listening: ${stderr}${stdout.join("")}`);
     try {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig, networkSetting } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/errors.js";
@@ -154,6 +154,27 @@ describe("configuration", () => {
     assert.ok(c.shutdownTimeoutMs > 0);
   });
 
+  it("reads the migration settings of serve --migrate-from from flags, environment and config file alike", () => {
+    const releaseKey = "0x" + "ab".repeat(32);
+    const settings = { "migrate-from": "https://old-signer:9000", "migration-allowlist": "allowlist.json", "migration-token-file": "token.txt", "migration-ca": "ca.pem" };
+    const sim = { platform: "simulated-sgx", "simulated-sgx-cpu-secret-file": "cpu", "simulated-sgx-mrenclave": releaseKey, "release-key": releaseKey };
+    const fromFile = loadConfig({ ...sim, config: file(settings) }, {});
+    const fromEnv = loadConfig(sim, {
+      SECURE_SIGNER_MIGRATE_FROM: settings["migrate-from"],
+      SECURE_SIGNER_MIGRATION_ALLOWLIST: settings["migration-allowlist"],
+      SECURE_SIGNER_MIGRATION_TOKEN_FILE: settings["migration-token-file"],
+      SECURE_SIGNER_MIGRATION_CA: settings["migration-ca"],
+    });
+    const fromFlags = loadConfig({ ...sim, ...settings }, {});
+    for (const c of [fromFile, fromEnv, fromFlags]) {
+      assert.equal(c.migrateFrom, "https://old-signer:9000");
+      assert.equal(c.migrationAllowlist, resolve("allowlist.json"), "a path, made absolute");
+      assert.equal(c.migrationTokenFile, resolve("token.txt"));
+      assert.equal(c.migrationCa, resolve("ca.pem"));
+      assert.equal(c.migrationCollateral, undefined);
+    }
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ["a port that is not a number", () => loadConfig({ port: "http" }, {}), /--port must be a number, got "http"/],
     ["a port out of range", () => loadConfig({ port: "70000" }, {}), /--port/],
@@ -187,6 +208,9 @@ describe("configuration", () => {
     ["a wrong type in the file", () => loadConfig({ config: file({ port: "x" }) }, {}), /port in config file .* must be a number/],
     ["a release key that is not 32 bytes of hex", () => loadConfig({ platform: "tsm", "release-key": "0x1234" }, {}), /--release-key/],
     ["a release key on the dev platform, whose evidence measures nothing", () => loadConfig({ "release-key": "0x" + "ab".repeat(32) }, {}), /--release-key needs a platform with measured builds/],
+    ["a migration without its allowlist, token and release key", () => loadConfig({ platform: "tsm", "migrate-from": "https://old:9000" }, {}), /--migrate-from needs --migration-allowlist, --migration-token-file and --release-key/],
+    ["a predecessor URL that is not HTTP(S)", () => loadConfig({ platform: "tsm", "migrate-from": "ftp://old" }, {}), /--migrate-from/],
+    ["a migration setting without --migrate-from", () => loadConfig({ "migration-token-file": "t" }, {}), /--migration-token-file is a setting of --migrate-from, which is not given/],
     ["simulated-sgx without its CPU and build", () => loadConfig({ platform: "simulated-sgx" }, {}), /--platform simulated-sgx needs --simulated-sgx-cpu-secret-file and --simulated-sgx-mrenclave/],
     ["a simulated-sgx setting on another platform", () => loadConfig({ "simulated-sgx-mrenclave": "0x" + "ab".repeat(32) }, {}), /--simulated-sgx-\* settings need --platform simulated-sgx/],
   ];
