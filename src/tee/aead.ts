@@ -1,6 +1,7 @@
 import { gcm } from "@noble/ciphers/aes.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { randomBytes } from "node:crypto";
 import { TeeError } from "./errors.js";
 
@@ -33,21 +34,11 @@ const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const utf8 = new TextEncoder();
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 /** `secret` is copied; the caller may zero its own copy. */
 export function createSealer(secret: Uint8Array, format: SealFormat): Sealer {
   const magic = utf8.encode(format.magic);
   if (magic.length !== 4) throw new Error(`seal magic must be 4 ASCII bytes, got "${format.magic}"`);
-  const header = concat(magic, new Uint8Array([VERSION]));
+  const header = concatBytes(magic, new Uint8Array([VERSION]));
   const ikm = secret.slice();
   const keyFor = (context: string) => hkdf(sha256, ikm, undefined, utf8.encode(format.infoPrefix + context), 32);
 
@@ -56,7 +47,7 @@ export function createSealer(secret: Uint8Array, format: SealFormat): Sealer {
       const nonce = new Uint8Array(randomBytes(NONCE_LENGTH));
       const key = keyFor(context);
       try {
-        return concat(header, nonce, gcm(key, nonce, concat(header, utf8.encode(context))).encrypt(plaintext));
+        return concatBytes(header, nonce, gcm(key, nonce, concatBytes(header, utf8.encode(context))).encrypt(plaintext));
       } catch (e) {
         throw new TeeError("SEAL_FAILED", `${format.platform} platform could not seal for ${context}: ${(e as Error).message}`);
       } finally {
@@ -73,7 +64,7 @@ export function createSealer(secret: Uint8Array, format: SealFormat): Sealer {
       const nonce = blob.subarray(header.length, header.length + NONCE_LENGTH);
       const key = keyFor(context);
       try {
-        return gcm(key, nonce, concat(header, utf8.encode(context))).decrypt(blob.subarray(header.length + NONCE_LENGTH));
+        return gcm(key, nonce, concatBytes(header, utf8.encode(context))).decrypt(blob.subarray(header.length + NONCE_LENGTH));
       } catch {
         throw new TeeError(
           "UNSEAL_FAILED",

@@ -1,6 +1,7 @@
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { firstSchemaError } from "../util/schema.js";
@@ -59,16 +60,6 @@ export type MigrationResponse = Static<typeof ResponseSchema>;
 const utf8 = new TextEncoder();
 const norm = (m: string) => m.toLowerCase().replace(/^0x/, "");
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function allowlistBytes(measurements: readonly string[]): Uint8Array {
   return utf8.encode(["secure-signer/release-allowlist/v1", ...measurements.map(norm)].join("\n"));
 }
@@ -94,7 +85,7 @@ export function checkAllowlist(list: unknown, releaseKey: Uint8Array): Set<strin
 }
 
 function bindingOf(label: string, ...parts: Uint8Array[]): string {
-  return toHex(sha512(concat(utf8.encode(`secure-signer/state-migration/${label}/v1`), ...parts)));
+  return toHex(sha512(concatBytes(utf8.encode(`secure-signer/state-migration/${label}/v1`), ...parts)));
 }
 
 async function attested(evidence: Evidence, expectedReportData: string, allowed: Set<string>, verify: EvidenceVerifier, who: string): Promise<void> {
@@ -117,7 +108,7 @@ async function attested(evidence: Evidence, expectedReportData: string, allowed:
 /** Both ends derive one key from their X25519 exchange, bound to the ordered pair of ephemeral keys. */
 function channelSealer(ownSecret: Uint8Array, peer: Uint8Array, successor: Uint8Array, predecessor: Uint8Array) {
   const shared = x25519.getSharedSecret(ownSecret, peer);
-  const key = hkdf(sha256, shared, undefined, concat(utf8.encode("secure-signer/state-migration/key/v1"), successor, predecessor), 32);
+  const key = hkdf(sha256, shared, undefined, concatBytes(utf8.encode("secure-signer/state-migration/key/v1"), successor, predecessor), 32);
   shared.fill(0);
   const sealer = createSealer(key, { magic: "SSMG", infoPrefix: "secure-signer/state-migration/v1/", platform: "migration" });
   key.fill(0);
