@@ -11,23 +11,14 @@ import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/log.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign, verifyReturned } from "../helpers/messages.js";
-import { PostgresTlsFront } from "../helpers/pgTls.js";
-import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
+import { PostgresTlsFront, tlsTestDatabase } from "../helpers/pgTls.js";
+import { ADMIN_URL } from "../helpers/slashingPostgres.js";
 import { startTestSigner } from "../helpers/signer.js";
-import { makePki } from "../helpers/tls.js";
 import { Writable } from "node:stream";
 
 async function store(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t, "continuity");
-  const pki = makePki(dir);
-  const front = new PostgresTlsFront(new URL(ADMIN_URL), pki.serverCert, pki.serverKey);
-  await front.start();
-  const db = await createTestDatabase();
-  t.after(async () => {
-    await front.stop().catch(() => undefined);
-    await db.drop();
-  });
-  return { dir, pki, front, url: front.url(new URL(db.url).pathname.slice(1)) };
+  return { dir, ...(await tlsTestDatabase(t, dir)) };
 }
 
 const quiet = () => createLogger("fatal", new Writable({ write: (_c, _e, cb) => cb() }));

@@ -12,10 +12,8 @@ import { FakeClock } from "../helpers/fakeClock.js";
 import { tempDir } from "../helpers/keysFixtures.js";
 import { attestationBody, blockBody, sign, verifyReturned } from "../helpers/messages.js";
 import { networkAt } from "../helpers/networks.js";
-import { PostgresTlsFront } from "../helpers/pgTls.js";
-import { ADMIN_URL, createTestDatabase } from "../helpers/slashingPostgres.js";
+import { tlsTestDatabase } from "../helpers/pgTls.js";
 import { spawnSigner, writeKeystores } from "../helpers/signer.js";
-import { makePki } from "../helpers/tls.js";
 
 const EPOCH_SECONDS = 12 * 32;
 
@@ -83,15 +81,8 @@ async function world(t: Parameters<typeof tempDir>[0], startEpoch: number) {
       return pin();
     },
     async withContinuityStore() {
-      const pki = makePki(dir);
-      const front = new PostgresTlsFront(new URL(ADMIN_URL), pki.serverCert, pki.serverKey);
-      await front.start();
-      const db = await createTestDatabase();
-      t.after(async () => {
-        await front.stop().catch(() => undefined);
-        await db.drop();
-      });
-      continuity = ["--continuity-store", front.url(new URL(db.url).pathname.slice(1)), "--continuity-ca", pki.caCert];
+      const { pki, front, url } = await tlsTestDatabase(t, dir);
+      continuity = ["--continuity-store", url, "--continuity-ca", pki.caCert];
       return front;
     },
   };

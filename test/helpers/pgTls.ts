@@ -1,6 +1,9 @@
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import tls from "node:tls";
+import { LoopbackFront } from "./relay.js";
+import { ADMIN_URL, createTestDatabase } from "./slashingPostgres.js";
+import { makePki } from "./tls.js";
 
 /** PostgreSQL's SSLRequest: length 8, code 80877103. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -8,59 +11,48 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 /**
  * The real PostgreSQL on 127.0.0.1 behind TLS, as a remote continuity store would be: it answers a
  * client's SSLRequest with 'S', terminates TLS with `cert`/`key` (a throwaway CA's, see tls.ts) and
- * relays the plain protocol to the server. `stop` cuts every connection and refuses new ones, as an
- * outage would; `start` brings it back on the same port.
+ * relays the plain protocol to the server.
  */
-export class PostgresTlsFront {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
+export class PostgresTlsFront extends LoopbackFront {
+  private readonly context: tls.SecureContext;
 
-  constructor(
-    private readonly target: URL,
-    private readonly cert: string,
-    private readonly key: string,
-  ) {}
+  constructor(target: URL, cert: string, key: string) {
+    super(target);
+    this.context = tls.createSecureContext({ cert: readFileSync(cert), key: readFileSync(key) });
+  }
 
-  async start(): Promise<void> {
-    const context = tls.createSecureContext({ cert: readFileSync(this.cert), key: readFileSync(this.key) });
-    const server = net.createServer((client) => {
-      this.track(client);
-      client.once("data", (first) => {
-        if (!first.subarray(0, 8).equals(SSL_REQUEST)) {
-          client.destroy(); // a client that does not ask for TLS gets nothing
-          return;
-        }
-        client.write("S");
-        const secure = new tls.TLSSocket(client, { isServer: true, secureContext: context });
-        const upstream = net.connect(Number(this.target.port || 5432), this.target.hostname);
-        this.track(secure);
-        this.track(upstream);
-        secure.on("error", () => upstream.destroy());
-        upstream.on("error", () => secure.destroy());
-        secure.pipe(upstream).pipe(secure);
-      });
+  protected accept(client: net.Socket): void {
+    this.track(client);
+    client.once("data", (first) => {
+      if (!first.subarray(0, 8).equals(SSL_REQUEST)) {
+        client.destroy(); // a client that does not ask for TLS gets nothing
+        return;
+      }
+      client.write("S");
+      const secure = new tls.TLSSocket(client, { isServer: true, secureContext: this.context });
+      const upstream = this.connectTarget();
+      this.track(secure);
+      this.track(upstream);
+      secure.on("error", () => upstream.destroy());
+      upstream.on("error", () => secure.destroy());
+      secure.pipe(upstream).pipe(secure);
     });
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
   }
+}
 
-  async stop(): Promise<void> {
-    const server = this.server!;
-    this.server = null;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** The URL a signer is given: the front's port, the target's user and the given database. */
-  url(database: string): string {
-    return `postgres://${this.target.username}@127.0.0.1:${this.port}/${database}`;
-  }
-
-  private track(s: net.Socket): void {
-    this.sockets.add(s);
-    s.on("close", () => this.sockets.delete(s));
-    s.on("error", () => s.destroy());
-  }
+/**
+ * A continuity store for one test: a new database of the real PostgreSQL behind a started
+ * PostgresTlsFront whose throwaway PKI (`pki.caCert` is the CA to give the signer) is made in
+ * `dir`. Both are gone after the test.
+ */
+export async function tlsTestDatabase(t: { after(fn: () => Promise<void>): void }, dir: string) {
+  const pki = makePki(dir);
+  const front = new PostgresTlsFront(new URL(ADMIN_URL), pki.serverCert, pki.serverKey);
+  await front.start();
+  const db = await createTestDatabase();
+  t.after(async () => {
+    await front.stop().catch(() => undefined);
+    await db.drop();
+  });
+  return { pki, front, url: front.url(new URL(db.url).pathname.slice(1)) };
 }
