@@ -104,7 +104,7 @@ function openConnection(): Promise<{ send(pubkey: string, targetEpoch: number): 
   return new Promise((resolve, reject) => {
     let sentAt = 0;
     let buf = "";
-    let answered: (() => void) | undefined;
+    let pending: { done(): void; fail(e: Error): void } | undefined;
     // `onread` hands each read to the callback in this buffer, without the stream machinery of a
     // 'data' event: the load generator's CPU comes off the cores the signer is measured on.
     const socket = net.connect({
@@ -124,20 +124,34 @@ function openConnection(): Promise<{ send(pubkey: string, targetEpoch: number): 
             if (ok) latencies.push(now - sentAt);
             else errors++;
           }
-          answered?.();
+          const p = pending;
+          pending = undefined;
+          p?.done();
           return true;
         },
       },
     });
-    socket.on("error", reject);
+    // A connection the signer closes (or that fails) with a request out fails the run, naming it,
+    // rather than leaving that request unanswered and the process to exit with nothing to say.
+    const lost = (e?: Error) => {
+      const err = new Error(`connection to the signer lost with a request out${e ? `: ${e.message}` : ""}`);
+      if (pending) pending.fail(err);
+      else reject(err);
+      pending = undefined;
+    };
+    socket.on("error", lost);
+    socket.on("close", () => lost());
     socket.on("connect", () =>
       resolve({
         send(pubkey, targetEpoch) {
           sentAt = performance.now();
           socket.write(request(pubkey, targetEpoch));
-          return new Promise((done) => (answered = done));
+          return new Promise((done, fail) => (pending = { done, fail }));
         },
-        end: () => socket.end(),
+        end: () => {
+          socket.removeAllListeners("close");
+          socket.end();
+        },
       }),
     );
   });

@@ -78,7 +78,9 @@ async function measureHttp(
   dirs: { keystoresDir: string; passwordsDir: string },
   raw: RawBaseline,
 ): Promise<Row[]> {
-  const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...extraArgs));
+  // A burst holds one connection per key, more than the default --max-connections (512) allows.
+  const maxConnections = ["--max-connections", String(2 * Math.max(...BURSTS))];
+  const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...maxConnections, ...extraArgs));
   try {
     const rows: Row[] = [];
     let epoch = 1000;
