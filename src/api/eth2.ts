@@ -17,6 +17,8 @@ const Identifier = Type.Object({ identifier: Type.String({ maxLength: 200 }) });
 function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   if (!accept) return false;
+  // What clients send, answered without splitting the header on every request.
+  if (accept === "application/json" || accept === "*/*") return true;
   return accept.split(",").some((part) => {
     const media = part.split(";")[0]!.trim().toLowerCase();
     return media === "application/json" || media === "*/*";
