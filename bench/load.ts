@@ -4,9 +4,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeKeystores } from "../test/helpers/signer.js";
 
+/** "burst": one key per connection, all signing at once, round after round (see loadgen.ts). */
+export const LOAD_MODES = ["steady", "burst"] as const;
+export type LoadMode = (typeof LOAD_MODES)[number];
+
 export interface LoadResult {
   connections: number;
-  mode: "steady" | "burst";
+  mode: LoadMode;
   signed: number;
   errors: number;
   perSecond: number;
@@ -30,8 +34,7 @@ export interface Load {
   pubkeyFile: string;
   startEpoch: number;
   signerPid: number;
-  /** "burst": one key per connection, all signing at once, round after round (see loadgen.ts). */
-  mode?: "steady" | "burst";
+  mode?: LoadMode;
 }
 
 export function runLoad(load: Load): Promise<LoadResult> {

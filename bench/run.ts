@@ -9,46 +9,16 @@
  * the "sqlite+cs" rows; default the local test server, "none" to skip both).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
-import { createTestDatabase } from "../test/helpers/slashingPostgres.js";
-import { PostgresTlsFront } from "../test/helpers/pgTls.js";
-import { makePki } from "../test/helpers/tls.js";
-import { availableParallelism } from "node:os";
+import { BACKENDS, pgUrl, withBackend, type Backend } from "./backends.js";
 import { runLoad, writeLoadKeys, type LoadResult } from "./load.js";
 import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const keyCount = Number(process.env.BENCH_KEYS ?? 200);
 const BURSTS = [256, 1024];
-const pgUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const db = await createTestDatabase(pgUrl);
-  try {
-    return await fn(db.url);
-  } finally {
-    await db.drop();
-  }
-}
-
-/**
- * SQLite with the continuity store (issue 18's host-proof mode): a PostgreSQL behind TLS with a
- * throwaway CA, as the signer requires it. Each key here signs one epoch above its last on every
- * request, so the default 2-epoch window is renewed every other request per key; a validator
- * client signs once an epoch, so this row is that mode's worst case, not its usual cost.
- */
-async function withContinuityStore<T>(dir: string, fn: (args: string[]) => Promise<T>): Promise<T> {
-  const pki = makePki(dir);
-  const front = new PostgresTlsFront(new URL(pgUrl), pki.serverCert, pki.serverKey);
-  await front.start();
-  try {
-    return await withDatabase((url) => fn(["--continuity-store", front.url(new URL(url).pathname.slice(1)), "--continuity-ca", pki.caCert]));
-  } finally {
-    await front.stop();
-  }
-}
 
 /**
  * Raw blst on all cores, measured again whenever asked for the figure next to a row. On a shared VM
@@ -117,17 +87,11 @@ try {
   await writeFile(steady, JSON.stringify(dirs.keys.slice(0, keyCount).map((k) => k.pubkey)));
   const pubkeys = { steady, burst: pubkeyFile };
 
-  const backends: Array<[string, (fn: (args: string[]) => Promise<Row[]>) => Promise<Row[]>]> = [
-    ["sqlite", (fn) => fn([])],
-  ];
-  if (pgUrl !== "none") {
-    backends.push(["postgres", (fn) => withDatabase((url) => fn(["--slashing-db", url]))]);
-    backends.push(["sqlite+cs", (fn) => withContinuityStore(dir, fn)]);
-  }
-
+  // The continuity store's rows (sqlite+cs) need the PostgreSQL server too.
+  const backends: readonly Backend[] = pgUrl === "none" ? ["sqlite"] : BACKENDS;
   const measured: Array<[string, Row]> = [];
-  for (const [label, run] of backends) {
-    for (const r of await run((args) => measureHttp(label, dir, args, pubkeys, dirs, raw))) measured.push([label, r]);
+  for (const label of backends) {
+    for (const r of await withBackend(label, dir, (args) => measureHttp(label, dir, args, pubkeys, dirs, raw))) measured.push([label, r]);
   }
   console.log(`raw blst on ${raw.threads} worker threads, measured before, between and after the rows below: ${raw.all.map((r) => r.toFixed(0)).join(", ")} /s`);
 
