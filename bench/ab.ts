@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serveArgs, spawnSigner, type SignerProcess } from "../test/helpers/signer.js";
 import { BACKENDS, withBackend, type Backend } from "./backends.js";
-import { LOAD_MODES, runLoad, writeLoadKeys, type LoadMode, type LoadResult } from "./load.js";
+import { connectionLimitArgs, LOAD_MODES, runLoad, writeLoadKeys, type LoadMode, type LoadResult } from "./load.js";
 
 function fail(message: string): never {
   console.error(message);
@@ -70,7 +70,8 @@ try {
         try {
           for (const [i, b] of order.entries()) {
             const data = join(dir, `data-${backend}-${mode}-${pair}-${b.name}`);
-            signers.push(await spawnSigner(serveArgs(data, dirs, ...(i === 0 ? firstArgs : secondArgs)), {}, undefined, b.entry));
+            const args = serveArgs(data, dirs, ...connectionLimitArgs(connections), ...(i === 0 ? firstArgs : secondArgs));
+            signers.push(await spawnSigner(args, {}, undefined, b.entry));
           }
           const results = await Promise.all(
             signers.map((s) => runLoad({ url: s.url, connections, seconds, pubkeyFile, startEpoch: 1000, signerPid: s.child.pid!, mode })),

@@ -37,6 +37,13 @@ export interface Load {
   mode?: LoadMode;
 }
 
+/**
+ * Serve flags for a signer under `connections`: its --max-connections, with room for the keep-alive
+ * connection that spawnSigner's readiness check leaves open for a few seconds (at the default 512,
+ * or at exactly `connections`, the signer closes what it accepts beyond, mid-request).
+ */
+export const connectionLimitArgs = (connections: number): string[] => ["--max-connections", String(connections + 8)];
+
 export function runLoad(load: Load): Promise<LoadResult> {
   const script = new URL("./loadgen.ts", import.meta.url).pathname;
   const args = [

@@ -13,7 +13,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs, spawnSigner } from "../test/helpers/signer.js";
 import { BACKENDS, pgUrl, withBackend, type Backend } from "./backends.js";
-import { runLoad, writeLoadKeys, type LoadResult } from "./load.js";
+import { connectionLimitArgs, runLoad, writeLoadKeys, type LoadResult } from "./load.js";
 import { rawSignsPerSecond } from "./rawBls.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -49,8 +49,8 @@ async function measureHttp(
   raw: RawBaseline,
 ): Promise<Row[]> {
   // A burst holds one connection per key, more than the default --max-connections (512) allows.
-  const maxConnections = ["--max-connections", String(2 * Math.max(...BURSTS))];
-  const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...maxConnections, ...extraArgs));
+  const limit = connectionLimitArgs(Math.max(...BURSTS));
+  const signer = await spawnSigner(serveArgs(join(dir, `data-${label}`), dirs, ...limit, ...extraArgs));
   try {
     const rows: Row[] = [];
     let epoch = 1000;
