@@ -37,12 +37,16 @@ export interface Load {
   mode?: LoadMode;
 }
 
+/** The signer's default --max-connections. */
+const DEFAULT_MAX_CONNECTIONS = 512;
 /**
  * Serve flags for a signer under `connections`: its --max-connections, with room for the keep-alive
  * connection that spawnSigner's readiness check leaves open for a few seconds (at the default 512,
- * or at exactly `connections`, the signer closes what it accepts beyond, mid-request).
+ * or at exactly `connections`, the signer closes what it accepts beyond, mid-request). A load the
+ * default holds passes no flag, so that a build from before the flag can be bench:ab's OLD.
  */
-export const connectionLimitArgs = (connections: number): string[] => ["--max-connections", String(connections + 8)];
+export const connectionLimitArgs = (connections: number): string[] =>
+  connections + 8 <= DEFAULT_MAX_CONNECTIONS ? [] : ["--max-connections", String(connections + 8)];
 
 export function runLoad(load: Load): Promise<LoadResult> {
   const script = new URL("./loadgen.ts", import.meta.url).pathname;
