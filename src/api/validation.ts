@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from "fastify";
 import { SIGN_REQUEST_AJV_OPTIONS } from "../signing/schema.js";
+import { shown } from "../signing/sszJson.js";
 
 /**
  * How request schemas are checked and how a failure reads. Ajv's own messages speak of its schema
@@ -43,9 +44,17 @@ const JSON_TYPES: Record<string, string> = {
   null: "null",
 };
 
-/** A value quoted for a message, cut short: a body can be megabytes. */
+/**
+ * A value quoted for a message, cut short: a body can be megabytes. One nested thousands of arrays
+ * deep overflows JSON.stringify's stack (that was a 500): it is then only described.
+ */
 function quoted(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return shown(value);
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

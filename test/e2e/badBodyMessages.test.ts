@@ -19,10 +19,13 @@ describe("400 messages name the API's fields, not the schema", () => {
       ["slot not a uint64", { ...good, attestation: { ...good.attestation, slot: true } }, /^attestation\.slot: expected a decimal uint64, got true$/],
       ["short root", { ...good, fork_info: { ...good.fork_info, genesis_validators_root: "0x12" } }, /^fork_info\.genesis_validators_root: expected 0x and 64 hex digits, got "0x12"$/],
       ["neither block nor header", { type: "BLOCK_V2", fork_info: FULU_FORK_INFO, beacon_block: { version: "FULU" } }, /^beacon_block: needs block or block_header$/],
+      // JSON.stringify overflows its stack on this (so it is sent as text); quoting it for the message was a 500.
+      ["nested 10,000 arrays deep", `{"type":"ATTESTATION","fork_info":${JSON.stringify(FULU_FORK_INFO)},"attestation":${"[".repeat(10_000)}${"]".repeat(10_000)}}`, /^attestation: expected a JSON object, got an array of 1 items$/],
       ["aggregate without data", { type: "AGGREGATE_AND_PROOF", fork_info: FULU_FORK_INFO, aggregate_and_proof: { version: "FULU" } }, /^aggregate_and_proof\.data: required field is missing$/],
     ];
     for (const [name, body, expected] of signCases) {
-      const res = await fetch(`${signer.url}/api/v1/eth2/sign/${signer.keys[0]!.pubkey}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      const res = await fetch(`${signer.url}/api/v1/eth2/sign/${signer.keys[0]!.pubkey}`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
       const { message } = (await res.json()) as { message: string };
       assert.equal(res.status, 400, name);
       assert.match(message, expected, name);
