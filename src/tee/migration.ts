@@ -5,7 +5,7 @@ import { concatBytes } from "@noble/hashes/utils.js";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { firstSchemaError } from "../util/schema.js";
-import { fromHex, toHex } from "../util/hex.js";
+import { bareHex, fromHex, toHex } from "../util/hex.js";
 import { createSealer } from "./aead.js";
 import { TeeError } from "./errors.js";
 import type { Evidence, Platform } from "./platform.js";
@@ -58,17 +58,16 @@ export type MigrationRequest = Static<typeof RequestSchema>;
 export type MigrationResponse = Static<typeof ResponseSchema>;
 
 const utf8 = new TextEncoder();
-const norm = (m: string) => m.toLowerCase().replace(/^0x/, "");
 
 function allowlistBytes(measurements: readonly string[]): Uint8Array {
-  return utf8.encode(["secure-signer/release-allowlist/v1", ...measurements.map(norm)].join("\n"));
+  return utf8.encode(["secure-signer/release-allowlist/v1", ...measurements.map(bareHex)].join("\n"));
 }
 
 /** For release tooling: the allowlist of `measurements` signed with the release key's Ed25519 secret. */
 export function signAllowlist(measurements: readonly string[], releaseSecretKey: Uint8Array): SignedAllowlist {
   return {
     kind: "secure-signer/release-allowlist/v1",
-    measurements: measurements.map(norm),
+    measurements: measurements.map(bareHex),
     signature: toHex(ed25519.sign(allowlistBytes(measurements), releaseSecretKey)),
   };
 }
@@ -81,7 +80,7 @@ export function checkAllowlist(list: unknown, releaseKey: Uint8Array): Set<strin
   if (!ed25519.verify(fromHex(list.signature.toLowerCase(), "signature", 64), allowlistBytes(list.measurements), releaseKey)) {
     throw new TeeError("NOT_ALLOWLISTED", "the allowlist is not signed by the release key");
   }
-  return new Set(list.measurements.map(norm));
+  return new Set(list.measurements.map(bareHex));
 }
 
 function bindingOf(label: string, ...parts: Uint8Array[]): string {
@@ -98,9 +97,9 @@ async function attested(evidence: Evidence, expectedReportData: string, allowed:
   if (checked.reportData.toLowerCase() !== expectedReportData) {
     throw new TeeError("INVALID_EVIDENCE", `the ${who}'s evidence does not bind this migration's keys`);
   }
-  if (!allowed.has(norm(checked.measurement))) {
-    throw new TeeError("NOT_ALLOWLISTED", `the ${who}'s measurement ${norm(checked.measurement)} is not on the release allowlist`, {
-      measurement: norm(checked.measurement),
+  if (!allowed.has(bareHex(checked.measurement))) {
+    throw new TeeError("NOT_ALLOWLISTED", `the ${who}'s measurement ${bareHex(checked.measurement)} is not on the release allowlist`, {
+      measurement: bareHex(checked.measurement),
     });
   }
 }
@@ -129,7 +128,7 @@ export async function requestMigration(
         throw new TeeError("INVALID_EVIDENCE", `not a migration response: ${firstSchemaError(Value.Errors(ResponseSchema, response)) ?? "invalid"}`);
       }
       const allowed = checkAllowlist(allowlist, releaseKey);
-      const predecessor = fromHex(`0x${norm(response.publicKey)}`, "publicKey", 32);
+      const predecessor = fromHex(`0x${bareHex(response.publicKey)}`, "publicKey", 32);
       const ciphertext = new Uint8Array(Buffer.from(response.ciphertext, "base64"));
       await attested(response.evidence, bindingOf("response", publicKey, predecessor, ciphertext), allowed, verify, "predecessor");
       try {
@@ -156,7 +155,7 @@ export async function answerMigration(
     throw new TeeError("INVALID_EVIDENCE", `not a migration request: ${firstSchemaError(Value.Errors(RequestSchema, request)) ?? "invalid"}`);
   }
   const allowed = checkAllowlist(allowlist, releaseKey);
-  const successor = fromHex(`0x${norm(request.publicKey)}`, "publicKey", 32);
+  const successor = fromHex(`0x${bareHex(request.publicKey)}`, "publicKey", 32);
   await attested(request.evidence, bindingOf("request", successor), allowed, verify, "successor");
   const secret = x25519.utils.randomSecretKey();
   const publicKey = x25519.getPublicKey(secret);

@@ -10,7 +10,7 @@ import { createBasePlatform, stateKeyFileOf } from "./index.js";
 import { checkAllowlist, requestMigration, type EvidenceVerifier } from "./migration.js";
 import { migrationVerifierFor } from "./migrationPeer.js";
 import { installStateKey, type StateKey } from "./stateKey.js";
-import { fromHex } from "../util/hex.js";
+import { bareHex, fromHex } from "../util/hex.js";
 
 /**
  * The successor's whole side of a migration (migration.ts has the protocol): read the settings'
@@ -83,8 +83,6 @@ function recording(verify: EvidenceVerifier): { verify: EvidenceVerifier; seen: 
   };
 }
 
-const bare = (m: string) => m.toLowerCase().replace(/^0x/, "");
-
 /**
  * Gets the state master key from the predecessor `config.migrateFrom` names and installs it in this
  * build's state key file, which must not exist; every check's refusal is a TeeError and leaves
@@ -116,7 +114,7 @@ export async function migrateStateKey(config: Config): Promise<Migrated> {
   try {
     const session = await requestMigration(platform);
     // The predecessor checks this too; checked here first, a build the release never listed is told so without asking it.
-    const own = bare((await verifier(session.request.evidence)).measurement);
+    const own = bareHex((await verifier(session.request.evidence)).measurement);
     if (!allowed.has(own)) {
       throw new TeeError("NOT_ALLOWLISTED", `this build's measurement ${own} is not on the release allowlist ${migrationAllowlist}: nothing was asked or written`, { measurement: own });
     }
@@ -136,7 +134,7 @@ export async function migrateStateKey(config: Config): Promise<Migrated> {
     } finally {
       master.fill(0);
     }
-    return { state, stateFile, from, predecessor: bare(predecessor.seen() ?? ""), own };
+    return { state, stateFile, from, predecessor: bareHex(predecessor.seen() ?? ""), own };
   } catch (e) {
     await platform.close?.();
     throw e;

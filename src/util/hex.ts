@@ -24,6 +24,11 @@ export function toBareHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
+/** Hex text in the form toBareHex gives: lower case, without 0x (measurements, deposit data fields). */
+export function bareHex(text: string): string {
+  return text.toLowerCase().replace(/^0x/, "");
+}
+
 const PUBKEY_HEX_RE = /^(?:0x)?[0-9a-fA-F]{96}$/;
 
 /**

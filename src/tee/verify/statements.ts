@@ -1,6 +1,6 @@
 import { checkReportData } from "../reportData.js";
 import { verifyStatement, type VerifiedStatement } from "../statement.js";
-import { fromHex, normalizePubkey, toBareHex, toHex } from "../../util/hex.js";
+import { bareHex, fromHex, normalizePubkey, toBareHex, toHex } from "../../util/hex.js";
 import { check, type Check } from "./check.js";
 
 /** The parts of an evidence v2 document the statements are checked with (tee/evidence.ts). */
@@ -35,7 +35,6 @@ export interface StatementsResult {
   transportPublicKey?: Uint8Array;
 }
 
-const bare = (h: string) => h.toLowerCase().replace(/^0x/, "");
 
 /**
  * Evidence v2 after the quote: report data binds the transport and identity keys, every statement
@@ -70,7 +69,7 @@ export function checkStatements(reportData: Uint8Array, doc: EvidenceV2Claim, wa
     checks.push(check("KEY_STATED", byKey.has(pubkey), `${pubkey} is stated (${byKey.get(pubkey)?.origin})`, `no statement for ${pubkey}`));
   }
   for (const d of want.depositData ?? []) {
-    const pubkey = normalizePubkey("0x" + bare(d.pubkey));
+    const pubkey = normalizePubkey("0x" + bareHex(d.pubkey));
     const k = byKey.get(pubkey);
     const stated = k?.deposit;
     const problem =
@@ -78,13 +77,13 @@ export function checkStatements(reportData: Uint8Array, doc: EvidenceV2Claim, wa
         ? `no statement for ${pubkey}`
         : k.origin !== "generated" || stated === undefined
           ? `${pubkey} is stated ${k.origin}${stated ? "" : " without a deposit"}: its deposit was not signed inside at keygen`
-          : toBareHex(stated.depositDataRoot) !== bare(d.deposit_data_root) ||
-              toBareHex(stated.withdrawalCredentials) !== bare(d.withdrawal_credentials) ||
+          : toBareHex(stated.depositDataRoot) !== bareHex(d.deposit_data_root) ||
+              toBareHex(stated.withdrawalCredentials) !== bareHex(d.withdrawal_credentials) ||
               stated.amountGwei !== d.amount ||
-              toBareHex(stated.forkVersion) !== bare(d.fork_version)
-            ? `deposit for ${pubkey} (root ${bare(d.deposit_data_root)}) is not the one signed at keygen (root ${toBareHex(stated.depositDataRoot)})`
+              toBareHex(stated.forkVersion) !== bareHex(d.fork_version)
+            ? `deposit for ${pubkey} (root ${bareHex(d.deposit_data_root)}) is not the one signed at keygen (root ${toBareHex(stated.depositDataRoot)})`
             : undefined;
-    checks.push(check("DEPOSIT_DATA", problem === undefined, `deposit for ${pubkey} is the one signed inside at keygen (root ${bare(d.deposit_data_root)})`, problem ?? ""));
+    checks.push(check("DEPOSIT_DATA", problem === undefined, `deposit for ${pubkey} is the one signed inside at keygen (root ${bareHex(d.deposit_data_root)})`, problem ?? ""));
   }
   return { checks, ...(bound.ok && { keys, transportPublicKey }) };
 }
